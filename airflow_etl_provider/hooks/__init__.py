@@ -1,0 +1,1 @@
+"""Connector hooks: one module per system, all on the contract in `base.py`."""

@@ -1,0 +1,190 @@
+"""The connector contract every source and destination implements.
+
+A connector is an Airflow hook: it gets its credentials from an Airflow Connection, is
+built from a connection id, and the UI's Test button calls its `test_connection`. On top of
+that it streams data as pyarrow RecordBatches so types survive and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import pyarrow as pa
+from airflow.sdk import BaseHook
+
+from airflow_etl_provider.config import full_config_schema, validate_config
+from airflow_etl_provider.exceptions import UnsupportedOperationError
+from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from airflow.sdk import Connection
+
+T = TypeVar("T")
+
+DEFAULT_CHUNK_SIZE = 50_000
+
+
+class ConnectorHook(BaseHook, ABC):
+    """Base class of every connector (built-in or plugin).
+
+    Subclasses set the class metadata below and implement the abstract methods. Used as a
+    context manager the hook opens its connection once and reuses it for every chunk.
+    """
+
+    conn_name_attr = "conn_id"
+    default_conn_name: ClassVar[str] = "etl_default"
+    conn_type: ClassVar[str]
+    hook_name: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: JSON Schema of the connection's extra; drives validation and the UI form.
+    config_schema: ClassVar[dict[str, Any]] = {}
+    #: Standard form fields: `hidden-fields`, `relabeling`, `placeholders`.
+    ui_field_behaviour: ClassVar[dict[str, Any]] = {}
+    operations: ClassVar[frozenset[Operation]] = frozenset(Operation)
+    #: Distribution that already owns this connection type's UI form (e.g. the official
+    #: postgres provider); when it is installed we serve its connections but leave its form.
+    form_owner_distribution: ClassVar[str | None] = None
+    #: Errors worth retrying (`retry_count` extra); connectors add their driver's ones.
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = (ConnectionError, TimeoutError)
+
+    def __init__(self, conn_id: str | None = None, *, connection: Connection | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.conn_id = conn_id or self.default_conn_name
+        self._given_connection = connection
+        self._open_depth = 0
+
+    # -- configuration -------------------------------------------------------------------
+
+    @cached_property
+    def connection(self) -> Connection:
+        return self._given_connection or self.get_connection(self.conn_id)
+
+    @classmethod
+    def full_config_schema(cls) -> dict[str, Any]:
+        return full_config_schema(cls.config_schema)
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The connection's extra, validated against the schema, defaults filled in."""
+        return validate_config(self.conn_id, self.full_config_schema(), self.connection.extra_dejson)
+
+    @property
+    def timeout(self) -> float:
+        return float(self.config["timeout"])
+
+    @property
+    def retry_count(self) -> int:
+        return int(self.config["retry_count"])
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the underlying connection; called once when entering the context."""
+
+    def close(self) -> None:
+        """Release the underlying connection; called once when leaving the context."""
+
+    def __enter__(self) -> ConnectorHook:
+        if self._open_depth == 0:
+            self.open()
+        self._open_depth += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._open_depth -= 1
+        if self._open_depth == 0:
+            self.close()
+
+    def with_retries(self, action: Callable[[], T], what: str) -> T:
+        """Run `action`, retrying `transient_errors` up to `retry_count` times with backoff."""
+        attempt = 0
+        while True:
+            try:
+                return action()
+            except self.transient_errors as error:
+                if attempt >= self.retry_count:
+                    raise
+                attempt += 1
+                delay = min(0.5 * 2 ** (attempt - 1), 10.0)
+                self.log.warning(
+                    "%s failed on connection %r (%s); retry %d of %d in %.1f s",
+                    what, self.conn_id, type(error).__name__, attempt, self.retry_count, delay,
+                )
+                time.sleep(delay)
+
+    # -- the contract --------------------------------------------------------------------
+
+    def require(self, operation: Operation) -> None:
+        """Raise a clear error when this connector does not declare `operation`."""
+        if operation not in self.operations:
+            raise UnsupportedOperationError(
+                self.conn_type, operation.value, [op.value for op in self.operations]
+            )
+
+    @abstractmethod
+    def test_connection(self) -> tuple[bool, str]:
+        """What the UI Test button calls: (ok, a plain message without secrets)."""
+
+    @abstractmethod
+    def get_schema(self, source: str | None = None) -> SchemaInfo:
+        """Tables (or files, endpoints) with columns, types and constraints."""
+
+    @abstractmethod
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+        """Stream `source` as RecordBatches of at most `chunk_size` rows."""
+
+    @abstractmethod
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        """Write every chunk to `destination`; on failure the destination is left as it was."""
+
+    def preview(self, source: str, limit: int = 100, **options: Any) -> pd.DataFrame:
+        """The first `limit` rows of `source` as a DataFrame; reads no more than it shows.
+
+        Connectors that can push the limit down (SQL `LIMIT`) override this.
+        """
+        self.require(Operation.PREVIEW)
+        with self:
+            stream = self.extract(source, chunk_size=max(1, min(limit, DEFAULT_CHUNK_SIZE)), **options)
+            return batches_to_dataframe(take_rows(stream, limit))
+
+
+def take_rows(stream: Iterator[pa.RecordBatch], limit: int) -> list[pa.RecordBatch]:
+    """The first `limit` rows of a stream, which is then closed so nothing more is read."""
+    taken: list[pa.RecordBatch] = []
+    remaining = limit
+    try:
+        for batch in stream:
+            if remaining <= 0:
+                break
+            taken.append(batch.slice(0, remaining))
+            remaining -= min(remaining, batch.num_rows)
+            if remaining <= 0:
+                break
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    return taken
+
+
+def batches_to_dataframe(batches: list[pa.RecordBatch], schema: pa.Schema | None = None) -> pd.DataFrame:
+    """Arrow batches as a pandas DataFrame that keeps Arrow's types (ints with nulls stay ints)."""
+    import pandas as pd
+
+    if not batches and schema is None:
+        return pd.DataFrame()
+    table = pa.Table.from_batches(batches, schema=schema)
+    return table.to_pandas(types_mapper=pd.ArrowDtype)

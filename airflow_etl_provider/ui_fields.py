@@ -1,0 +1,50 @@
+"""Airflow connection-form metadata generated from a connector's JSON config schema.
+
+The schema is the one source of truth: `config.validate_config` validates the same
+properties that this module turns into `conn-fields` for the React connection form.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_etl_provider.hooks.base import ConnectorHook
+
+#: JSON Schema keywords the Airflow form understands (airflow/provider.yaml.schema.json).
+FORM_SCHEMA_KEYWORDS = ("type", "default", "format", "enum", "minimum", "maximum", "pattern", "minLength", "maxLength")
+
+
+def _label(name: str, spec: dict[str, Any]) -> str:
+    return spec.get("title") or name.replace("_", " ").capitalize()
+
+
+def conn_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`conn-fields` for one connection type: one form field per top-level extra property."""
+    fields: dict[str, dict[str, Any]] = {}
+    for name, spec in schema.get("properties", {}).items():
+        field_schema = {key: spec[key] for key in FORM_SCHEMA_KEYWORDS if key in spec}
+        field_schema.setdefault("type", "string")
+        field: dict[str, Any] = {"label": _label(name, spec), "schema": field_schema}
+        if spec.get("description"):
+            field["description"] = spec["description"]
+        fields[name] = field
+    return fields
+
+
+def connection_type_entry(cls: type[ConnectorHook]) -> dict[str, Any]:
+    """One `connection-types` item of the provider info for a connector class."""
+    entry: dict[str, Any] = {
+        "connection-type": cls.conn_type,
+        "hook-class-name": f"{cls.__module__}.{cls.__qualname__}",
+        "hook-name": cls.hook_name,
+        "conn-fields": conn_fields(cls.full_config_schema()),
+    }
+    if cls.ui_field_behaviour:
+        entry["ui-field-behaviour"] = cls.ui_field_behaviour
+    return entry
+
+
+def secret_fields(schema: dict[str, Any]) -> set[str]:
+    """Extra properties declared secret (`format: password`); never logged or echoed."""
+    return {name for name, spec in schema.get("properties", {}).items() if spec.get("format") == "password"}
