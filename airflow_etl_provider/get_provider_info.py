@@ -1,19 +1,25 @@
 """Provider metadata for Airflow's ProvidersManager (entry point `apache_airflow_provider`).
 
-Connection forms are generated from the built-in connectors' JSON config schemas. A
-connection type whose form already belongs to an installed official provider (for example
-`postgres`) is left to that provider: our connector still serves those connections.
+Airflow calls this while `import airflow` is still initialising its configuration, so it
+must not import Airflow or any hook module. The connection forms therefore come from
+`connection_types.json`, which `python -m airflow_etl_provider.ui_fields` renders from the
+connectors' JSON config schemas (a test keeps the two in sync). A connection type whose form
+belongs to an installed official provider (e.g. `postgres`) is left to that provider: our
+connector still serves those connections.
 """
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import PackageNotFoundError, distribution
+from importlib.resources import files
 from typing import Any
 
 PACKAGE_NAME = "airflow-etl-provider"
 VERSION = "0.1.0"
 #: Fixed so the metadata is reproducible; bump together with VERSION.
 SOURCE_DATE_EPOCH = 1795651200
+CONNECTION_TYPES_FILE = "connection_types.json"
 
 
 def _installed(dist_name: str) -> bool:
@@ -24,17 +30,14 @@ def _installed(dist_name: str) -> bool:
     return True
 
 
-def _built_in_connectors() -> list[type]:
-    from airflow_etl_provider.hooks.registry import ORIGIN_BUILT_IN, registry
-
-    built_in = [t for t in registry.available_types() if registry.origin(t) == ORIGIN_BUILT_IN]
-    return [registry.connector_class(t) for t in built_in]
+def rendered_connection_types() -> list[dict[str, Any]]:
+    """The rendered form metadata: items of {"entry": ..., "form_owner_distribution": ...}."""
+    return json.loads(files("airflow_etl_provider").joinpath(CONNECTION_TYPES_FILE).read_text("utf-8"))
 
 
 def get_provider_info() -> dict[str, Any]:
-    from airflow_etl_provider.ui_fields import connection_type_entry
-
-    connectors = _built_in_connectors()
+    rendered = rendered_connection_types()
+    integration = "ETL (Arrow streaming)"
     return {
         "package-name": PACKAGE_NAME,
         "name": "ETL (Arrow streaming extract/load)",
@@ -45,26 +48,21 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [VERSION],
         "integrations": [
             {
-                "integration-name": "ETL (Arrow streaming)",
+                "integration-name": integration,
                 "external-doc-url": "https://pypi.org/project/airflow-etl-provider/",
                 "tags": ["software"],
             }
         ],
-        "operators": [
-            {
-                "integration-name": "ETL (Arrow streaming)",
-                "python-modules": ["airflow_etl_provider.operators.extract_load"],
-            }
-        ],
+        "operators": [{"integration-name": integration, "python-modules": ["airflow_etl_provider.operators.extract_load"]}],
         "hooks": [
             {
-                "integration-name": "ETL (Arrow streaming)",
-                "python-modules": sorted({cls.__module__ for cls in connectors}),
+                "integration-name": integration,
+                "python-modules": sorted({item["entry"]["hook-class-name"].rsplit(".", 1)[0] for item in rendered}),
             }
         ],
         "connection-types": [
-            connection_type_entry(cls)
-            for cls in connectors
-            if not (cls.form_owner_distribution and _installed(cls.form_owner_distribution))
+            item["entry"]
+            for item in rendered
+            if not (item["form_owner_distribution"] and _installed(item["form_owner_distribution"]))
         ],
     }

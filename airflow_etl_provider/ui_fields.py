@@ -48,3 +48,25 @@ def connection_type_entry(cls: type[ConnectorHook]) -> dict[str, Any]:
 def secret_fields(schema: dict[str, Any]) -> set[str]:
     """Extra properties declared secret (`format: password`); never logged or echoed."""
     return {name for name, spec in schema.get("properties", {}).items() if spec.get("format") == "password"}
+
+
+def render_connection_types() -> list[dict[str, Any]]:
+    """Form metadata of every built-in connector, as stored in `connection_types.json`."""
+    from airflow_etl_provider.hooks.registry import ORIGIN_BUILT_IN, registry
+
+    rendered = []
+    for conn_type in registry.available_types():
+        if registry.origin(conn_type) != ORIGIN_BUILT_IN:
+            continue
+        cls = registry.connector_class(conn_type)
+        rendered.append({"entry": connection_type_entry(cls), "form_owner_distribution": cls.form_owner_distribution})
+    return rendered
+
+
+if __name__ == "__main__":
+    import json
+    from pathlib import Path
+
+    target = Path(__file__).with_name("connection_types.json")
+    target.write_text(json.dumps(render_connection_types(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {target}")

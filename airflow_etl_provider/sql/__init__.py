@@ -1,0 +1,1 @@
+"""What SQL connectors share: table names, chunk conformance and the load template."""

@@ -1,0 +1,218 @@
+"""The one load implementation every SQL destination shares.
+
+append  : create the table if missing, insert every chunk, all in one transaction.
+replace : build a staging table, fill it, then swap it in; the old table stays until the swap.
+upsert  : fill a staging table, then merge it into the target on the key columns.
+
+A dialect subclass supplies the primitives (quoting, type map, bulk insert, swap, merge).
+When the system cannot roll back DDL (`ddl_is_transactional = False`, MySQL) the template
+drops whatever it created itself on failure, so the destination is still left as it was.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from airflow_etl_provider.exceptions import EtlError, LoadError
+from airflow_etl_provider.sql.conform import conform_batch
+from airflow_etl_provider.sql.names import TableName
+from airflow_etl_provider.types import LoadMode, LoadResult
+
+
+class SqlLoader(ABC):
+    """Loads a stream of Arrow chunks into one table of one open DB-API connection."""
+
+    ddl_is_transactional: ClassVar[bool] = True
+    staging_prefix: ClassVar[str] = "_etl_stage_"
+    max_identifier_length: ClassVar[int] = 63
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    # -- dialect primitives --------------------------------------------------------------
+
+    @abstractmethod
+    def quote(self, identifier: str) -> str:
+        """Quote one identifier with the driver's own quoting."""
+
+    @abstractmethod
+    def column_type(self, arrow_type: pa.DataType) -> str:
+        """The column type this dialect uses to store `arrow_type`."""
+
+    @abstractmethod
+    def table_schema(self, table: TableName) -> pa.Schema | None:
+        """The Arrow schema of an existing table (nullability included), None if it is missing."""
+
+    @abstractmethod
+    def has_unique_key(self, table: TableName, keys: Sequence[str]) -> bool:
+        """Whether a primary key or unique constraint covers exactly `keys`."""
+
+    @abstractmethod
+    def insert_batches(self, table: TableName, batches: Iterable[pa.RecordBatch]) -> None:
+        """Bulk-insert conformed batches (the dialect's fastest path: COPY, LOAD DATA, ...)."""
+
+    @abstractmethod
+    def create_staging_like(self, staging: TableName, target: TableName) -> None:
+        """Create `staging` with the definition of the existing `target`."""
+
+    @abstractmethod
+    def swap(self, target: TableName, staging: TableName) -> None:
+        """Atomically put `staging` in place of `target` and drop the old table."""
+
+    @abstractmethod
+    def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
+        """Insert staging rows into target, updating rows whose keys already exist."""
+
+    @abstractmethod
+    def begin(self) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
+
+    # -- shared SQL ----------------------------------------------------------------------
+
+    def qualified(self, table: TableName) -> str:
+        return ".".join(self.quote(part) for part in table.parts())
+
+    def create_table(self, table: TableName, schema: pa.Schema, primary_key: Sequence[str] = ()) -> None:
+        columns = [
+            f"{self.quote(field.name)} {self.column_type(field.type)}{'' if field.nullable else ' NOT NULL'}"
+            for field in schema
+        ]
+        if primary_key:
+            columns.append(f"PRIMARY KEY ({', '.join(self.quote(key) for key in primary_key)})")
+        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)})")
+
+    def drop_table(self, table: TableName) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {self.qualified(table)}")
+
+    def staging_for(self, target: TableName) -> TableName:
+        name = f"{self.staging_prefix}{uuid.uuid4().hex[:8]}_{target.name}"
+        return target.with_name(name[: self.max_identifier_length])
+
+    # -- the template --------------------------------------------------------------------
+
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: TableName,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+    ) -> LoadResult:
+        mode = LoadMode.parse(mode)
+        keys = list(keys or [])
+        if mode is LoadMode.UPSERT and not keys:
+            raise LoadError(f"Upsert into {destination} needs `keys`: the columns that identify a row.")
+        stream = iter(chunks)
+        first = next(stream, None)
+        existing = self.table_schema(destination)
+        if first is None and existing is None:
+            return LoadResult(str(destination), mode.value)
+        schema = existing if existing is not None else _as_nullable_except(first.schema, keys)
+        result = LoadResult(str(destination), mode.value)
+        batches = self._counted(_prepend(first, stream), schema, str(destination), result)
+        with self._atomic(destination, mode) as created:
+            if mode is LoadMode.APPEND:
+                if existing is None:
+                    self.create_table(destination, schema)
+                    created.append(destination)
+                self.insert_batches(destination, batches)
+            elif mode is LoadMode.REPLACE:
+                staging = self.staging_for(destination)
+                created.append(staging)
+                if existing is None:
+                    self.create_table(staging, schema)
+                else:
+                    self.create_staging_like(staging, destination)
+                self.insert_batches(staging, batches)
+                self.swap(destination, staging)
+                created.remove(staging)
+            else:
+                self._check_keys(destination, existing, first.schema if first is not None else schema, keys)
+                if existing is None:
+                    self.create_table(destination, schema, primary_key=keys)
+                    created.append(destination)
+                staging = self.staging_for(destination)
+                self.create_staging_like(staging, destination)
+                created.append(staging)
+                self.insert_batches(staging, batches)
+                columns = first.schema.names if first is not None else schema.names
+                self.merge(destination, staging, columns, keys)
+                self.drop_table(staging)
+                created.remove(staging)
+        return result
+
+    def _check_keys(
+        self, destination: TableName, existing: pa.Schema | None, incoming: pa.Schema, keys: Sequence[str]
+    ) -> None:
+        missing = [key for key in keys if incoming.get_field_index(key) < 0]
+        if missing:
+            raise LoadError(f"Upsert into {destination}: key column(s) {', '.join(map(repr, missing))} are not in the data.")
+        if existing is not None and not self.has_unique_key(destination, keys):
+            raise LoadError(
+                f"Upsert into {destination} on ({', '.join(keys)}) needs a primary key or unique constraint on "
+                f"exactly those columns; add one (ALTER TABLE ... ADD UNIQUE ({', '.join(keys)})) or use other keys."
+            )
+
+    def _counted(
+        self, batches: Iterator[pa.RecordBatch], schema: pa.Schema, destination: str, result: LoadResult
+    ) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            conformed = conform_batch(batch, schema, destination=destination, first_row=result.rows)
+            result.rows += batch.num_rows
+            result.chunks += 1
+            result.bytes += batch.nbytes
+            yield conformed
+
+    @contextmanager
+    def _atomic(self, destination: TableName, mode: LoadMode) -> Iterator[list[TableName]]:
+        """One transaction; on failure roll back and drop what this load created outside it.
+
+        Driver errors are re-raised as LoadError saying that the destination is unchanged.
+        """
+        created: list[TableName] = []
+        self.begin()
+        try:
+            yield created
+            self.commit()
+        except BaseException as error:
+            self._rollback_quietly()
+            if not self.ddl_is_transactional:
+                for table in reversed(created):
+                    self.drop_table(table)
+            if isinstance(error, Exception) and not isinstance(error, EtlError):
+                raise LoadError(
+                    f"{mode.value.capitalize()} into {destination} failed and was rolled back, the table is "
+                    f"unchanged: {type(error).__name__}: {error}"
+                ) from error
+            raise
+
+    def _rollback_quietly(self) -> None:
+        try:
+            self.rollback()
+        except Exception:  # the connection may be gone (killed backend); the server rolled back
+            pass
+
+
+def _prepend(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _as_nullable_except(schema: pa.Schema, keys: Sequence[str]) -> pa.Schema:
+    """A new table's columns are nullable except the key columns."""
+    return pa.schema([field.with_nullable(field.name not in keys) for field in schema])
