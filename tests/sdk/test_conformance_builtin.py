@@ -1,0 +1,124 @@
+"""The built-in connectors pass the same conformance suite a plugin author runs.
+
+A connector whose module does not exist yet is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airflow_etl_provider.sdk import ConnectorConformance
+
+ROWS = [(1, "ada"), (2, "grace"), (3, "linus"), (4, "margaret"), (5, "barbara")]
+
+
+def _connector(module: str, name: str) -> tuple[Any, list[pytest.MarkDecorator]]:
+    """The connector class, or None with a skip mark naming why it is unavailable."""
+    try:
+        return getattr(importlib.import_module(module), name), []
+    except (ImportError, AttributeError) as error:
+        return None, [pytest.mark.skip(reason=f"{module}.{name} is not available: {error}")]
+
+
+SQLite, sqlite_marks = _connector("airflow_etl_provider.hooks.sqlite", "SQLiteConnectorHook")
+Filesystem, filesystem_marks = _connector("airflow_etl_provider.hooks.filesystem", "FilesystemConnectorHook")
+Postgres, postgres_marks = _connector("airflow_etl_provider.hooks.postgres", "PostgresConnectorHook")
+MySql, mysql_marks = _connector("airflow_etl_provider.hooks.mysql", "MySqlConnectorHook")
+
+
+class TestSQLiteConformance(ConnectorConformance):
+    pytestmark = sqlite_marks
+    connector_class = SQLite
+
+    @pytest.fixture
+    def conn_id(self, sqlite_conn_id: str) -> str:
+        return sqlite_conn_id
+
+    @pytest.fixture
+    def source(self, conn_id: str, tmp_path: Path) -> str:
+        with sqlite3.connect(tmp_path / "test.db") as db:
+            db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            db.executemany("INSERT INTO people VALUES (?, ?)", ROWS)
+        return "people"
+
+    @pytest.fixture
+    def destination(self, conn_id: str) -> str:
+        return "conformance_out"
+
+
+class TestFilesystemConformance(ConnectorConformance):
+    pytestmark = filesystem_marks
+    connector_class = Filesystem
+    load_modes = tuple(getattr(Filesystem, "load_modes", ()))
+
+    @pytest.fixture
+    def conn_id(self, filesystem_conn_id: str) -> str:
+        return filesystem_conn_id
+
+    @pytest.fixture
+    def source(self, conn_id: str, tmp_path: Path) -> str:
+        table = pa.table({"id": [r[0] for r in ROWS], "name": [r[1] for r in ROWS]})
+        pq.write_table(table, tmp_path / "files" / "people.parquet")
+        return "people.parquet"
+
+    @pytest.fixture
+    def destination(self, conn_id: str) -> str:
+        return "out/conformance.parquet"
+
+
+class TestPostgresConformance(ConnectorConformance):
+    pytestmark = postgres_marks
+    connector_class = Postgres
+
+    @pytest.fixture
+    def conn_id(self, postgres_conn_id: str) -> str:
+        return postgres_conn_id
+
+    @pytest.fixture
+    def source(self, conn_id: str, postgres_database: Any) -> str:
+        import psycopg
+
+        db = postgres_database
+        with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
+            conn.execute("CREATE TABLE people (id bigint PRIMARY KEY, name text NOT NULL)")
+            conn.cursor().executemany("INSERT INTO people VALUES (%s, %s)", ROWS)
+        return "people"
+
+    @pytest.fixture
+    def destination(self, conn_id: str) -> str:
+        return "conformance_out"
+
+
+class TestMySqlConformance(ConnectorConformance):
+    pytestmark = mysql_marks
+    connector_class = MySql
+
+    @pytest.fixture
+    def conn_id(self, mysql_conn_id: str) -> str:
+        return mysql_conn_id
+
+    @pytest.fixture
+    def source(self, conn_id: str, mysql_database: Any) -> str:
+        import mysql.connector
+
+        db = mysql_database
+        conn = mysql.connector.connect(host=db.host, port=db.port, user=db.user, password="", database=db.name)
+        try:
+            cursor = conn.cursor()
+            cursor.execute("CREATE TABLE people (id BIGINT PRIMARY KEY, name VARCHAR(50) NOT NULL)")
+            cursor.executemany("INSERT INTO people VALUES (%s, %s)", ROWS)
+            conn.commit()
+        finally:
+            conn.close()
+        return "people"
+
+    @pytest.fixture
+    def destination(self, conn_id: str) -> str:
+        return "conformance_out"
