@@ -1,0 +1,118 @@
+"""ExtractLoadOperator end to end between real SQLite databases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from airflow_etl_provider.exceptions import ConnectorNotFoundError, EtlError
+from airflow_etl_provider.hooks.registry import hook_for
+from airflow_etl_provider.operators.extract_load import ExtractLoadOperator
+
+
+@pytest.fixture
+def source_conn_id(sqlite_conn_id: str) -> str:
+    with hook_for(sqlite_conn_id) as hook:
+        batch = pa.RecordBatch.from_pydict(
+            {"id": pa.array(range(1, 1001), pa.int64()), "qty": pa.array([None if i % 4 == 0 else i for i in range(1, 1001)])}
+        )
+        hook.load([batch], "items")
+    return sqlite_conn_id
+
+
+@pytest.fixture
+def destination_conn_id(tmp_path, airflow_connection: Callable[..., str]) -> str:
+    return airflow_connection("sqlite", host=str(tmp_path / "destination.db"))
+
+
+def run(**kwargs) -> dict:
+    operator = ExtractLoadOperator(task_id="move", **kwargs)
+    return operator.execute(context={})
+
+
+def rows(conn_id: str, query: str) -> list[tuple]:
+    with hook_for(conn_id) as hook:
+        return hook.db.execute(query).fetchall()
+
+
+def test_moves_every_row_in_chunks_and_reports(source_conn_id: str, destination_conn_id: str, capsys) -> None:
+    summary = run(
+        source_conn_id=source_conn_id, source="items", destination_conn_id=destination_conn_id,
+        destination="copy", chunk_size=300,
+    )
+    assert summary["rows"] == 1000 and summary["chunks"] == 4
+    assert summary["load"]["rows"] == 1000 and summary["mode"] == "append"
+    assert summary["bytes"] > 0 and summary["seconds"] >= 0
+    assert rows(destination_conn_id, "SELECT count(*), count(qty), sum(id) FROM copy") == [(1000, 750, 500500)]
+    progress = [line for line in capsys.readouterr().out.splitlines() if "] chunk " in line or " chunk " in line]
+    assert len(progress) == 4 and "1000 so far" in progress[-1]
+
+
+def test_arrow_transform_and_dropping_chunks(source_conn_id: str, destination_conn_id: str) -> None:
+    def only_even(batch: pa.RecordBatch) -> pa.RecordBatch | None:
+        kept = batch.filter(pc.equal(pc.bit_wise_and(batch.column("id"), 1), 0))
+        return kept if kept.column("id")[0].as_py() < 600 else None
+
+    summary = run(
+        source_conn_id=source_conn_id, source="items", destination_conn_id=destination_conn_id,
+        destination="even", chunk_size=200, transform=only_even,
+    )
+    assert summary["rows"] == 300
+    assert rows(destination_conn_id, "SELECT min(id), max(id) FROM even") == [(2, 600)]
+
+
+def test_pandas_transform_gets_a_dataframe(source_conn_id: str, destination_conn_id: str) -> None:
+    def doubled(frame: pd.DataFrame) -> pd.DataFrame:
+        frame["qty"] = frame["qty"] * 2
+        return frame
+
+    run(
+        source_conn_id=source_conn_id, source="SELECT id, qty FROM items WHERE id <= 4",
+        destination_conn_id=destination_conn_id, destination="doubled", transform=doubled,
+    )
+    assert rows(destination_conn_id, "SELECT id, qty FROM doubled ORDER BY id") == [(1, 2), (2, 4), (3, 6), (4, None)]
+
+
+def test_upsert_twice_is_idempotent(source_conn_id: str, destination_conn_id: str) -> None:
+    for _ in range(2):
+        summary = run(
+            source_conn_id=source_conn_id, source="items", destination_conn_id=destination_conn_id,
+            destination="items", mode="upsert", keys=["id"], chunk_size=250,
+        )
+    assert summary["rows"] == 1000
+    assert rows(destination_conn_id, "SELECT count(*) FROM items") == [(1000,)]
+
+
+def test_upsert_needs_keys_and_chunk_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="keys"):
+        ExtractLoadOperator(task_id="t", source_conn_id="a", source="s", destination_conn_id="b", destination="d", mode="upsert")
+    with pytest.raises(ValueError, match="chunk_size"):
+        ExtractLoadOperator(task_id="t", source_conn_id="a", source="s", destination_conn_id="b", destination="d", chunk_size=0)
+    with pytest.raises(ValueError, match="append, replace, upsert"):
+        ExtractLoadOperator(task_id="t", source_conn_id="a", source="s", destination_conn_id="b", destination="d", mode="merge")
+
+
+def test_init_does_no_io() -> None:
+    operator = ExtractLoadOperator(
+        task_id="t", source_conn_id="does_not_exist", source="s", destination_conn_id="nor_this", destination="d"
+    )
+    assert set(operator.template_fields) == {"source", "destination", "source_options", "destination_options"}
+
+
+def test_unknown_connection_type_lists_known_types(airflow_connection, destination_conn_id: str) -> None:
+    conn_id = airflow_connection("teradata", host="h")
+    with pytest.raises(ConnectorNotFoundError, match="Known types: .*sqlite"):
+        run(source_conn_id=conn_id, source="t", destination_conn_id=destination_conn_id, destination="d")
+
+
+def test_bad_transform_result_is_explained(source_conn_id: str, destination_conn_id: str) -> None:
+    with pytest.raises(EtlError, match="returned list"):
+        run(
+            source_conn_id=source_conn_id, source="items", destination_conn_id=destination_conn_id,
+            destination="x", transform=lambda batch: [1, 2],
+        )
+    assert rows(destination_conn_id, "SELECT count(*) FROM sqlite_master WHERE name = 'x'") == [(0,)]
