@@ -1,0 +1,635 @@
+"""REST API connector: JSON APIs as sources (paged extract) and destinations (batched POST/PUT).
+
+`RestApiConnectorHook` serves connections of type `rest_api` (its form comes from
+`config_schema`); `HttpConnectorHook` serves the `http` connections people already have
+(form owned by apache-airflow-providers-http): their extra holds headers, which we honour.
+The HTTP mechanics live in `airflow_etl_provider.rest`; this module maps a connection to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow as pa
+import requests
+
+from airflow_etl_provider.config import validate_config
+from airflow_etl_provider.exceptions import (
+    ConnectorConfigError,
+    EtlError,
+    LoadError,
+    UnsupportedOperationError,
+)
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
+from airflow_etl_provider.rest.auth import AUTH_TYPES, create_auth
+from airflow_etl_provider.rest.batching import ArrowBatcher
+from airflow_etl_provider.rest.client import RestClient
+from airflow_etl_provider.rest.encode import DECIMAL_MODES, encode_records, record_batches
+from airflow_etl_provider.rest.errors import RestApiError
+from airflow_etl_provider.rest.openapi import USUAL_DOCUMENT_PATHS, OpenApiDocument
+from airflow_etl_provider.rest.paginators import PAGINATORS, BasePaginator, create_paginator
+from airflow_etl_provider.rest.ratelimit import RateLimiter
+from airflow_etl_provider.rest.records import NESTED_MODES, shape_record
+from airflow_etl_provider.rest.redact import Redactor
+from airflow_etl_provider.rest.retry import IDEMPOTENT_METHODS, RetryPolicy
+from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
+
+_SECRET = {"type": "string", "format": "password"}
+
+#: Paginator settings in the flat connection form; each paginator takes the ones it knows.
+PAGINATOR_SETTINGS: dict[str, dict[str, Any]] = {
+    "page_size": {
+        "type": "integer",
+        "minimum": 1,
+        "title": "Page size",
+        "description": "Records per page (offset `limit`, page-number page size); a shorter page ends paging.",
+    },
+    "offset_param": {"type": "string", "default": "offset", "title": "Offset parameter"},
+    "limit_param": {"type": "string", "default": "limit", "title": "Limit parameter"},
+    "page_param": {"type": "string", "default": "page", "title": "Page parameter"},
+    "page_size_param": {
+        "type": "string",
+        "default": "",
+        "title": "Page size parameter",
+        "description": "Query parameter carrying page_size for page-number paging (empty: not sent).",
+    },
+    "base_page": {"type": "integer", "default": 1, "title": "First page number"},
+    "total_path": {
+        "type": "string",
+        "default": "",
+        "title": "Total path",
+        "description": "Body path of the total record count (offset) or total pages (page number).",
+    },
+    "cursor_path": {
+        "type": "string",
+        "default": "next_cursor",
+        "title": "Cursor path",
+        "description": "Body path of the next cursor, e.g. `meta.next_cursor`.",
+    },
+    "cursor_param": {"type": "string", "default": "cursor", "title": "Cursor parameter"},
+    "next_url_path": {
+        "type": "string",
+        "default": "next",
+        "title": "Next URL path",
+        "description": "Body path of the next page's URL, e.g. `links.next`.",
+    },
+}
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "auth_type": {
+            "type": "string",
+            "enum": sorted(AUTH_TYPES),
+            "default": "none",
+            "title": "Auth type",
+            "description": "basic uses login/password; bearer the token; api_key the API key; "
+            "oauth2 the client-credentials grant.",
+        },
+        "token": {
+            **_SECRET,
+            "title": "Bearer token",
+            "description": "For auth_type bearer (else the password field).",
+        },
+        "api_key": {
+            **_SECRET,
+            "title": "API key",
+            "description": "For auth_type api_key (else the password field).",
+        },
+        "api_key_name": {
+            "type": "string",
+            "default": "X-API-Key",
+            "title": "API key header / parameter name",
+        },
+        "api_key_in": {
+            "type": "string",
+            "enum": ["header", "query"],
+            "default": "header",
+            "title": "Send API key in",
+        },
+        "token_url": {"type": "string", "default": "", "title": "OAuth2 token URL"},
+        "client_id": {
+            "type": "string",
+            "default": "",
+            "title": "OAuth2 client id",
+            "description": "Else the login field.",
+        },
+        "client_secret": {
+            **_SECRET,
+            "title": "OAuth2 client secret",
+            "description": "Else the password field.",
+        },
+        "scopes": {
+            "type": "string",
+            "default": "",
+            "title": "OAuth2 scopes",
+            "description": "Space separated.",
+        },
+        "headers": {
+            "type": "object",
+            "default": {},
+            "title": "Default headers",
+            "description": "JSON object of headers sent with every request.",
+        },
+        "verify_ssl": {"type": "boolean", "default": True, "title": "Verify TLS certificates"},
+        "rate_limit": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0,
+            "title": "Rate limit (requests per minute)",
+            "description": "Shared by every call of one task; 0 means no limit.",
+        },
+        "max_retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "default": 5,
+            "title": "Max retries",
+            "description": "Retries on 429/500/502/503/504 and dropped connections (Retry-After is honoured).",
+        },
+        "backoff_factor": {
+            "type": "number",
+            "minimum": 0,
+            "default": 1.0,
+            "title": "Backoff factor (seconds)",
+            "description": "Wait factor * 2^(attempt-1) seconds between retries when no Retry-After is given.",
+        },
+        "paginator": {
+            "type": "string",
+            "enum": sorted(PAGINATORS),
+            "default": "single_page",
+            "title": "Pagination",
+        },
+        **PAGINATOR_SETTINGS,
+        "max_pages": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 100_000,
+            "title": "Max pages",
+            "description": "Guard against endless paging: more pages than this is an error.",
+        },
+        "records_path": {
+            "type": "string",
+            "default": "",
+            "title": "Records path",
+            "description": "Body path of the record list, e.g. `data.items`; empty tries a top-level "
+            "list, then data, results, items, records.",
+        },
+        "nested": {
+            "type": "string",
+            "enum": list(NESTED_MODES),
+            "default": "flatten",
+            "title": "Nested objects",
+            "description": "flatten: parent__child columns; json: one JSON text column.",
+        },
+        "health_check_endpoint": {
+            "type": "string",
+            "default": "",
+            "title": "Health-check endpoint",
+            "description": "Path the Test button GETs; empty GETs the base URL.",
+        },
+        "openapi_url": {
+            "type": "string",
+            "default": "",
+            "title": "OpenAPI document URL",
+            "description": "Empty tries openapi.json, swagger.json and v3/api-docs.",
+        },
+        "endpoints": {
+            "type": "string",
+            "default": "",
+            "title": "Endpoints",
+            "description": "Comma-separated endpoint paths listed by get_schema when there is no OpenAPI document.",
+        },
+        "batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 500,
+            "title": "Load batch size",
+            "description": "Records per POST/PUT request when loading.",
+        },
+        "load_method": {
+            "type": "string",
+            "enum": ["POST", "PUT", "PATCH"],
+            "default": "POST",
+            "title": "Load method (append)",
+        },
+        "upsert_method": {
+            "type": "string",
+            "enum": ["", "POST", "PUT", "PATCH"],
+            "default": "",
+            "title": "Upsert method",
+            "description": "Set only if the endpoint upserts; empty: upsert unsupported.",
+        },
+        "replace_method": {
+            "type": "string",
+            "enum": ["", "POST", "PUT"],
+            "default": "",
+            "title": "Replace method",
+            "description": "Set only if the endpoint replaces the whole set.",
+        },
+        "retry_unsafe_load": {
+            "type": "boolean",
+            "default": False,
+            "title": "Retry POST/PATCH loads",
+            "description": "Only when the API de-duplicates (idempotency keys); PUT is always retried.",
+        },
+        "decimals": {
+            "type": "string",
+            "enum": list(DECIMAL_MODES),
+            "default": "string",
+            "title": "Send decimals as",
+        },
+    },
+}
+
+EXTRACT_OPTIONS = frozenset({"params", "records_path", "paginator", "nested", "max_pages"})
+LOAD_OPTIONS = frozenset({"batch_size", "method", "decimals", "retry_unsafe"})
+
+
+class RestApiConnectorHook(ConnectorHook):
+    """JSON REST APIs: paged extract into Arrow chunks, batched POST/PUT load."""
+
+    conn_type = "rest_api"
+    hook_name = "REST API"
+    default_conn_name = "rest_api_default"
+    description = "JSON REST API: paged extract, batched POST/PUT load, OpenAPI schema."
+    config_schema = CONFIG_SCHEMA
+    ui_field_behaviour: ClassVar[dict[str, Any]] = {
+        "hidden-fields": ["schema", "port"],
+        "relabeling": {"host": "Base URL", "login": "Login / client id", "password": "Password / secret"},
+        "placeholders": {"host": "https://api.example.com/v1"},
+    }
+    operations = frozenset(Operation)
+    #: Scheme used when the host field has none.
+    default_scheme: ClassVar[str] = "https"
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
+        self._client: RestClient | None = None
+        self.rate_limiter: RateLimiter | None = None
+
+    # -- connection ------------------------------------------------------------------
+
+    @cached_property
+    def base_url(self) -> str:
+        """The host field as a URL: scheme added when missing, port field applied."""
+        host = (self.connection.host or "").strip()
+        if not host:
+            raise ConnectorConfigError(
+                self.conn_id, "host", "set the API's base URL, e.g. https://api.example.com/v1"
+            )
+        if "://" not in host:
+            schema = (self.connection.schema or "").lower()
+            host = f"{schema if schema in ('http', 'https') else self.default_scheme}://{host}"
+        parts = urlsplit(host)
+        netloc = parts.netloc
+        if self.connection.port and ":" not in netloc.rsplit("@", 1)[-1]:
+            netloc = f"{netloc}:{self.connection.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+    @property
+    def client(self) -> RestClient:
+        if self._client is None:
+            raise RuntimeError("open the hook first: `with hook:`")
+        return self._client
+
+    def open(self) -> None:
+        config = self.config
+        session = requests.Session()
+        redactor = Redactor(query_params=[config["api_key_name"]] if config["api_key_in"] == "query" else [])
+        try:
+            auth = create_auth(
+                config,
+                self.connection.login or "",
+                self.connection.password or "",
+                session=session,
+                timeout=self.timeout,
+                redactor=redactor,
+            )
+        except ValueError as error:
+            session.close()
+            raise ConnectorConfigError(self.conn_id, "auth_type", f"{error}.") from error
+        # One limiter per hook instance, kept across open/close so re-opening cannot burst.
+        if self.rate_limiter is None:
+            self.rate_limiter = RateLimiter(float(config["rate_limit"]))
+        self._client = RestClient(
+            self.base_url,
+            session=session,
+            auth=auth,
+            headers=dict(config["headers"]),
+            timeout=self.timeout,
+            retry=RetryPolicy(config["max_retries"], float(config["backoff_factor"])),
+            rate_limiter=self.rate_limiter,
+            redactor=redactor,
+            verify=config["verify_ssl"],
+            log=self.log,
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.session.close()
+            self._client = None
+
+    # -- test_connection ---------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            with self:
+                path = self.config["health_check_endpoint"]
+                url = self.client.redactor.url(self.client.url(path))
+                response = self.client.send(requests.Request("GET", self.client.url(path)), max_retries=0)
+                return True, f"Connected: GET {url} answered HTTP {response.status_code}."
+        except ConnectorConfigError as error:
+            return False, str(error)
+        except RestApiError as error:
+            return False, self._explain(error)
+
+    @staticmethod
+    def _explain(error: RestApiError) -> str:
+        if error.status is None:
+            return f"Cannot reach the API at {error.url}: check the base URL and the network. ({error})"
+        if error.status in (401, 403):
+            return (
+                f"The API at {error.url} refused the credentials (HTTP {error.status}): "
+                "check auth_type and the login, password, token or key."
+            )
+        if error.status == 404:
+            return (
+                f"The server answered but {error.url} was not found (HTTP 404): "
+                "check the base URL and health_check_endpoint."
+            )
+        return f"The API answered HTTP {error.status} at {error.url}."
+
+    # -- schema ------------------------------------------------------------------------
+
+    def get_schema(self, source: str | None = None) -> SchemaInfo:
+        """Endpoints from the OpenAPI document when there is one, else from the configured endpoints."""
+        self.require(Operation.GET_SCHEMA)
+        with self:
+            tables = self._openapi_tables()
+            if tables is None:
+                names = [e.strip().lstrip("/") for e in self.config["endpoints"].split(",") if e.strip()]
+                if source and source.lstrip("/") not in names:
+                    names.append(source.lstrip("/"))
+                tables = [self._sampled_table(name) for name in names]
+        if source:
+            tables = [t for t in tables if t.name == source.lstrip("/")]
+        return SchemaInfo(tables=tuple(tables))
+
+    def _openapi_tables(self) -> list[TableInfo] | None:
+        configured = self.config["openapi_url"]
+        root = urlunsplit((*urlsplit(self.base_url)[:2], "/", "", ""))
+        candidates = (
+            [configured]
+            if configured
+            else [
+                *(self.client.url(p) for p in USUAL_DOCUMENT_PATHS),
+                *(root + p for p in USUAL_DOCUMENT_PATHS),
+            ]
+        )
+        for url in dict.fromkeys(candidates):
+            try:
+                response = self.client.send(requests.Request("GET", self.client.url(url)), max_retries=0)
+                document = OpenApiDocument(
+                    response.json(), nested=self.config["nested"], records_path=self.config["records_path"]
+                )
+            except (RestApiError, ValueError) as error:
+                if configured:
+                    raise ConnectorConfigError(
+                        self.conn_id, "openapi_url", f"cannot use it: {error}"
+                    ) from error
+                continue
+            self.log.info("Read the API's endpoints from %s", self.client.redactor.url(response.url))
+            return document.tables()
+        return None
+
+    def _sampled_table(self, endpoint: str) -> TableInfo:
+        """Columns of an endpoint inferred from its first page (all nullable: JSON promises nothing)."""
+        page = next(
+            self.client.pages(
+                endpoint, create_paginator({"type": "single_page"}), records_path=self.config["records_path"]
+            )
+        )
+        batcher = ArrowBatcher(chunk_size=max(1, len(page)), log=self.log)
+        for _ in batcher.add(shape_record(r, self.config["nested"]) for r in page):
+            pass
+        columns = tuple(ColumnInfo(field.name, str(field.type), True) for field in batcher.schema)
+        return TableInfo(name=endpoint, columns=columns, kind="endpoint")
+
+    # -- extract -----------------------------------------------------------------------
+
+    def extract(
+        self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the records of endpoint `source` (a path under the base URL, or a full URL).
+
+        Options override the connection's settings for this call: `params` (query
+        parameters), `records_path`, `paginator` (a name or `{"type": name, ...settings}`),
+        `nested`, `max_pages`.
+        """
+        self.require(Operation.EXTRACT)
+        _check_options(self.conn_id, "extract", options, EXTRACT_OPTIONS)
+        paginator = self._paginator(options.get("paginator"))
+        settings = {
+            name: options.get(name, self.config[name]) for name in ("records_path", "nested", "max_pages")
+        }
+        if settings["nested"] not in NESTED_MODES:
+            raise ConnectorConfigError(self.conn_id, "nested", f"use one of {', '.join(NESTED_MODES)}.")
+        return self._extract(source, chunk_size, paginator, dict(options.get("params") or {}), settings)
+
+    def _extract(
+        self,
+        source: str,
+        chunk_size: int,
+        paginator: BasePaginator,
+        params: dict[str, Any],
+        settings: dict[str, Any],
+    ) -> Iterator[pa.RecordBatch]:
+        with self:
+            batcher = ArrowBatcher(chunk_size, log=self.log)
+            records = pages = 0
+            for page in self.client.pages(
+                source,
+                paginator,
+                params=params,
+                records_path=settings["records_path"],
+                max_pages=settings["max_pages"],
+            ):
+                pages += 1
+                records += len(page)
+                yield from batcher.add(shape_record(r, settings["nested"]) for r in page)
+            yield from batcher.flush()
+            self.log.info(
+                "Read %d records in %d pages from %s",
+                records,
+                pages,
+                self.client.redactor.url(self.client.url(source)),
+            )
+
+    def _paginator(self, option: str | dict[str, Any] | None) -> BasePaginator:
+        settings = {name: self.config.get(name) for name in PAGINATOR_SETTINGS}
+        settings["type"] = self.config["paginator"]
+        if isinstance(option, str):
+            settings["type"] = option
+        elif isinstance(option, dict):
+            settings.update(option)
+        try:
+            return create_paginator(settings)
+        except (ValueError, TypeError) as error:
+            raise ConnectorConfigError(self.conn_id, "paginator", f"{error}.") from error
+
+    # -- load --------------------------------------------------------------------------
+
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        """Send every record to endpoint `destination` as JSON arrays of `batch_size` records.
+
+        REST APIs have no transactions: when a batch fails, the error names the records
+        (index range) that did not land; earlier batches stay written.
+        """
+        self.require(Operation.LOAD)
+        _check_options(self.conn_id, "load", options, LOAD_OPTIONS)
+        mode = LoadMode.parse(mode)
+        method = (options.get("method") or self._method_for(mode)).upper()
+        batch_size = int(options.get("batch_size", self.config["batch_size"]))
+        decimals = options.get("decimals", self.config["decimals"])
+        retry_unsafe = bool(options.get("retry_unsafe", self.config["retry_unsafe_load"]))
+        if decimals not in DECIMAL_MODES:
+            raise ConnectorConfigError(self.conn_id, "decimals", f"use one of {', '.join(DECIMAL_MODES)}.")
+        result = LoadResult(
+            destination=destination,
+            mode=mode.value,
+            details={"method": method, "batch_size": batch_size, "requests": 0},
+        )
+        counted = _counting(chunks, result)
+        with self:
+            url = self.client.url(destination)
+            for start, records in record_batches(counted, batch_size):
+                body = encode_records(records, decimals)
+                request = requests.Request(
+                    method, url, data=body, headers={"Content-Type": "application/json"}
+                )
+                try:
+                    self.client.send(request, retry_unsafe=retry_unsafe)
+                except RestApiError as error:
+                    raise LoadError(
+                        f"Connection {self.conn_id!r}: records {start} to {start + len(records) - 1} did not land "
+                        f"at {error.url} ({error}). Records 0 to {start - 1} were accepted before and stay "
+                        "(a REST API has no transaction to roll back)."
+                        if start
+                        else f"Connection {self.conn_id!r}: records 0 to {len(records) - 1} did not land at "
+                        f"{error.url} ({error}); nothing was written."
+                    ) from error
+                result.rows += len(records)
+                result.bytes += len(body)
+                result.details["requests"] += 1
+            retries = (
+                ""
+                if method in IDEMPOTENT_METHODS or retry_unsafe
+                else " (not retried: method not idempotent)"
+            )
+            self.log.info(
+                "Sent %d records in %d requests to %s%s",
+                result.rows,
+                result.details["requests"],
+                self.client.redactor.url(url),
+                retries,
+            )
+        return result
+
+    def _method_for(self, mode: LoadMode) -> str:
+        method = {
+            LoadMode.APPEND: self.config["load_method"],
+            LoadMode.UPSERT: self.config["upsert_method"],
+            LoadMode.REPLACE: self.config["replace_method"],
+        }[mode]
+        if not method:
+            supported = ["append"] + [
+                m.value for m in (LoadMode.UPSERT, LoadMode.REPLACE) if self.config[f"{m.value}_method"]
+            ]
+            raise UnsupportedLoadModeError(self.conn_id, mode.value, supported)
+        return method
+
+
+class UnsupportedLoadModeError(UnsupportedOperationError):
+    """A load mode the endpoint was not declared to support (REST APIs append unless told)."""
+
+    def __init__(self, conn_id: str, mode: str, supported: Sequence[str]) -> None:
+        EtlError.__init__(
+            self,
+            f"Connection {conn_id!r} (REST API) does not support load mode {mode!r}; it supports: "
+            f"{', '.join(supported)}. If the endpoint really does {mode}, set `{mode}_method` "
+            "(POST, PUT, ...) in the connection's extra.",
+        )
+
+
+def _counting(chunks: Iterable[pa.RecordBatch], result: LoadResult) -> Iterator[pa.RecordBatch]:
+    for chunk in chunks:
+        result.chunks += 1
+        yield chunk
+
+
+def _check_options(conn_id: str, what: str, options: dict[str, Any], known: frozenset[str]) -> None:
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConnectorConfigError(
+            conn_id,
+            f"{what} options",
+            f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.",
+        )
+
+
+class HttpConnectorHook(RestApiConnectorHook):
+    """Existing Airflow `http` connections: extra keys are headers, login/password mean basic auth."""
+
+    conn_type = "http"
+    hook_name = "HTTP (ETL)"
+    default_conn_name = "http_default"
+    description = "An Airflow http connection used as a REST API source or destination."
+    form_owner_distribution = "apache-airflow-providers-http"
+    default_scheme = "http"
+    #: Extra keys the http provider reads as request options rather than headers.
+    HTTP_PROVIDER_OPTIONS = frozenset(
+        {
+            "stream",
+            "proxies",
+            "cert",
+            "allow_redirects",
+            "max_redirects",
+            "trust_env",
+            "check_response",
+            "auth_kwargs",
+            "auth_type",
+            "verify",
+        }
+    )
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        extra = dict(self.connection.extra_dejson)
+        ours = {k: v for k, v in extra.items() if k in self.config_schema["properties"] or k == "retry_count"}
+        ours.pop("auth_type", None)
+        headers = {
+            k: str(v)
+            for k, v in extra.items()
+            if k not in ours and k not in self.HTTP_PROVIDER_OPTIONS and isinstance(v, (str, int, float))
+        }
+        if headers:
+            ours["headers"] = {**headers, **ours.get("headers", {})}
+        if extra.get("auth_type") in AUTH_TYPES:
+            ours["auth_type"] = extra["auth_type"]
+        elif self.connection.login:
+            ours["auth_type"] = "basic"
+        if "verify" in extra:
+            ours["verify_ssl"] = str(extra["verify"]).lower() not in ("false", "0", "no")
+        return validate_config(self.conn_id, self.full_config_schema(), ours)

@@ -1,0 +1,240 @@
+"""Auth strategies: one small class per scheme, all `requests` auth objects.
+
+A strategy decorates each outgoing request. `on_unauthorized` lets a strategy that can
+renew its credentials (OAuth2) ask for one retry after a 401; the others cannot and say so.
+Secret values are registered with the `Redactor` (and so with Airflow's masker) on creation.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import requests
+from requests.auth import AuthBase
+
+from airflow_etl_provider.rest.errors import RestApiError
+from airflow_etl_provider.rest.redact import Redactor
+
+if TYPE_CHECKING:
+    from requests import PreparedRequest
+
+
+class AuthStrategy(AuthBase):
+    """Contract: decorate a request; optionally renew credentials after a 401."""
+
+    name: ClassVar[str]
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        return request
+
+    def on_unauthorized(self) -> bool:
+        """Drop cached credentials; True when a retry with fresh ones may succeed."""
+        return False
+
+
+class NoAuth(AuthStrategy):
+    name = "none"
+
+
+class BasicAuth(AuthStrategy):
+    """HTTP Basic with the connection's login and password."""
+
+    name = "basic"
+
+    def __init__(self, username: str, password: str, redactor: Redactor) -> None:
+        if not username:
+            raise ValueError("basic auth needs a login")
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._header = f"Basic {token}"
+        redactor.add_secret(password)
+        redactor.add_secret(token)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers["Authorization"] = self._header
+        return request
+
+
+class BearerAuth(AuthStrategy):
+    """A static bearer token in the Authorization header."""
+
+    name = "bearer"
+
+    def __init__(self, token: str, redactor: Redactor) -> None:
+        if not token:
+            raise ValueError("bearer auth needs a token (extra `token` or the password field)")
+        self._token = token
+        redactor.add_secret(token)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class ApiKeyAuth(AuthStrategy):
+    """An API key sent as a header or as a query parameter."""
+
+    name = "api_key"
+    LOCATIONS = ("header", "query")
+
+    def __init__(self, key: str, param_name: str, location: str, redactor: Redactor) -> None:
+        if not key:
+            raise ValueError("api_key auth needs a key (extra `api_key` or the password field)")
+        if location not in self.LOCATIONS:
+            raise ValueError(f"api_key_in must be one of {', '.join(self.LOCATIONS)}, not {location!r}")
+        if not param_name:
+            raise ValueError("api_key auth needs `api_key_name` (the header or query parameter name)")
+        self._key = key
+        self._name = param_name
+        self._location = location
+        redactor.add_secret(key)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        if self._location == "header":
+            request.headers[self._name] = self._key
+        else:
+            request.prepare_url(request.url, {self._name: self._key})
+        return request
+
+
+class OAuth2ClientCredentials(AuthStrategy):
+    """OAuth2 client-credentials grant with a cached token.
+
+    The token is renewed shortly before `expires_in` runs out and whenever the API answers
+    401 (the caller retries once). Renewal is locked so concurrent requests fetch one token.
+    """
+
+    name = "oauth2"
+    #: Renew this fraction of the lifetime early (at most `MAX_LEEWAY` seconds).
+    LEEWAY_FRACTION = 0.1
+    MAX_LEEWAY = 60.0
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scopes: str,
+        *,
+        session: requests.Session,
+        timeout: float,
+        redactor: Redactor,
+    ) -> None:
+        missing = [
+            n
+            for n, v in (("token_url", token_url), ("client_id", client_id), ("client_secret", client_secret))
+            if not v
+        ]
+        if missing:
+            raise ValueError(f"oauth2 auth needs {', '.join(missing)}")
+        self._token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._scopes = scopes
+        self._session = session
+        self._timeout = timeout
+        self._redactor = redactor
+        self._token: str | None = None
+        self._expires_at = float("inf")
+        self._lock = threading.Lock()
+        self.tokens_fetched = 0
+        redactor.add_secret(client_secret)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._current_token()}"
+        return request
+
+    def on_unauthorized(self) -> bool:
+        with self._lock:
+            self._token = None
+        return True
+
+    def _current_token(self) -> str:
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                self._token, self._expires_at = self._fetch()
+            return self._token
+
+    def _fetch(self) -> tuple[str, float]:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+        }
+        if self._scopes:
+            form["scope"] = self._scopes
+        where = self._redactor.url(self._token_url)
+        try:
+            response = self._session.post(
+                self._token_url, data=form, timeout=self._timeout, headers={"Accept": "application/json"}
+            )
+        except requests.RequestException as error:
+            raise RestApiError(
+                f"OAuth2 token endpoint {where} is unreachable ({type(error).__name__})", url=where
+            ) from error
+        if response.status_code != 200:
+            body = self._redactor.text(response.text[:200])
+            raise RestApiError(
+                f"OAuth2 token endpoint {where} answered HTTP {response.status_code}: {body!r}; "
+                "check client_id, client_secret and scopes",
+                status=response.status_code,
+                url=where,
+            )
+        payload: dict[str, Any] = response.json()
+        token = payload.get("access_token")
+        if not token:
+            raise RestApiError(f"OAuth2 token endpoint {where} returned no access_token", url=where)
+        self._redactor.add_secret(token)
+        self.tokens_fetched += 1
+        expires_in = payload.get("expires_in")
+        if expires_in is None:
+            return token, float("inf")
+        lifetime = float(expires_in)
+        return token, time.monotonic() + lifetime - min(lifetime * self.LEEWAY_FRACTION, self.MAX_LEEWAY)
+
+
+AUTH_TYPES: dict[str, type[AuthStrategy]] = {
+    cls.name: cls for cls in (NoAuth, BasicAuth, BearerAuth, ApiKeyAuth, OAuth2ClientCredentials)
+}
+
+
+def create_auth(
+    config: dict[str, Any],
+    login: str,
+    password: str,
+    *,
+    session: requests.Session,
+    timeout: float,
+    redactor: Redactor,
+) -> AuthStrategy:
+    """The strategy named by `config["auth_type"]`; credentials from the extra, else login/password.
+
+    Raises ValueError naming what is missing; the hook turns it into a ConnectorConfigError.
+    """
+    auth_type = config.get("auth_type") or "none"
+    if auth_type not in AUTH_TYPES:
+        raise ValueError(f"unknown auth_type {auth_type!r}; known: {', '.join(sorted(AUTH_TYPES))}")
+    if auth_type == "basic":
+        return BasicAuth(login, password, redactor)
+    if auth_type == "bearer":
+        return BearerAuth(config.get("token") or password, redactor)
+    if auth_type == "api_key":
+        return ApiKeyAuth(
+            config.get("api_key") or password,
+            config.get("api_key_name", "X-API-Key"),
+            config.get("api_key_in", "header"),
+            redactor,
+        )
+    if auth_type == "oauth2":
+        return OAuth2ClientCredentials(
+            config.get("token_url", ""),
+            config.get("client_id") or login,
+            config.get("client_secret") or password,
+            config.get("scopes", ""),
+            session=session,
+            timeout=timeout,
+            redactor=redactor,
+        )
+    return NoAuth()

@@ -1,0 +1,102 @@
+"""Rows (flat dicts) -> Arrow RecordBatches of `chunk_size` rows with a running schema.
+
+JSON carries no schema, so types are inferred per chunk; the batcher remembers every column
+and type it has seen so later chunks stay consistent with earlier ones:
+- a column seen before but absent from a chunk is filled with nulls;
+- a new column is added to the running schema and carried by every later chunk (earlier
+  chunks, already handed on, cannot gain it);
+- a column whose values no longer fit its type is promoted (int64 -> double, anything ->
+  string), with a warning, and keeps the promoted type from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
+
+
+def promote(known: pa.DataType, seen: pa.DataType) -> pa.DataType:
+    """The narrowest type that holds values of both `known` and `seen`."""
+    if known == seen or pa.types.is_null(seen):
+        return known
+    if pa.types.is_null(known):
+        return seen
+    numeric = (pa.types.is_integer, pa.types.is_floating)
+    if any(f(known) for f in numeric) and any(f(seen) for f in numeric):
+        return pa.float64()
+    return pa.string()
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _array(values: list[Any], type_: pa.DataType | None = None) -> pa.Array:
+    """`values` as an Arrow array (of `type_` when given); mixed values fall back to text."""
+    if type_ is not None and pa.types.is_string(type_):
+        return pa.array([_as_text(v) for v in values], type=pa.string())
+    try:
+        return pa.array(values, type=type_)
+    except _CONVERSION_ERRORS:
+        if type_ is not None:
+            raise
+        return pa.array([_as_text(v) for v in values], type=pa.string())
+
+
+class ArrowBatcher:
+    """Collects rows and emits RecordBatches of exactly `chunk_size` rows (the last may be shorter)."""
+
+    def __init__(self, chunk_size: int, log: logging.Logger | None = None) -> None:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, not {chunk_size}")
+        self.chunk_size = chunk_size
+        self.fields: dict[str, pa.DataType] = {}
+        self._rows: list[dict[str, Any]] = []
+        self._log = log or logging.getLogger(__name__)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema(list(self.fields.items()))
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> Iterator[pa.RecordBatch]:
+        """Buffer `rows`; yield each batch as soon as `chunk_size` rows are buffered."""
+        for row in rows:
+            self._rows.append(row)
+            if len(self._rows) >= self.chunk_size:
+                yield self._build()
+
+    def flush(self) -> Iterator[pa.RecordBatch]:
+        """Yield what is left as a final, shorter batch."""
+        if self._rows:
+            yield self._build()
+
+    def _build(self) -> pa.RecordBatch:
+        rows, self._rows = self._rows, []
+        for row in rows:
+            for name in row:
+                if name not in self.fields:
+                    self.fields[name] = pa.null()
+        arrays = [self._column(name, [row.get(name) for row in rows]) for name in list(self.fields)]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _column(self, name: str, values: list[Any]) -> pa.Array:
+        known = self.fields[name]
+        if pa.types.is_null(known):
+            array = _array(values)
+            self.fields[name] = array.type
+            return array
+        try:
+            return _array(values, known)
+        except _CONVERSION_ERRORS:
+            promoted = promote(known, _array(values).type)
+            self._log.warning("Column %r changed type from %s to %s in a later chunk", name, known, promoted)
+            self.fields[name] = promoted
+            return _array(values, promoted)

@@ -1,0 +1,297 @@
+"""Paginators: one contract, one small class per pagination style, chosen by name.
+
+The client drives every paginator the same way (the dlt contract):
+
+    paginator.init_request(request)            # before the first page
+    while True:
+        response = send(request); data = records(response)
+        paginator.update_state(response, data)
+        yield data
+        if not paginator.has_next_page: break
+        paginator.update_request(request)
+
+A paginator stops on an empty page, a short page (fewer records than the page size), or
+when no next token/link is given. A token or link seen twice raises `PaginationError`
+instead of looping forever.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+from urllib.parse import urljoin
+
+import requests
+
+from airflow_etl_provider.rest.errors import PaginationError
+from airflow_etl_provider.rest.records import get_path
+
+
+class BasePaginator(ABC):
+    """Contract shared by every paginator."""
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self._has_next_page = True
+        self._seen_tokens: set[str] = set()
+
+    @property
+    def has_next_page(self) -> bool:
+        return self._has_next_page
+
+    def init_request(self, request: requests.Request) -> None:
+        """Prepare the first request (e.g. add `limit`); most paginators leave it as is."""
+
+    @abstractmethod
+    def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
+        """Read the next-page reference from a response (and its records) or decide to stop."""
+
+    @abstractmethod
+    def update_request(self, request: requests.Request) -> None:
+        """Turn `request` into the request for the next page."""
+
+    def _stop(self) -> None:
+        self._has_next_page = False
+
+    def _remember(self, token: str) -> None:
+        """Refuse a token or link already followed: the API is sending us round in circles."""
+        if token in self._seen_tokens:
+            raise PaginationError(
+                f"{self.name} pagination received the same next-page reference twice "
+                f"(after {len(self._seen_tokens)} pages); stopping instead of looping forever. "
+                "Check the paginator settings (cursor_path / next_url_path) for this endpoint."
+            )
+        self._seen_tokens.add(token)
+
+
+class SinglePagePaginator(BasePaginator):
+    """The endpoint returns everything at once."""
+
+    name = "single_page"
+
+    def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
+        self._stop()
+
+    def update_request(self, request: requests.Request) -> None:
+        """Never called: there is no next page."""
+
+
+class _CountingPaginator(BasePaginator):
+    """Shared stop rules of offset and page-number paging: empty page, short page, total."""
+
+    def __init__(self, page_size: int | None, total_path: str) -> None:
+        super().__init__()
+        if page_size is not None and page_size < 1:
+            raise ValueError(f"{self.name}: page_size must be >= 1, not {page_size}")
+        self.page_size = page_size
+        self.total_path = total_path
+
+    def _total(self, response: requests.Response) -> int | None:
+        if not self.total_path:
+            return None
+        value = get_path(response.json(), self.total_path)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise PaginationError(
+                f"{self.name}: total_path {self.total_path!r} holds {type(value).__name__}, not a number"
+            ) from None
+
+    def _page_says_stop(self, data: list[Any] | None) -> bool:
+        if not data:
+            return True
+        return self.page_size is not None and len(data) < self.page_size
+
+
+class OffsetPaginator(_CountingPaginator):
+    """`?offset=N&limit=M`; optional total count in the body (`total_path`)."""
+
+    name = "offset"
+
+    def __init__(
+        self,
+        page_size: int = 100,
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        total_path: str = "",
+        start_offset: int = 0,
+    ) -> None:
+        super().__init__(page_size, total_path)
+        if not offset_param or not limit_param:
+            raise ValueError("offset: offset_param and limit_param must be non-empty")
+        self.offset_param = offset_param
+        self.limit_param = limit_param
+        self.offset = start_offset
+
+    def init_request(self, request: requests.Request) -> None:
+        request.params[self.offset_param] = self.offset
+        request.params[self.limit_param] = self.page_size
+
+    def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
+        total = self._total(response)
+        self.offset += len(data or [])
+        if self._page_says_stop(data) or (total is not None and self.offset >= total):
+            self._stop()
+
+    def update_request(self, request: requests.Request) -> None:
+        request.params[self.offset_param] = self.offset
+
+
+class PageNumberPaginator(_CountingPaginator):
+    """`?page=N` (optionally with a page size); optional total pages in the body."""
+
+    name = "page_number"
+
+    def __init__(
+        self,
+        page_param: str = "page",
+        base_page: int = 1,
+        page_size: int | None = None,
+        page_size_param: str = "",
+        total_path: str = "",
+    ) -> None:
+        super().__init__(page_size, total_path)
+        if page_size_param and page_size is None:
+            raise ValueError("page_number: page_size_param is set but page_size is not")
+        self.page_param = page_param
+        self.page_size_param = page_size_param
+        self.base_page = base_page
+        self.page = base_page
+
+    def init_request(self, request: requests.Request) -> None:
+        request.params[self.page_param] = self.page
+        if self.page_size_param:
+            request.params[self.page_size_param] = self.page_size
+
+    def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
+        total_pages = self._total(response)
+        self.page += 1
+        if self._page_says_stop(data) or (
+            total_pages is not None and self.page - self.base_page >= total_pages
+        ):
+            self._stop()
+
+    def update_request(self, request: requests.Request) -> None:
+        request.params[self.page_param] = self.page
+
+
+class CursorPaginator(BasePaginator):
+    """A cursor read from the body (`cursor_path`) and sent back as a query parameter."""
+
+    name = "cursor"
+
+    def __init__(self, cursor_path: str = "next_cursor", cursor_param: str = "cursor") -> None:
+        super().__init__()
+        if not cursor_path or not cursor_param:
+            raise ValueError("cursor: cursor_path and cursor_param must be non-empty")
+        self.cursor_path = cursor_path
+        self.cursor_param = cursor_param
+        self.cursor: str | None = None
+
+    def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
+        cursor = get_path(response.json(), self.cursor_path)
+        if not data or cursor in (None, ""):
+            self._stop()
+            return
+        self.cursor = str(cursor)
+        self._remember(self.cursor)
+
+    def update_request(self, request: requests.Request) -> None:
+        request.params[self.cursor_param] = self.cursor
+
+
+class _LinkPaginator(BasePaginator):
+    """Follows a full next-page URL; the URL carries every query parameter itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_url: str | None = None
+
+    @abstractmethod
+    def _next_link(self, response: requests.Response) -> str | None:
+        """The next page's URL as the API gives it (possibly relative), or None."""
+
+    def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
+        link = self._next_link(response)
+        if not data or not link:
+            self._stop()
+            return
+        self.next_url = urljoin(response.url, link)
+        self._remember(self.next_url)
+
+    def update_request(self, request: requests.Request) -> None:
+        request.url = self.next_url
+        request.params = {}
+
+
+class HeaderLinkPaginator(_LinkPaginator):
+    """RFC 8288 `Link: <...>; rel="next"` header (GitHub style)."""
+
+    name = "header_link"
+
+    def __init__(self, links_next_key: str = "next") -> None:
+        super().__init__()
+        self.links_next_key = links_next_key
+
+    def _next_link(self, response: requests.Response) -> str | None:
+        return response.links.get(self.links_next_key, {}).get("url")
+
+
+class JSONLinkPaginator(_LinkPaginator):
+    """The next page's URL in the body (`next_url_path`, e.g. `links.next` or `next`)."""
+
+    name = "json_link"
+
+    def __init__(self, next_url_path: str = "next") -> None:
+        super().__init__()
+        if not next_url_path:
+            raise ValueError("json_link: next_url_path must be non-empty")
+        self.next_url_path = next_url_path
+
+    def _next_link(self, response: requests.Response) -> str | None:
+        link = get_path(response.json(), self.next_url_path)
+        return str(link) if link else None
+
+
+PAGINATORS: dict[str, type[BasePaginator]] = {
+    cls.name: cls
+    for cls in (
+        SinglePagePaginator,
+        OffsetPaginator,
+        PageNumberPaginator,
+        CursorPaginator,
+        HeaderLinkPaginator,
+        JSONLinkPaginator,
+    )
+}
+
+
+def paginator_parameters(name: str) -> set[str]:
+    """The settings the paginator called `name` accepts (its constructor's keyword names)."""
+    return set(inspect.signature(_paginator_class(name)).parameters)
+
+
+def _paginator_class(name: str) -> type[BasePaginator]:
+    try:
+        return PAGINATORS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown paginator {name!r}; known paginators: {', '.join(sorted(PAGINATORS))}"
+        ) from None
+
+
+def create_paginator(settings: dict[str, Any]) -> BasePaginator:
+    """Build a paginator from plain settings: `{"type": name, **its keyword arguments}`.
+
+    Settings meant for other paginators are ignored, so one flat connection form can carry
+    the settings of every style; a wrong value raises ValueError naming the paginator.
+    """
+    name = settings.get("type") or "single_page"
+    cls = _paginator_class(name)
+    accepted = paginator_parameters(name)
+    kwargs = {k: v for k, v in settings.items() if k in accepted and v is not None}
+    return cls(**kwargs)
