@@ -1,0 +1,332 @@
+"""What the file connectors (local filesystem, S3) share: many files as one stream, and writes.
+
+A `FileStore` says where bytes live (a directory, a bucket); everything else -- picking the
+format from the name, decompressing, adding a file-name column, keeping one schema across
+files, splitting output into files, naming new files for append, removing old ones on
+replace, and cleaning up after a failure -- is written once here.
+
+Common read options: `format` (override the extension), `compression` ("gzip" / "none"),
+`file_name_column` (add each row's file name as a column), `column_types`; the rest go to
+the format. Common write options: `format`, `compression`, `max_rows_per_file`; the rest go
+to the format.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+
+from airflow_etl_provider.arrow_batches import rebatch
+from airflow_etl_provider.exceptions import LoadError, SourceError
+from airflow_etl_provider.formats import FileFormat, FileSource, format_for_extension, get_format
+from airflow_etl_provider.formats.arrow_types import parse_column_types
+from airflow_etl_provider.formats.compression import compressing, decompressing, parse_compression, split_compression
+from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, TableInfo
+
+GLOB_CHARS = frozenset("*?[")
+DEFAULT_WRITE_FORMAT = "parquet"
+SAMPLE_ROWS = 1000
+
+
+def has_glob(path: str) -> bool:
+    return any(ch in path for ch in GLOB_CHARS)
+
+
+class FileStore(ABC):
+    """Where files live. Names are store-relative paths (local) or keys (S3), '/'-separated."""
+
+    @abstractmethod
+    def expand(self, source: str) -> list[str]:
+        """The files `source` means: one file, every file under a directory/prefix, or a glob.
+
+        Raises `SourceError` when nothing matches.
+        """
+
+    @abstractmethod
+    def is_container(self, name: str) -> bool:
+        """Whether `name` is a directory / prefix that files are written into."""
+
+    @abstractmethod
+    def exists(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def open_read(self, name: str) -> BinaryIO:
+        """A sequential byte stream of the file."""
+
+    @abstractmethod
+    def open_seekable(self, name: str) -> BinaryIO:
+        """A random-access byte stream of the file."""
+
+    @abstractmethod
+    def atomic_writer(self, name: str, options: dict[str, Any]) -> AbstractContextManager[BinaryIO]:
+        """A sink whose file appears complete on a clean exit and not at all after an exception."""
+
+    @abstractmethod
+    def delete(self, names: Iterable[str]) -> None: ...
+
+    @abstractmethod
+    def display(self, name: str) -> str:
+        """How a file is named in messages (relative path, s3:// URI)."""
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """The format and compression of one file."""
+
+    format: FileFormat
+    compression: str | None
+
+    @property
+    def extension(self) -> str:
+        return self.format.extensions[0] + (".gz" if self.compression == "gzip" else "")
+
+
+def file_kind(name: str, options: dict[str, Any]) -> FileKind | None:
+    """Format and compression from the options, else from the name; None when unknown."""
+    stem, detected = split_compression(name)
+    compression = parse_compression(options["compression"]) if options.get("compression") else detected
+    fmt = get_format(options["format"]) if options.get("format") else format_for_extension(stem)
+    if fmt is None:
+        return None
+    if compression and not fmt.compressible:
+        raise LoadError(f"{fmt.name} files compress internally; gzip does not apply to {name!r}.")
+    return FileKind(fmt, compression)
+
+
+def _require_kind(store: FileStore, name: str, options: dict[str, Any]) -> FileKind:
+    kind = file_kind(name, options)
+    if kind is None:
+        raise SourceError(
+            f"Cannot tell the format of {store.display(name)} from its name; pass the `format` option "
+            f"(one of: csv, json, jsonl, parquet, xlsx)."
+        )
+    return kind
+
+
+def file_source(store: FileStore, name: str, kind: FileKind) -> FileSource:
+    return FileSource(
+        name=store.display(name),
+        open=lambda: decompressing(store.open_read(name), kind.compression),
+        open_seekable=None if kind.compression else (lambda: store.open_seekable(name)),
+    )
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def read_files(store: FileStore, source: str, *, chunk_size: int, options: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+    """Every file `source` means, in name order, as one stream of `chunk_size`-row batches.
+
+    Later files are read with the first file's column types, so type inference happens once.
+    """
+    names = store.expand(source)
+    return rebatch(_read_each(store, names, chunk_size, dict(options)), chunk_size)
+
+
+def _read_each(store: FileStore, names: list[str], chunk_size: int, options: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+    file_name_column = options.pop("file_name_column", None)
+    declared = parse_column_types(options.pop("column_types", None))
+    kind_options = {k: options.pop(k) for k in ("format", "compression") if k in options}
+    first_schema: pa.Schema | None = None
+    for name in names:
+        kind = _require_kind(store, name, kind_options)
+        types = {**({f.name: f.type for f in first_schema} if first_schema else {}), **declared}
+        if file_name_column:
+            types.pop(file_name_column, None)
+        source = file_source(store, name, kind)
+        for batch in kind.format.read(source, chunk_size=chunk_size, column_types=types or None, **options):
+            if first_schema is None:
+                first_schema = batch.schema
+                _check_declared(declared, first_schema, source.name)
+            elif batch.schema != first_schema:
+                raise SourceError(
+                    f"{source.name} has columns {_columns(batch.schema)} but the first file has "
+                    f"{_columns(first_schema)}; files read as one stream must share their columns."
+                )
+            if file_name_column:
+                batch = batch.append_column(file_name_column, pa.repeat(pa.scalar(source.name, pa.string()), batch.num_rows))
+            yield batch
+
+
+def _check_declared(declared: dict[str, pa.DataType], schema: pa.Schema, name: str) -> None:
+    missing = sorted(set(declared) - set(schema.names))
+    if missing:
+        raise SourceError(
+            f"column_types names columns that {name} does not have: {', '.join(missing)}; "
+            f"its columns are: {', '.join(schema.names)}."
+        )
+
+
+def _columns(schema: pa.Schema) -> str:
+    return ", ".join(f"{f.name} {f.type}" for f in schema)
+
+
+def sample_table(store: FileStore, name: str, *, label: str, kind_label: str) -> TableInfo:
+    """A `TableInfo` with the columns inferred from the first rows of `name`."""
+    stream = read_files(store, name, chunk_size=SAMPLE_ROWS, options={})
+    try:
+        batch = next(stream, None)
+    finally:
+        stream.close()  # type: ignore[attr-defined]
+    schema = batch.schema if batch is not None else pa.schema([])
+    columns = tuple(ColumnInfo(name=f.name, type=str(f.type), nullable=f.nullable) for f in schema)
+    return TableInfo(name=label, columns=columns, kind=kind_label)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+class _Parts:
+    """Splits one stream of batches into consecutive parts of at most `max_rows` rows each."""
+
+    def __init__(self, chunks: Iterable[pa.RecordBatch], max_rows: int | None):
+        self._chunks = iter(chunks)
+        self._max_rows = max_rows
+        self._carry: pa.RecordBatch | None = None
+
+    def __iter__(self) -> Iterator[Iterator[pa.RecordBatch]]:
+        first = True
+        while True:
+            if self._carry is None:
+                self._carry = next(self._chunks, None)
+            # An empty batch only matters as the very first one (it carries the schema).
+            while not first and self._carry is not None and self._carry.num_rows == 0:
+                self._carry = next(self._chunks, None)
+            if self._carry is None:
+                return
+            first = False
+            yield self._part()
+
+    def _part(self) -> Iterator[pa.RecordBatch]:
+        remaining = self._max_rows
+        while True:
+            batch = self._carry if self._carry is not None else next(self._chunks, None)
+            self._carry = None
+            if batch is None:
+                return
+            if remaining is not None and batch.num_rows > remaining:
+                yield batch.slice(0, remaining)
+                self._carry = batch.slice(remaining)
+                return
+            yield batch
+            if remaining is not None:
+                remaining -= batch.num_rows
+                if remaining == 0:
+                    return
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a load writes: one named file, or new files named from a pattern."""
+
+    single: str | None
+    pattern: str | None  # contains one "{}" replaced by a unique token per file
+    kind: FileKind
+    replaces: tuple[str, ...]  # names that replace-mode deletes after success
+
+
+def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[str, Any]) -> _Target:
+    if store.is_container(destination) or destination.endswith("/"):
+        kind_options = {"format": DEFAULT_WRITE_FORMAT, **options}
+        kind = file_kind("x", kind_options)
+        assert kind is not None
+        prefix = destination.rstrip("/")
+        pattern = posixpath.join(prefix, "part-{}" + kind.extension) if prefix else "part-{}" + kind.extension
+        glob = posixpath.join(prefix, "*" + kind.extension) if prefix else "*" + kind.extension
+        return _Target(None, pattern, kind, _existing(store, glob, mode))
+    kind = file_kind(destination, options)
+    if kind is None:
+        raise LoadError(
+            f"Cannot tell the format of destination {destination!r} from its name; pass the `format` option "
+            f"or end the name with a known extension (.csv, .csv.gz, .json, .jsonl, .parquet, .xlsx)."
+        )
+    if "*" in posixpath.basename(destination):
+        return _Target(None, destination.replace("*", "{}", 1), kind, _existing(store, destination, mode))
+    if options.get("max_rows_per_file"):
+        raise LoadError(
+            f"max_rows_per_file needs several file names; write to a directory ('{posixpath.dirname(destination)}/') "
+            f"or a pattern such as '{destination.replace(kind.extension, '-*' + kind.extension)}'."
+        )
+    if mode is LoadMode.APPEND and store.exists(destination):
+        raise LoadError(
+            f"{store.display(destination)} already exists and a {kind.format.name} file cannot be appended to "
+            f"in place; use mode='replace', or write to a directory or a pattern such as "
+            f"'{destination.replace(kind.extension, '-*' + kind.extension)}' so each load adds a new file."
+        )
+    return _Target(destination, None, kind, ())
+
+
+def _existing(store: FileStore, pattern: str, mode: LoadMode) -> tuple[str, ...]:
+    if mode is not LoadMode.REPLACE:
+        return ()
+    try:
+        return tuple(store.expand(pattern))
+    except SourceError:
+        return ()
+
+
+def write_files(
+    store: FileStore, chunks: Iterable[pa.RecordBatch], destination: str, *, mode: LoadMode | str,
+    options: dict[str, Any], store_options: dict[str, Any] | None = None,
+) -> LoadResult:
+    """Write the stream to `destination`; on failure every file written by this call is removed.
+
+    append: a single file must not exist yet; a directory or pattern gets new file names.
+    replace: the single file is overwritten atomically; for a directory or pattern the new
+    files are written first and the files that were there before are deleted afterwards.
+    """
+    mode = LoadMode.parse(mode)
+    if mode is LoadMode.UPSERT:
+        raise LoadError("Files cannot be upserted (no keys to match rows on); use mode 'append' or 'replace'.")
+    options = dict(options)
+    max_rows = options.pop("max_rows_per_file", None)
+    target = _target(store, destination, mode, {**options, "max_rows_per_file": max_rows})
+    format_options = {k: v for k, v in options.items() if k not in ("format", "compression")}
+    target.kind.format.check_options(format_options, writing=True)
+    result = LoadResult(destination=destination, mode=mode.value)
+    written: list[str] = []
+    token = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 1_000_000:06d}"
+    try:
+        for number, part in enumerate(_Parts(chunks, int(max_rows) if max_rows else None)):
+            name = target.single or target.pattern.format(f"{token}-{number:05d}")  # type: ignore[union-attr]
+            counted = _Counted(part)
+            with store.atomic_writer(name, store_options or {}) as raw:
+                sink = compressing(raw, target.kind.compression)
+                target.kind.format.write(counted, sink, **format_options)
+                if sink is not raw:
+                    sink.close()
+                result.bytes += raw.tell()
+            written.append(name)
+            result.rows += counted.rows
+            result.chunks += counted.chunks
+    except Exception as error:
+        store.delete(written)
+        if isinstance(error, LoadError):
+            raise
+        raise LoadError(f"Writing {store.display(destination)} failed, nothing was left behind: {error}") from error
+    if target.replaces:
+        store.delete([n for n in target.replaces if n not in written])
+    result.details = {"files": [store.display(n) for n in written], "format": target.kind.format.name}
+    return result
+
+
+class _Counted:
+    """Passes batches through, counting rows and chunks."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]):
+        self._batches = batches
+        self.rows = 0
+        self.chunks = 0
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for batch in self._batches:
+            self.rows += batch.num_rows
+            self.chunks += 1
+            yield batch

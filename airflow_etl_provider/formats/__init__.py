@@ -1,0 +1,25 @@
+"""File formats (CSV, JSON, JSON Lines, Parquet, XLSX) shared by the file connectors.
+
+Importing this package registers every built-in format; see `base.py` for the contract.
+"""
+
+from airflow_etl_provider.formats import csv, parquet  # noqa: F401  (registers the formats)
+from airflow_etl_provider.formats.base import (
+    FileFormat,
+    FileSource,
+    FormatOptionError,
+    format_for_extension,
+    get_format,
+    known_formats,
+    register_format,
+)
+
+__all__ = [
+    "FileFormat",
+    "FileSource",
+    "FormatOptionError",
+    "format_for_extension",
+    "get_format",
+    "known_formats",
+    "register_format",
+]

@@ -1,0 +1,120 @@
+"""Arrow types written as strings in DAGs, and the text encodings of types text formats lack.
+
+Text formats (CSV, JSON, JSON Lines, XLSX) cannot carry every Arrow type, so writers encode
+them with `encode_for_text` and readers restore them with `apply_column_types` when the
+caller declares the types (`column_types={"amount": "decimal128(18,2)"}`):
+
+- decimal: plain decimal text (`-12.50`), exact;
+- timestamp with a time zone: ISO 8601 with the offset (`2026-01-01 12:00:00.000000Z`);
+- date / time: ISO 8601;
+- binary: base64 text.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_PARAMETERISED = re.compile(r"^\s*(?P<name>[a-z0-9_]+)\s*(?:[\[(](?P<args>.*)[\])])?\s*$", re.IGNORECASE)
+
+
+def parse_type(spec: str | pa.DataType) -> pa.DataType:
+    """An Arrow type from its string form, as `str(pa_type)` prints it.
+
+    Accepts simple aliases (`int64`, `string`, `bool`, `date32`), `decimal128(18,2)`,
+    `decimal(18,2)`, `timestamp[us]`, `timestamp[us, tz=UTC]`, `time64[us]`, `duration[s]`.
+    """
+    if isinstance(spec, pa.DataType):
+        return spec
+    match = _PARAMETERISED.match(spec)
+    if not match:
+        raise ValueError(f"Cannot read the Arrow type {spec!r}; write it like 'int64' or 'decimal128(18,2)'.")
+    name, args = match["name"].lower(), match["args"]
+    if args is None or name in {"date32", "date64"}:
+        try:
+            return pa.type_for_alias(name)
+        except ValueError as error:
+            raise ValueError(f"Unknown Arrow type {spec!r}.") from error
+    parts = [part.strip() for part in args.split(",")]
+    try:
+        if name in {"decimal", "decimal128", "decimal256"}:
+            precision, scale = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+            return (pa.decimal256 if name == "decimal256" else pa.decimal128)(precision, scale)
+        if name == "timestamp":
+            tz = next((p.split("=", 1)[1].strip() for p in parts[1:] if p.startswith("tz=")), None)
+            return pa.timestamp(parts[0], tz=tz)
+        if name in {"time32", "time64"}:
+            return getattr(pa, name)(parts[0])
+        if name == "duration":
+            return pa.duration(parts[0])
+    except (ValueError, IndexError, TypeError) as error:
+        raise ValueError(f"Cannot read the Arrow type {spec!r}: {error}") from error
+    raise ValueError(f"Unknown Arrow type {spec!r}.")
+
+
+def parse_column_types(column_types: Mapping[str, str | pa.DataType] | pa.Schema | None) -> dict[str, pa.DataType]:
+    """`column_types` option (a mapping of column -> type string, or a schema) as Arrow types."""
+    if column_types is None:
+        return {}
+    if isinstance(column_types, pa.Schema):
+        return {f.name: f.type for f in column_types}
+    return {name: parse_type(spec) for name, spec in column_types.items()}
+
+
+def _b64encode(array: pa.Array) -> pa.Array:
+    return pa.array(
+        [None if v is None else base64.b64encode(v).decode("ascii") for v in array.to_pylist()], pa.string()
+    )
+
+
+def _b64decode(array: pa.Array, target: pa.DataType) -> pa.Array:
+    return pa.array([None if v is None else base64.b64decode(v) for v in array.to_pylist()], target)
+
+
+def _is_binary(t: pa.DataType) -> bool:
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+
+
+def encode_for_text(batch: pa.RecordBatch, *, temporal_as_text: bool) -> pa.RecordBatch:
+    """`batch` with binary as base64 (and, for JSON/XLSX, decimals and temporals as ISO text)."""
+    arrays: list[pa.Array] = []
+    changed = False
+    for column in batch.columns:
+        t = column.type
+        if _is_binary(t):
+            column, changed = _b64encode(column), True
+        elif temporal_as_text and (pa.types.is_decimal(t) or pa.types.is_temporal(t)):
+            # Arrow prints tz-aware instants as ISO 8601 with the offset ('...123456Z').
+            column, changed = column.cast(pa.string()), True
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names) if changed else batch
+
+
+def apply_column_types(batch: pa.RecordBatch, types: Mapping[str, pa.DataType], *, where: str) -> pa.RecordBatch:
+    """Cast the columns named in `types` (names not in the batch are ignored, as Arrow's CSV
+    reader does); base64 text becomes binary again."""
+    if not types or not any(name in types for name in batch.schema.names):
+        return batch
+    arrays: list[pa.Array] = []
+    for name, column in zip(batch.schema.names, batch.columns):
+        target = types.get(name)
+        if target is not None and column.type != target:
+            column = _cast(column, target, name, where)
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def _cast(column: pa.Array, target: pa.DataType, name: str, where: str) -> pa.Array:
+    try:
+        if _is_binary(target) and pa.types.is_string(column.type):
+            return _b64decode(column, target)
+        if pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type) and column.type.tz != target.tz:
+            if column.type.tz is None and target.tz is not None:
+                column = pc.assume_timezone(column, target.tz)
+            return column.cast(target)
+        return column.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as error:
+        raise ValueError(f"{where}: column {name!r} cannot be read as {target}: {error}") from error

@@ -1,0 +1,209 @@
+"""Local files under one base directory: CSV, JSON, JSON Lines, Parquet and XLSX.
+
+Sources and destinations are paths relative to the connection's `base_path`; a path that
+would leave it (`../`, an absolute path elsewhere, a symlink out) is refused. A write goes to
+a hidden temporary name in the destination directory, is fsynced and then renamed over the
+final name, so readers see the old file or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, BinaryIO, ClassVar
+
+import pyarrow as pa
+
+from airflow_etl_provider.exceptions import ConnectorConfigError, EtlError, LoadError, SourceError
+from airflow_etl_provider.files import FileStore, file_kind, has_glob, read_files, sample_table, write_files
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
+from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
+
+TEMP_MARKER = ".tmp-"
+
+
+class LocalStore(FileStore):
+    """Files under `base`; names are '/'-separated paths relative to it."""
+
+    def __init__(self, base: str, conn_id: str):
+        self.base = os.path.realpath(base)
+        self.conn_id = conn_id
+
+    def path(self, name: str) -> str:
+        """The absolute path of `name`, refused when it escapes the base directory."""
+        candidate = os.path.normpath(os.path.join(self.base, name))
+        real = os.path.realpath(candidate)
+        if real != self.base and not real.startswith(self.base + os.sep):
+            raise EtlError(
+                f"Path {name!r} is outside the base directory {self.base!r} of connection "
+                f"{self.conn_id!r}; use a path relative to it without '..'."
+            )
+        return candidate
+
+    def name(self, path: str) -> str:
+        return os.path.relpath(path, self.base).replace(os.sep, "/")
+
+    def expand(self, source: str) -> list[str]:
+        path = self.path(source)
+        if has_glob(source):
+            found = [p for p in glob.glob(path, recursive=True) if os.path.isfile(p)]
+            for p in found:
+                self.path(self.name(p))  # a glob must not follow a symlink out either
+        elif os.path.isdir(path):
+            found = [
+                os.path.join(root, f)
+                for root, dirs, files in os.walk(path)
+                for f in files
+                if not f.startswith(".")
+            ]
+        elif os.path.isfile(path):
+            found = [path]
+        else:
+            found = []
+        if not found:
+            raise SourceError(f"No file matches {source!r} under {self.base!r} (connection {self.conn_id!r}).")
+        return sorted(self.name(p) for p in found if not os.path.basename(p).startswith("."))
+
+    def is_container(self, name: str) -> bool:
+        return os.path.isdir(self.path(name))
+
+    def exists(self, name: str) -> bool:
+        return os.path.exists(self.path(name))
+
+    def open_read(self, name: str) -> BinaryIO:
+        return open(self.path(name), "rb")  # noqa: SIM115 (closed by the reader)
+
+    def open_seekable(self, name: str) -> BinaryIO:
+        return self.open_read(name)
+
+    @contextmanager
+    def atomic_writer(self, name: str, options: dict[str, Any]) -> Iterator[BinaryIO]:
+        if options:
+            raise LoadError(f"Local files take no upload options; got {', '.join(sorted(options))}.")
+        final = self.path(name)
+        directory = os.path.dirname(final)
+        os.makedirs(directory, exist_ok=True)
+        temp = os.path.join(directory, f".{os.path.basename(final)}{TEMP_MARKER}{uuid.uuid4().hex[:12]}")
+        try:
+            with open(temp, "xb") as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, final)
+        except BaseException:
+            if os.path.exists(temp):
+                os.remove(temp)
+            raise
+        _fsync_directory(directory)
+
+    def delete(self, names: Iterable[str]) -> None:
+        for name in names:
+            try:
+                os.remove(self.path(name))
+            except FileNotFoundError:
+                pass
+
+    def display(self, name: str) -> str:
+        return name
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable (POSIX); harmless where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FilesystemConnectorHook(ConnectorHook):
+    """Reads and writes CSV, JSON, JSON Lines, Parquet and XLSX files under a base directory."""
+
+    conn_type = "filesystem"
+    hook_name = "Local files (ETL)"
+    default_conn_name = "filesystem_default"
+    description = "Files under a base directory: CSV, JSON, JSON Lines, Parquet, XLSX (gzip for text)."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "base_path": {
+                "type": "string",
+                "minLength": 1,
+                "title": "Base directory",
+                "description": "Absolute path of the directory that sources and destinations are relative to.",
+            },
+        },
+        "required": ["base_path"],
+    }
+    ui_field_behaviour: ClassVar[dict[str, Any]] = {
+        "hidden-fields": ["host", "schema", "login", "password", "port"],
+        "relabeling": {},
+        "placeholders": {"base_path": "/data/files"},
+    }
+
+    @property
+    def store(self) -> LocalStore:
+        base = self.config["base_path"]
+        if not os.path.isabs(base):
+            raise ConnectorConfigError(self.conn_id, "base_path", f"{base!r} must be an absolute path.")
+        return LocalStore(base, self.conn_id)
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            base = self.store.base
+        except EtlError as error:
+            return False, str(error)
+        if not os.path.exists(base):
+            return False, f"Base directory {base!r} does not exist; create it or fix base_path."
+        if not os.path.isdir(base):
+            return False, f"Base path {base!r} is not a directory."
+        if not os.access(base, os.R_OK | os.X_OK):
+            return False, f"Base directory {base!r} is not readable by this process."
+        probe = os.path.join(base, f".etl-probe{TEMP_MARKER}{uuid.uuid4().hex[:8]}")
+        try:
+            with open(probe, "xb"):
+                pass
+            os.remove(probe)
+        except OSError as error:
+            return False, f"Base directory {base!r} is not writable: {error.strerror}."
+        return True, f"Base directory {base!r} is readable and writable."
+
+    def get_schema(self, source: str | None = None) -> SchemaInfo:
+        self.require(Operation.GET_SCHEMA)
+        store = self.store
+        tables: list[TableInfo] = []
+        try:
+            names = store.expand(source or ".")
+        except SourceError:
+            return SchemaInfo(())
+        for name in names:
+            kind = file_kind(name, {})
+            if kind is None:
+                continue
+            try:
+                tables.append(sample_table(store, name, label=name, kind_label=f"{kind.format.name} file"))
+            except (SourceError, EtlError) as error:
+                self.log.warning("Skipping %s in the schema of connection %r: %s", name, self.conn_id, error)
+        return SchemaInfo(tuple(tables))
+
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+        self.require(Operation.EXTRACT)
+        return read_files(self.store, source, chunk_size=chunk_size, options=options)
+
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        self.require(Operation.LOAD)
+        return write_files(self.store, chunks, destination, mode=mode, options=options)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.formats import FormatOptionError, get_format
+from airflow_etl_provider.formats.base import FileSource
+
+PARQUET = get_format("parquet")
+
+
+def source(data: bytes, name: str = "data.parquet") -> FileSource:
+    return FileSource(name=name, open=lambda: io.BytesIO(data), open_seekable=lambda: io.BytesIO(data))
+
+
+def write(table: pa.Table, **options) -> bytes:
+    sink = io.BytesIO()
+    PARQUET.write(table.to_batches(max_chunksize=3), sink, **options)
+    return sink.getvalue()
+
+
+def test_every_arrow_type_round_trips_exactly(table):
+    nested = table.append_column("tags", pa.array([["a"], None, [], ["b", None]], pa.list_(pa.string())))
+    back = pa.Table.from_batches(list(PARQUET.read(source(write(nested)), chunk_size=10)))
+    assert back.schema == nested.schema
+    assert back.equals(nested)
+
+
+def test_reads_row_group_by_row_group_in_exact_chunks():
+    table = pa.table({"n": pa.array(range(10_000), pa.int64())})
+    data = write(table, row_group_size=1500)
+    assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups > 3
+    batches = list(PARQUET.read(source(data), chunk_size=4000))
+    assert [b.num_rows for b in batches] == [4000, 4000, 2000]
+
+
+@pytest.mark.parametrize("codec", ["zstd", "gzip", "none"])
+def test_compression_codec_option(codec):
+    data = write(pa.table({"n": [1, 2]}), compression_codec=codec)
+    expected = "UNCOMPRESSED" if codec == "none" else codec.upper()
+    assert pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0).column(0).compression == expected
+
+
+def test_an_unknown_codec_is_refused():
+    with pytest.raises(FormatOptionError, match="compression_codec 'zip'"):
+        write(pa.table({"n": [1]}), compression_codec="zip")
+
+
+def test_a_corrupt_file_names_the_file():
+    with pytest.raises(SourceError, match="Cannot read Parquet file broken.parquet"):
+        list(PARQUET.read(source(b"PAR1 not really", "broken.parquet"), chunk_size=10))
+
+
+def test_an_empty_file_keeps_its_schema():
+    sink = io.BytesIO()
+    PARQUET.write([pa.RecordBatch.from_pylist([], schema=pa.schema([("n", pa.int64())]))], sink)
+    data = sink.getvalue()
+    batches = list(PARQUET.read(source(data), chunk_size=10))
+    assert [b.num_rows for b in batches] == [0]
+    assert batches[0].schema.names == ["n"]

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airflow_etl_provider.exceptions import ConnectorConfigError, EtlError, LoadError, SourceError
+from airflow_etl_provider.hooks.filesystem import FilesystemConnectorHook
+
+DEMO_TYPES = {"amount": "decimal128(18,2)", "at": "timestamp[us, tz=UTC]"}
+
+
+def demo_table(rows: int = 5) -> pa.Table:
+    return pa.table(
+        {
+            "id": pa.array([i if i % 3 else None for i in range(rows)], pa.int64()),
+            "amount": pa.array([Decimal(f"{i}.{i % 100:02d}") for i in range(rows)], pa.decimal128(18, 2)),
+            "at": pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=i)
+                            for i in range(rows)], pa.timestamp("us", tz="UTC")),
+            "note": pa.array([f'row {i}, "quoted"\nnext ✓' for i in range(rows)], pa.string()),
+        }
+    )
+
+
+@pytest.fixture
+def hook(filesystem_conn_id: str) -> FilesystemConnectorHook:
+    return FilesystemConnectorHook(filesystem_conn_id)
+
+
+@pytest.fixture
+def base(hook: FilesystemConnectorHook) -> Path:
+    return Path(hook.config["base_path"])
+
+
+def read_all(hook, source, chunk_size=1000, **options) -> pa.Table:
+    return pa.Table.from_batches(list(hook.extract(source, chunk_size=chunk_size, **options)))
+
+
+@pytest.mark.parametrize("name", ["out/t.csv", "out/t.csv.gz", "out/t.parquet"])
+def test_round_trip_keeps_demo_types(hook, name):
+    table = demo_table(7)
+    result = hook.load(table.to_batches(max_chunksize=3), name, mode="replace")
+    assert (result.rows, result.chunks) == (7, 3)
+    assert result.bytes > 0
+    back = read_all(hook, name, column_types=DEMO_TYPES if ".csv" in name else None)
+    assert back.equals(table)
+
+
+def test_csv_without_declared_types_keeps_ints_with_nulls(hook):
+    hook.load(demo_table().to_batches(), "t.csv", mode="replace")
+    back = read_all(hook, "t.csv")
+    assert back.schema.field("id").type == pa.int64()
+    assert back.column("id").to_pylist() == [None, 1, 2, None, 4]
+
+
+def test_format_option_overrides_the_extension(hook, base):
+    (base / "data.dat").write_text("a,b\n1,x\n")
+    assert read_all(hook, "data.dat", format="csv").to_pylist() == [{"a": 1, "b": "x"}]
+    with pytest.raises(SourceError, match="Cannot tell the format of data.dat"):
+        read_all(hook, "data.dat")
+
+
+def test_a_glob_is_one_stream_of_exact_chunks_with_the_file_name(hook, base):
+    (base / "in").mkdir()
+    for part in range(3):
+        (base / "in" / f"p{part}.csv").write_text("n\n" + "".join(f"{part * 10 + i}\n" for i in range(7)))
+    batches = list(hook.extract("in/*.csv", chunk_size=5, file_name_column="source_file"))
+    assert [b.num_rows for b in batches] == [5, 5, 5, 5, 1]
+    table = pa.Table.from_batches(batches)
+    assert table.column("n").to_pylist() == [p * 10 + i for p in range(3) for i in range(7)]
+    assert table.column("source_file").to_pylist()[6:8] == ["in/p0.csv", "in/p1.csv"]
+
+
+def test_files_with_different_columns_are_refused_naming_the_file(hook, base):
+    (base / "a.csv").write_text("n\n1\n")
+    (base / "b.csv").write_text("m\n1\n")
+    with pytest.raises(SourceError, match="b.csv has columns"):
+        read_all(hook, "*.csv")
+
+
+@pytest.mark.parametrize("path", ["../outside.csv", "/etc/passwd", "a/../../x.csv"])
+def test_paths_outside_base_path_are_refused(hook, path):
+    with pytest.raises(EtlError, match="outside the base directory"):
+        hook.extract(path, chunk_size=10)
+    with pytest.raises(EtlError, match="outside the base directory"):
+        hook.load(demo_table().to_batches(), path, mode="replace")
+
+
+def test_a_symlink_out_of_base_path_is_refused(hook, base, tmp_path):
+    (tmp_path / "secret.csv").write_text("a\n1\n")
+    os.symlink(tmp_path / "secret.csv", base / "link.csv")
+    with pytest.raises(EtlError, match="outside the base directory"):
+        hook.extract("link.csv", chunk_size=10)
+
+
+def test_malformed_csv_names_file_and_line(hook, base):
+    (base / "bad.csv").write_text('a,b\n1,"multi\nline"\n2,ok\n3,too,many\n')
+    with pytest.raises(SourceError, match=r"bad.csv, line 5: expected 2 columns, got 3"):
+        read_all(hook, "bad.csv")
+
+
+def test_append_to_an_existing_single_file_is_refused(hook):
+    hook.load(demo_table().to_batches(), "t.parquet", mode="append")
+    with pytest.raises(LoadError, match="cannot be appended to in place.*t-\\*.parquet"):
+        hook.load(demo_table().to_batches(), "t.parquet", mode="append")
+
+
+def test_append_to_a_directory_or_pattern_adds_new_files(hook, base):
+    for _ in range(2):
+        hook.load(demo_table().to_batches(), "dir/", mode="append")
+        hook.load(demo_table().to_batches(), "pat/orders-*.csv", mode="append")
+    assert len(list((base / "dir").glob("part-*.parquet"))) == 2
+    assert len(list((base / "pat").glob("orders-*.csv"))) == 2
+    assert read_all(hook, "dir").num_rows == 10
+
+
+def test_replace_of_a_directory_keeps_only_the_new_files(hook, base):
+    hook.load(demo_table().to_batches(), "dir/", mode="append")
+    result = hook.load(demo_table(9).to_batches(), "dir/", mode="replace", max_rows_per_file=4)
+    files = sorted(p.name for p in (base / "dir").iterdir())
+    assert len(files) == 3 and [f"dir/{f}" for f in files] == result.details["files"]
+    assert [pq.read_metadata(base / "dir" / f).num_rows for f in files] == [4, 4, 1]
+    assert read_all(hook, "dir/").equals(demo_table(9))
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(hook, base):
+    hook.load(demo_table().to_batches(), "t.parquet", mode="replace")
+    before = (base / "t.parquet").read_bytes()
+
+    def failing():
+        yield demo_table().to_batches()[0]
+        raise RuntimeError("source broke")
+
+    with pytest.raises(LoadError, match="nothing was left behind: source broke"):
+        hook.load(failing(), "t.parquet", mode="replace")
+    assert (base / "t.parquet").read_bytes() == before
+    assert sorted(os.listdir(base)) == ["t.parquet"]
+
+
+def test_a_failed_multi_file_write_removes_the_files_it_wrote(hook, base):
+    def failing():
+        yield from demo_table(8).to_batches(max_chunksize=2)
+        raise RuntimeError("boom")
+
+    with pytest.raises(LoadError):
+        hook.load(failing(), "dir/", mode="append", max_rows_per_file=2)
+    assert list((base / "dir").iterdir()) == []
+
+
+def test_upsert_is_refused(hook):
+    with pytest.raises(LoadError, match="cannot be upserted"):
+        hook.load(demo_table().to_batches(), "t.csv", mode="upsert", keys=["id"])
+
+
+def test_get_schema_lists_files_with_sampled_columns(hook):
+    hook.load(demo_table().to_batches(), "a/t.parquet", mode="replace")
+    hook.load(demo_table().to_batches(), "b/t.csv", mode="replace")
+    schema = hook.get_schema()
+    assert [t.name for t in schema.tables] == ["a/t.parquet", "b/t.csv"]
+    assert schema.table("a/t.parquet").column("amount").type == "decimal128(18, 2)"
+    assert schema.table("b/t.csv").column("id").type == "int64"
+    assert schema.table("b/t.csv").kind == "csv file"
+
+
+def test_preview_reads_only_the_rows_it_shows(hook, base):
+    (base / "big.csv").write_text("n\n" + "".join(f"{i}\n" for i in range(5000)))
+    frame = hook.preview("big.csv", limit=3)
+    assert frame["n"].tolist() == [0, 1, 2]
+
+
+def test_test_connection_reports_each_problem(tmp_path, airflow_connection):
+    ok = FilesystemConnectorHook(airflow_connection("filesystem", extra={"base_path": str(tmp_path)}))
+    assert ok.test_connection()[0] is True
+    missing = FilesystemConnectorHook(airflow_connection("filesystem", extra={"base_path": str(tmp_path / "nope")}))
+    assert missing.test_connection() == (False, f"Base directory {str(tmp_path / 'nope')!r} does not exist; "
+                                                "create it or fix base_path.")
+    (tmp_path / "f").write_text("x")
+    a_file = FilesystemConnectorHook(airflow_connection("filesystem", extra={"base_path": str(tmp_path / "f")}))
+    assert "is not a directory" in a_file.test_connection()[1]
+
+
+def test_base_path_is_required(airflow_connection):
+    hook = FilesystemConnectorHook(airflow_connection("filesystem", extra={}))
+    with pytest.raises(ConnectorConfigError, match="'base_path'"):
+        hook.extract("x.csv", chunk_size=1)
