@@ -47,7 +47,15 @@ from airflow_etl_provider.sdk._metadata import (
     plugin_metadata,
 )
 from airflow_etl_provider.sdk._provider_info import provider_info
-from airflow_etl_provider.types import ColumnInfo, ForeignKey, LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
+from airflow_etl_provider.types import (
+    ColumnInfo,
+    ForeignKey,
+    LoadMode,
+    LoadResult,
+    Operation,
+    SchemaInfo,
+    TableInfo,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

@@ -60,7 +60,10 @@ _CALLS = {
 def _rows(hook: ConnectorHook, name: str) -> dict[int, str]:
     """`id -> name` of everything in `name`, read back through the connector itself."""
     table = pa.Table.from_batches(list(hook.extract(name, chunk_size=1000)))
-    return {int(i): str(n) for i, n in zip(table.column("id").to_pylist(), table.column("name").to_pylist())}
+    return {
+        int(i): str(n)
+        for i, n in zip(table.column("id").to_pylist(), table.column("name").to_pylist(), strict=True)
+    }
 
 
 def _single_row_chunks(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
@@ -155,7 +158,9 @@ class ConnectorConformance:
         batches = list(hook.extract(source, chunk_size=2))
         assert all(isinstance(batch, pa.RecordBatch) for batch in batches)
         assert all(batch.num_rows <= 2 for batch in batches), [b.num_rows for b in batches]
-        assert sum(b.num_rows for b in batches) >= self.min_source_rows, "the source fixture holds too few rows"
+        assert sum(b.num_rows for b in batches) >= self.min_source_rows, (
+            "the source fixture holds too few rows"
+        )
         assert len({batch.schema for batch in batches}) == 1, "every chunk must have the same schema"
 
     @pytest.mark.parametrize("limit", [1, 2])
@@ -198,7 +203,9 @@ class ConnectorConformance:
         self._expect(hook, destination, {1: "ada"})
 
     def _check_upsert(self, hook: ConnectorHook, destination: str) -> None:
-        changes = pa.record_batch({"id": [2, 4], "name": ["hopper", "margaret"], "amount": [0.0, 4.0]}, schema=SAMPLE.schema)
+        changes = pa.record_batch(
+            {"id": [2, 4], "name": ["hopper", "margaret"], "amount": [0.0, 4.0]}, schema=SAMPLE.schema
+        )
         assert hook.load(iter([changes]), destination, mode=LoadMode.UPSERT, keys=["id"]).rows == 2
         self._expect(hook, destination, {1: "ada", 2: "hopper", 3: "linus", 4: "margaret"})
 

@@ -55,11 +55,16 @@ def provider_info(
     return {
         "package-name": package_name,
         "name": name,
-        "description": description or " ".join(cls.description for cls in connectors if cls.description) or name,
+        "description": description
+        or " ".join(cls.description for cls in connectors if cls.description)
+        or name,
         "versions": [version],
         "integrations": [{"integration-name": integration, "tags": ["software"]}],
         "hooks": [
-            {"integration-name": integration, "python-modules": sorted({cls.__module__ for cls in connectors})}
+            {
+                "integration-name": integration,
+                "python-modules": sorted({cls.__module__ for cls in connectors}),
+            }
         ],
         "connection-types": [connection_type_entry(cls) for cls in connectors],
     }

@@ -1,0 +1,118 @@
+"""`airflow-etl`: list connectors and plugins, test a connection, show a schema, preview data.
+
+Exit codes: 0 success; 1 the operation ran and failed (a connection test failed, a source
+could not be read, a plugin file was skipped); 2 a usage or configuration mistake (unknown
+connection id or type, invalid connection settings, unsupported operation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from airflow_etl_provider.cli import _commands
+from airflow_etl_provider.exceptions import (
+    ConnectorConfigError,
+    ConnectorNotFoundError,
+    EtlError,
+    UnsupportedOperationError,
+)
+
+USAGE_ERROR = 2
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
+    common.add_argument(
+        "--plugin-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load plugin files from DIR (repeatable); Airflow's plugins folder is always loaded",
+    )
+    common.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
+
+    parser = argparse.ArgumentParser(prog="airflow-etl", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(run=getattr(_commands, name))
+        return sub
+
+    add("connectors", "list connection types: type, name, origin, operations")
+    add("plugins", "list third-party connectors (name, version, author, origin) and broken plugin files")
+    add("test", "test an Airflow connection (exit 1 when the test fails)").add_argument("conn_id")
+    schema = add("schema", "show tables, columns and constraints of a connection")
+    schema.add_argument("conn_id")
+    schema.add_argument("--table", help="only this table (or file, endpoint)")
+    preview = add("preview", "show the first rows of a source")
+    preview.add_argument("conn_id")
+    preview.add_argument("source", help="table, query, file or endpoint, as the connector names it")
+    preview.add_argument("--limit", type=_positive, default=20, help="rows to show (default 20)")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    return (
+        AirflowNotFoundException,
+        ConnectorConfigError,
+        ConnectorNotFoundError,
+        UnsupportedOperationError,
+        FileNotFoundError,
+    )
+
+
+def _explain(error: BaseException, args: argparse.Namespace) -> str:
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    if isinstance(error, AirflowNotFoundException):
+        conn_id = getattr(args, "conn_id", "")
+        return (
+            f"connection {conn_id!r} is not defined; add it with `airflow connections add` "
+            f"or set AIRFLOW_CONN_{conn_id.upper()}."
+        )
+    return str(error)
+
+
+def _log_to_stderr() -> None:
+    """Airflow logs to stdout; move it to stderr so stdout holds only the result (`--json`)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _log_to_stderr()
+    try:
+        files = _commands.discover(args.plugin_dir)
+        return args.run(args, files)
+    except _usage_errors() as error:
+        print(f"airflow-etl: error: {_explain(error, args)}", file=sys.stderr)
+        return USAGE_ERROR
+    except Exception as error:  # an operation failed: say why, without a traceback unless asked
+        if args.debug:
+            traceback.print_exc()
+        kind = "" if isinstance(error, EtlError) else f"{type(error).__name__}: "
+        print(f"airflow-etl: {args.command} failed: {kind}{error}", file=sys.stderr)
+        return _commands.FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

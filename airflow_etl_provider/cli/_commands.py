@@ -1,0 +1,126 @@
+"""The `airflow-etl` subcommands: each prints its result and returns the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from airflow_etl_provider.cli._render import as_json, table
+from airflow_etl_provider.hooks.registry import ORIGIN_BUILT_IN, registry
+from airflow_etl_provider.sdk import (
+    PluginFile,
+    load_plugins_folder,
+    load_plugins_from_directory,
+    plugin_metadata,
+)
+
+OK = 0
+FAILED = 1
+
+
+def discover(plugin_dirs: list[str]) -> list[PluginFile]:
+    """Every connector this process can see: entry points, Airflow's plugins folder, given dirs."""
+    registry.discover()
+    files = load_plugins_folder()
+    for directory in plugin_dirs:
+        files.extend(load_plugins_from_directory(directory))
+    return files
+
+
+def connectors(args: argparse.Namespace, files: list[PluginFile]) -> int:
+    infos = [registry.connector_info(conn_type) for conn_type in registry.available_types()]
+    if args.json:
+        as_json(
+            [
+                {
+                    "conn_type": i.conn_type,
+                    "name": i.name,
+                    "description": i.description,
+                    "origin": i.origin,
+                    "operations": list(i.operations),
+                    "class_path": i.class_path,
+                }
+                for i in infos
+            ]
+        )
+    else:
+        table(
+            ["TYPE", "NAME", "ORIGIN", "OPERATIONS"],
+            [(i.conn_type, i.name, i.origin, i.operations) for i in infos],
+        )
+    return OK
+
+
+def plugins(args: argparse.Namespace, files: list[PluginFile]) -> int:
+    """Third-party connectors and plugin files that failed; exit 1 when one failed."""
+    third_party = [t for t in registry.available_types() if registry.origin(t) != ORIGIN_BUILT_IN]
+    found = [(plugin_metadata(registry.connector_class(t)), registry.origin(t)) for t in third_party]
+    broken = [f for f in files if f.error]
+    if args.json:
+        as_json(
+            {
+                "plugins": [{**meta.to_dict(), "origin": origin} for meta, origin in found],
+                "errors": [{"path": str(f.path), "error": f.error} for f in broken],
+            }
+        )
+    else:
+        table(
+            ["NAME", "VERSION", "AUTHOR", "TYPE", "ORIGIN"],
+            [(m.name, m.version, m.author, m.conn_type, origin) for m, origin in found],
+        )
+        if broken:
+            print("\nSkipped plugin files:", file=sys.stderr)
+            for f in broken:
+                print(f"  {f.path}: {f.error}", file=sys.stderr)
+    return FAILED if broken else OK
+
+
+def test(args: argparse.Namespace, files: list[PluginFile]) -> int:
+    hook = registry.hook_for(args.conn_id)
+    ok, message = hook.test_connection()
+    if args.json:
+        as_json({"conn_id": args.conn_id, "conn_type": hook.conn_type, "ok": ok, "message": message})
+    else:
+        print(f"{'OK' if ok else 'FAILED'}: {message}")
+    return OK if ok else FAILED
+
+
+def _constraints(table_info: Any, column: str) -> list[str]:
+    marks = ["PK"] if column in table_info.primary_key else []
+    marks += ["UNIQUE" for unique in table_info.unique if unique == (column,)]
+    marks += [
+        f"FK -> {fk.referred_table}({', '.join(fk.referred_columns)})"
+        for fk in table_info.foreign_keys
+        if column in fk.columns
+    ]
+    return marks
+
+
+def schema(args: argparse.Namespace, files: list[PluginFile]) -> int:
+    info = registry.hook_for(args.conn_id).get_schema(args.table)
+    if args.json:
+        as_json(info.to_dict())
+        return OK
+    if not info.tables:
+        print(f"No tables found{f' named {args.table!r}' if args.table else ''}.")
+    for number, t in enumerate(info.tables):
+        print(f"{'' if number == 0 else chr(10)}{t.name} ({t.kind})")
+        rows = [
+            (c.name, c.type, "yes" if c.nullable else "no", c.default, _constraints(t, c.name))
+            for c in t.columns
+        ]
+        table(["COLUMN", "TYPE", "NULLABLE", "DEFAULT", "CONSTRAINTS"], rows)
+        for unique in (u for u in t.unique if len(u) > 1):
+            print(f"unique ({', '.join(unique)})")
+    return OK
+
+
+def preview(args: argparse.Namespace, files: list[PluginFile]) -> int:
+    frame = registry.hook_for(args.conn_id).preview(args.source, limit=args.limit)
+    if args.json:
+        as_json(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+    else:
+        table(list(map(str, frame.columns)), frame.astype(object).where(frame.notna(), None).values.tolist())
+        print(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
+    return OK

@@ -1,0 +1,196 @@
+"""`airflow-etl`: tables, JSON, exit codes and error messages without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from airflow_etl_provider.cli import main
+from airflow_etl_provider.hooks.registry import registry
+
+NUMBERS_PLUGIN = Path(__file__).parent / "sdk" / "plugin_files" / "numbers_plugin.py"
+
+
+@pytest.fixture(autouse=True)
+def empty_airflow_plugins_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "airflow_plugins"
+    folder.mkdir()
+    monkeypatch.setenv("AIRFLOW__CORE__PLUGINS_FOLDER", str(folder))
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path) -> Iterator[Path]:
+    """The numbers plugin and a file with a syntax error; both forgotten afterwards."""
+    directory = tmp_path / "plugins"
+    directory.mkdir()
+    shutil.copy(NUMBERS_PLUGIN, directory)
+    (directory / "broken_plugin.py").write_text("def oops(:\n")
+    yield directory
+    registry.unregister("etl_numbers")
+    sys.modules.pop("numbers_plugin", None)
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def people_conn_id(sqlite_conn_id: str, tmp_path: Path) -> str:
+    with sqlite3.connect(tmp_path / "test.db") as db:
+        db.execute("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")
+        db.execute(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team REFERENCES teams(id))"
+        )
+        db.executemany("INSERT INTO people VALUES (?, ?, NULL)", [(1, "ada"), (2, "grace"), (3, "linus")])
+    return sqlite_conn_id
+
+
+def test_connectors_lists_built_ins_and_plugins(
+    run: Callable[..., tuple[int, str, str]], plugin_dir: Path
+) -> None:
+    code, out, _ = run("connectors", "--plugin-dir", str(plugin_dir))
+    assert code == 0
+    header, rule, *rows = out.splitlines()
+    assert header.split() == ["TYPE", "NAME", "ORIGIN", "OPERATIONS"]
+    assert set(rule) <= {"-", " "}
+    assert any(r.startswith("sqlite ") and "built-in" in r for r in rows)
+    [numbers] = [r for r in rows if r.startswith("etl_numbers")]
+    assert "plugin directory" in numbers and "extract, get_schema, preview, test_connection" in numbers
+
+    code, out, _ = run("connectors", "--json", "--plugin-dir", str(plugin_dir))
+    by_type = {c["conn_type"]: c for c in json.loads(out)}
+    assert by_type["etl_numbers"]["class_path"] == "numbers_plugin.NumbersConnector"
+    assert by_type["sqlite"]["origin"] == "built-in"
+
+
+def test_plugins_lists_metadata_and_reports_broken_files(
+    run: Callable[..., tuple[int, str, str]], plugin_dir: Path
+) -> None:
+    code, out, err = run("plugins", "--plugin-dir", str(plugin_dir))
+    assert code == 1  # a plugin file was skipped
+    assert out.splitlines()[0].split() == ["NAME", "VERSION", "AUTHOR", "TYPE", "ORIGIN"]
+    assert "Numbers (test plugin)  1.2.3    Test Author  etl_numbers  plugin directory" in out
+    assert f"{plugin_dir / 'broken_plugin.py'}: SyntaxError" in err
+
+    code, out, _ = run("plugins", "--json", "--plugin-dir", str(plugin_dir))
+    report = json.loads(out)
+    [plugin] = report["plugins"]
+    assert (plugin["version"], plugin["author"], plugin["origin"]) == (
+        "1.2.3",
+        "Test Author",
+        "plugin directory",
+    )
+    assert report["errors"][0]["path"].endswith("broken_plugin.py")
+
+
+def test_plugins_without_third_party_connectors(run: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, _ = run("plugins")
+    assert code == 0
+    assert out.splitlines()[-1] == "(none)"
+
+
+def test_test_command_exit_codes(
+    run: Callable[..., tuple[int, str, str]], sqlite_conn_id: str, airflow_connection: Callable[..., str]
+) -> None:
+    code, out, _ = run("test", sqlite_conn_id)
+    assert code == 0 and out.startswith("OK: Connected to")
+
+    broken = airflow_connection("sqlite", host="/nonexistent/dir/x.db")
+    code, out, _ = run("test", broken, "--json")
+    assert code == 1
+    assert json.loads(out) | {"message": ""} == {
+        "conn_id": broken,
+        "conn_type": "sqlite",
+        "ok": False,
+        "message": "",
+    }
+
+
+def test_user_mistakes_are_usage_errors_without_traceback(
+    run: Callable[..., tuple[int, str, str]], airflow_connection: Callable[..., str], plugin_dir: Path
+) -> None:
+    code, _, err = run("test", "no_such_connection")
+    assert code == 2
+    assert (
+        "connection 'no_such_connection' is not defined" in err and "AIRFLOW_CONN_NO_SUCH_CONNECTION" in err
+    )
+
+    unknown = airflow_connection("zork", host="x")
+    code, _, err = run("schema", unknown)
+    assert code == 2 and "No connector is registered for connection type 'zork'. Known types:" in err
+
+    invalid = airflow_connection("etl_numbers", extra={"count": -1})
+    code, _, err = run("preview", invalid, "numbers", "--plugin-dir", str(plugin_dir))
+    assert code == 2 and f"Connection {invalid!r}, field 'count'" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["preview", "x", "t", "--limit", "0"], "must be at least 1"), (["load-it-all"], "invalid choice")],
+)
+def test_parser_rejects_bad_usage(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_schema_shows_columns_and_constraints(
+    run: Callable[..., tuple[int, str, str]], people_conn_id: str
+) -> None:
+    code, out, _ = run("schema", people_conn_id, "--table", "people")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "people (table)"
+    assert lines[1].split() == ["COLUMN", "TYPE", "NULLABLE", "DEFAULT", "CONSTRAINTS"]
+    assert lines[3].split() == ["id", "INTEGER", "yes", "PK"]
+    assert lines[4].split() == ["name", "TEXT", "no"]
+    assert "FK -> teams(id)" in out and "teams (table)" not in out
+
+    code, out, _ = run("schema", people_conn_id, "--json")
+    assert sorted(t["name"] for t in json.loads(out)["tables"]) == ["people", "teams"]
+
+
+def test_preview_prints_rows_and_json(run: Callable[..., tuple[int, str, str]], people_conn_id: str) -> None:
+    code, out, _ = run("preview", people_conn_id, "people", "--limit", "2")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["id", "name", "team"]
+    assert [line.split()[:2] for line in lines[2:4]] == [["1", "ada"], ["2", "grace"]]
+    assert lines[-1] == "(2 rows)"
+
+    code, out, _ = run("preview", people_conn_id, "people", "--limit", "1", "--json")
+    assert json.loads(out) == [{"id": 1, "name": "ada", "team": None}]
+
+
+def test_failed_read_exits_1(run: Callable[..., tuple[int, str, str]], people_conn_id: str) -> None:
+    code, _, err = run("preview", people_conn_id, "no_such_table")
+    assert code == 1 and "airflow-etl: preview failed:" in err and "no_such_table" in err
+
+
+def test_console_script_is_installed(sqlite_conn_id: str) -> None:
+    script = Path(sys.executable).parent / "airflow-etl"
+    done = subprocess.run(
+        [str(script), "test", sqlite_conn_id, "--json"],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
