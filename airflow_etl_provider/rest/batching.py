@@ -39,16 +39,16 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _array(values: list[Any], type_: pa.DataType | None = None) -> pa.Array:
-    """`values` as an Arrow array (of `type_` when given); mixed values fall back to text."""
-    if type_ is not None and pa.types.is_string(type_):
-        return pa.array([_as_text(v) for v in values], type=pa.string())
+def _text_array(values: list[Any]) -> pa.Array:
+    return pa.array([_as_text(v) for v in values], type=pa.string())
+
+
+def _array(values: list[Any]) -> pa.Array:
+    """`values` with an inferred type; values sharing no Arrow type (1 and "one") become text."""
     try:
-        return pa.array(values, type=type_)
+        return pa.array(values)
     except _CONVERSION_ERRORS:
-        if type_ is not None:
-            raise
-        return pa.array([_as_text(v) for v in values], type=pa.string())
+        return _text_array(values)
 
 
 class ArrowBatcher:
@@ -88,15 +88,19 @@ class ArrowBatcher:
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _column(self, name: str, values: list[Any]) -> pa.Array:
+        # Infer first, then fit to the known type: converting straight to a known int64 type
+        # would silently truncate 2.5 to 2.
+        inferred = _array(values)
         known = self.fields[name]
         if pa.types.is_null(known):
-            array = _array(values)
-            self.fields[name] = array.type
-            return array
-        try:
-            return _array(values, known)
-        except _CONVERSION_ERRORS:
-            promoted = promote(known, _array(values).type)
-            self._log.warning("Column %r changed type from %s to %s in a later chunk", name, known, promoted)
-            self.fields[name] = promoted
-            return _array(values, promoted)
+            self.fields[name] = inferred.type
+            return inferred
+        if inferred.type == known:
+            return inferred
+        target = promote(known, inferred.type)
+        if target != known:
+            self._log.warning("Column %r changed type from %s to %s in a later chunk", name, known, target)
+            self.fields[name] = target
+        if pa.types.is_string(target):
+            return _text_array(values)
+        return inferred.cast(target)

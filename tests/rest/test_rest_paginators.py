@@ -1,0 +1,168 @@
+"""Every paginator against a real local server, plus their stop rules and loop detection."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from rest_fake_api import FakeApi, json_response, people
+from werkzeug import Request, Response
+
+from airflow_etl_provider.rest.client import RestClient
+from airflow_etl_provider.rest.errors import PaginationError
+from airflow_etl_provider.rest.paginators import PAGINATORS, create_paginator
+
+RECORDS = people(95)
+
+
+def _client(api: FakeApi) -> RestClient:
+    return RestClient(api.base_url, session=requests.Session())
+
+
+def _ids(client: RestClient, path: str, settings: dict, **kwargs) -> list[int]:
+    pages = client.pages(path, create_paginator(settings), **kwargs)
+    return [record["id"] for page in pages for record in page]
+
+
+def test_offset_stops_on_short_page(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        offset, limit = int(request.args["offset"]), int(request.args["limit"])
+        return json_response({"data": RECORDS[offset : offset + limit]})
+
+    api.route("offset", handler)
+    assert _ids(_client(api), "offset", {"type": "offset", "page_size": 10}) == list(range(1, 96))
+    assert api.calls["offset"] == 10  # nine full pages and one short one
+
+
+def test_offset_stops_at_total_without_an_extra_request(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        offset, limit = int(request.args["offset"]), int(request.args["limit"])
+        return json_response({"data": RECORDS[offset : offset + limit][:90 - offset], "meta": {"total": 90}})
+
+    api.route("offset", handler)
+    settings = {"type": "offset", "page_size": 10, "total_path": "meta.total"}
+    assert len(_ids(_client(api), "offset", settings)) == 90
+    assert api.calls["offset"] == 9
+
+
+def test_offset_stops_on_empty_page(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        offset = int(request.args["offset"])
+        return json_response(RECORDS[offset : offset + 19][:(90 - offset)])
+
+    api.route("offset", handler)
+    # The server ignores `size` and sends 19 a page: never a short page, only the empty one ends it.
+    ids = _ids(_client(api), "offset", {"type": "offset", "page_size": 5, "limit_param": "size"})
+    assert ids == list(range(1, 91))
+
+
+def test_page_number_with_total_pages(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        page = int(request.args["page"])
+        return json_response({"results": RECORDS[(page - 1) * 20 : page * 20], "total_pages": 5})
+
+    api.route("pages", handler)
+    assert _ids(_client(api), "pages", {"type": "page_number", "total_path": "total_pages"}) == list(range(1, 96))
+    assert api.calls["pages"] == 5
+
+
+def test_page_number_without_total_stops_on_empty_page(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        page = int(request.args["p"])
+        assert request.args["per_page"] == "40"
+        return json_response({"items": RECORDS[page * 40 : (page + 1) * 40] if page < 2 else []})
+
+    api.route("pages", handler)
+    settings = {"type": "page_number", "page_param": "p", "base_page": 0, "page_size": 40, "page_size_param": "per_page"}
+    assert _ids(_client(api), "pages", settings) == list(range(1, 81))
+    assert api.calls["pages"] == 3
+
+
+def test_cursor_from_body_path_sent_as_param(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        start = int(request.args.get("after", 0))
+        page = RECORDS[start : start + 30]
+        following = str(start + 30) if start + 30 < len(RECORDS) else None
+        return json_response({"data": {"items": page}, "meta": {"next": following}})
+
+    api.route("cursor", handler)
+    settings = {"type": "cursor", "cursor_path": "meta.next", "cursor_param": "after"}
+    assert _ids(_client(api), "cursor", settings, records_path="data.items") == list(range(1, 96))
+    assert api.calls["cursor"] == 4
+
+
+def test_header_link(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        page = int(request.args.get("page", 1))
+        headers = {"Link": f'</api/link?page={page + 1}>; rel="next", </api/link?page=1>; rel="first"'} if page < 4 else {}
+        return json_response(RECORDS[(page - 1) * 25 : page * 25], headers=headers)
+
+    api.route("link", handler)
+    assert _ids(_client(api), "link", {"type": "header_link"}) == list(range(1, 96))
+    assert api.calls["link"] == 4
+
+
+def test_next_url_in_body(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        page = int(request.args.get("page", 1))
+        following = api.server.url_for(f"/api/next?page={page + 1}") if page < 3 else None
+        return json_response({"results": RECORDS[(page - 1) * 40 : page * 40], "links": {"next": following}})
+
+    api.route("next", handler)
+    assert _ids(_client(api), "next", {"type": "json_link", "next_url_path": "links.next"}) == list(range(1, 96))
+    assert api.calls["next"] == 3
+
+
+def test_single_page(api: FakeApi) -> None:
+    api.route("all", lambda request: json_response({"data": RECORDS, "next": "ignored"}))
+    assert _ids(_client(api), "all", {"type": "single_page"}) == list(range(1, 96))
+    assert api.calls["all"] == 1
+
+
+def test_repeated_cursor_is_an_error_not_a_loop(api: FakeApi) -> None:
+    api.route("loop", lambda request: json_response({"data": RECORDS[:5], "next_cursor": "same"}))
+    with pytest.raises(PaginationError, match="same next-page reference twice"):
+        _ids(_client(api), "loop", {"type": "cursor"})
+    assert api.calls["loop"] == 2
+
+
+def test_repeated_link_is_an_error_not_a_loop(api: FakeApi) -> None:
+    api.route("loop", lambda request: json_response(RECORDS[:5], headers={"Link": '</api/loop?page=2>; rel="next"'}))
+    with pytest.raises(PaginationError, match="twice"):
+        _ids(_client(api), "loop", {"type": "header_link"})
+    assert api.calls["loop"] == 2
+
+
+def test_max_pages_guard(api: FakeApi) -> None:
+    def handler(request: Request) -> Response:
+        return json_response({"data": RECORDS[:5], "next_cursor": str(int(request.args.get("cursor", 0)) + 1)})
+
+    api.route("endless", handler)
+    with pytest.raises(PaginationError, match="max_pages=7"):
+        _ids(_client(api), "endless", {"type": "cursor"}, max_pages=7)
+    assert api.calls["endless"] == 7
+
+
+def test_unknown_paginator_lists_known_names() -> None:
+    with pytest.raises(ValueError) as error:
+        create_paginator({"type": "sideways"})
+    for name in PAGINATORS:
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"type": "offset", "page_size": 0}, "page_size must be >= 1"),
+        ({"type": "page_number", "page_size_param": "size"}, "page_size_param is set but page_size is not"),
+        ({"type": "cursor", "cursor_path": ""}, "cursor_path and cursor_param"),
+        ({"type": "json_link", "next_url_path": ""}, "next_url_path"),
+    ],
+)
+def test_constructors_say_what_is_wrong(settings: dict, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        create_paginator(settings)
+
+
+def test_settings_of_other_paginators_are_ignored() -> None:
+    paginator = create_paginator({"type": "cursor", "page_size": 10, "cursor_param": "c", "next_url_path": "x"})
+    assert paginator.cursor_param == "c"

@@ -1,0 +1,139 @@
+"""Records path with fallbacks, nested objects, and the running Arrow schema across chunks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import time
+
+import pyarrow as pa
+import pytest
+
+from airflow_etl_provider.rest.batching import ArrowBatcher, promote
+from airflow_etl_provider.rest.encode import encode_records, record_batches
+from airflow_etl_provider.rest.records import find_records, get_path, shape_record
+from airflow_etl_provider.rest.redact import Redactor
+from airflow_etl_provider.rest.retry import RetryPolicy, parse_retry_after
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "expected"),
+    [
+        ({"data": {"items": [1, 2]}}, "data.items", [1, 2]),
+        ({"data": {"items": [1, 2]}}, "", [1, 2]),
+        ({"data": [1]}, "", [1]),
+        ({"results": [2], "count": 1}, "", [2]),
+        ({"items": [3]}, "", [3]),
+        ([4, 5], "", [4, 5]),
+        ({"id": 9}, "", [{"id": 9}]),
+        ({"payload": {"one": 1}}, "payload", [{"one": 1}]),
+    ],
+)
+def test_find_records(body, path, expected) -> None:
+    assert find_records(body, path) == expected
+
+
+def test_missing_records_path_is_a_key_error() -> None:
+    with pytest.raises(KeyError):
+        find_records({"data": []}, "data.items")
+
+
+def test_get_path_handles_lists_and_missing_steps() -> None:
+    assert get_path({"a": [{"b": 1}]}, "a.0.b") == 1
+    assert get_path({"a": 1}, "a.b") is None
+
+
+def test_nested_objects_flattened_or_json() -> None:
+    record = {"id": 1, "address": {"city": "Oslo", "geo": {"lat": 59.9}}, "tags": ["a", "b"]}
+    assert shape_record(record, "flatten") == {"id": 1, "address__city": "Oslo", "address__geo__lat": 59.9,
+                                               "tags": '["a","b"]'}
+    assert shape_record(record, "json") == {"id": 1, "address": '{"city":"Oslo","geo":{"lat":59.9}}',
+                                            "tags": '["a","b"]'}
+    assert shape_record(7) == {"value": 7}
+
+
+def test_chunks_have_chunk_size_rows_whatever_the_page_size() -> None:
+    batcher = ArrowBatcher(chunk_size=70)
+    batches = []
+    for page in range(10):  # pages of 33 rows
+        batches += batcher.add({"id": page * 33 + i} for i in range(33))
+    batches += batcher.flush()
+    assert [b.num_rows for b in batches] == [70, 70, 70, 70, 50]
+
+
+def test_late_field_lands_and_missing_fields_are_null() -> None:
+    batcher = ArrowBatcher(chunk_size=3)
+    rows = [{"id": 1}, {"id": 2}, {"id": 3}, {"id": 4, "email": "d@x"}, {"id": 5}]
+    batches = [*batcher.add(rows), *batcher.flush()]
+    assert batches[0].schema.names == ["id"]
+    assert batches[1].schema == pa.schema([("id", pa.int64()), ("email", pa.string())])
+    assert batches[1].column("email").to_pylist() == ["d@x", None]
+
+
+def test_types_stay_stable_across_chunks() -> None:
+    batcher = ArrowBatcher(chunk_size=2)
+    rows = [{"a": None, "b": 1}, {"a": None, "b": 2}, {"a": "x", "b": 3}, {"a": None, "b": None},
+            {"a": None, "b": 4}, {"a": "y", "b": 5}]
+    batches = [*batcher.add(rows), *batcher.flush()]
+    assert [b.schema.field("b").type for b in batches] == [pa.int64()] * 3
+    assert batches[2].schema.field("a").type == pa.string()  # fixed once seen, kept when a chunk is all null
+    assert batches[2].column("a").to_pylist() == [None, "y"]
+
+
+def test_incompatible_values_promote_the_column() -> None:
+    batcher = ArrowBatcher(chunk_size=2)
+    batches = [*batcher.add([{"n": 1}, {"n": 2}, {"n": 2.5}, {"n": 3}, {"n": "many"}, {"n": 4}])]
+    assert [b.schema.field("n").type for b in batches] == [pa.int64(), pa.float64(), pa.string()]
+    assert batches[2].column("n").to_pylist() == ["many", "4"]
+
+
+def test_mixed_values_in_one_chunk_become_text() -> None:
+    batch = next(ArrowBatcher(chunk_size=2).add([{"v": 1}, {"v": "one"}]))
+    assert batch.column("v").to_pylist() == ["1", "one"]
+
+
+def test_promote() -> None:
+    assert promote(pa.null(), pa.int64()) == pa.int64()
+    assert promote(pa.int64(), pa.float64()) == pa.float64()
+    assert promote(pa.bool_(), pa.int64()) == pa.string()
+
+
+def test_encode_decimals_timestamps_and_nan() -> None:
+    record = {"price": decimal.Decimal("12345678901234567890.12"), "at": dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC),
+              "day": dt.date(2026, 1, 2), "ratio": float("nan"), "raw": b"\x00\x01"}
+    assert json.loads(encode_records([record])) == [
+        {"price": "12345678901234567890.12", "at": "2026-01-02T03:04:00+00:00", "day": "2026-01-02",
+         "ratio": None, "raw": "AAE="}
+    ]
+    assert json.loads(encode_records([{"p": decimal.Decimal("1.5")}], decimals="number")) == [{"p": 1.5}]
+
+
+def test_record_batches_regroup_chunks_and_number_records() -> None:
+    chunks = [pa.record_batch({"id": list(range(s, s + n))}) for s, n in ((0, 7), (7, 1), (8, 12))]
+    groups = list(record_batches(iter(chunks), 5))
+    assert [(start, len(records)) for start, records in groups] == [(0, 5), (5, 5), (10, 5), (15, 5)]
+    assert groups[1][1][0] == {"id": 5}
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after("7") == 7
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10
+    assert parse_retry_after("soon") is None
+    assert RetryPolicy(backoff_factor=1, backoff_max=5).delay(4, None) == 5
+    assert RetryPolicy().delay(1, "3") == 3
+
+
+def test_redactor_strips_credentials_from_urls_and_text() -> None:
+    redactor = Redactor(secrets=["hunter2-secret"], query_params=["sig"])
+    url = "https://user:pw@api.example.com/x?page=2&sig=abc&api_key=k123&q=hunter2-secret"
+    assert redactor.url(url) == "https://api.example.com/x?page=2&sig=***&api_key=***&q=***"
+    assert redactor.text("token hunter2-secret!") == "token ***!"
+
+
+def test_batcher_is_fast_enough_for_streaming() -> None:
+    rows = [{"id": i, "name": "x", "score": i / 3} for i in range(50_000)]
+    started = time.perf_counter()
+    batches = [*ArrowBatcher(chunk_size=10_000).add(rows)]
+    assert sum(b.num_rows for b in batches) == 50_000
+    assert time.perf_counter() - started < 5
