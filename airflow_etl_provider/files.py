@@ -33,6 +33,7 @@ from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, TableIn
 GLOB_CHARS = frozenset("*?[")
 DEFAULT_WRITE_FORMAT = "parquet"
 SAMPLE_ROWS = 1000
+APPEND_READ_ROWS = 50_000
 
 
 def has_glob(path: str) -> bool:
@@ -230,6 +231,7 @@ class _Target:
     pattern: str | None  # contains one "{}" replaced by a unique token per file
     kind: FileKind
     replaces: tuple[str, ...]  # names that replace-mode deletes after success
+    appends: bool = False  # the single file exists and its rows come first
 
 
 def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[str, Any]) -> _Target:
@@ -254,13 +256,7 @@ def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[st
             f"max_rows_per_file needs several file names; write to a directory ('{posixpath.dirname(destination)}/') "
             f"or a pattern such as '{destination.replace(kind.extension, '-*' + kind.extension)}'."
         )
-    if mode is LoadMode.APPEND and store.exists(destination):
-        raise LoadError(
-            f"{store.display(destination)} already exists and a {kind.format.name} file cannot be appended to "
-            f"in place; use mode='replace', or write to a directory or a pattern such as "
-            f"'{destination.replace(kind.extension, '-*' + kind.extension)}' so each load adds a new file."
-        )
-    return _Target(destination, None, kind, ())
+    return _Target(destination, None, kind, (), appends=mode is LoadMode.APPEND and store.exists(destination))
 
 
 def _existing(store: FileStore, pattern: str, mode: LoadMode) -> tuple[str, ...]:
@@ -278,7 +274,9 @@ def write_files(
 ) -> LoadResult:
     """Write the stream to `destination`; on failure every file written by this call is removed.
 
-    append: a single file must not exist yet; a directory or pattern gets new file names.
+    append: a directory or pattern gets new file names; an existing single file is rewritten
+    as its old rows followed by the new ones (streamed into a new file that then replaces it,
+    so it costs one read of the old file: prefer a directory for frequent appends).
     replace: the single file is overwritten atomically; for a directory or pattern the new
     files are written first and the files that were there before are deleted afterwards.
     """
@@ -293,6 +291,8 @@ def write_files(
     result = LoadResult(destination=destination, mode=mode.value)
     written: list[str] = []
     token = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 1_000_000:06d}"
+    if target.appends:
+        chunks = carried = _AfterExisting(store, destination, target.kind, chunks, format_options)
     try:
         for number, part in enumerate(_Parts(chunks, int(max_rows) if max_rows else None)):
             name = target.single or target.pattern.format(f"{token}-{number:05d}")  # type: ignore[union-attr]
@@ -314,7 +314,46 @@ def write_files(
     if target.replaces:
         store.delete([n for n in target.replaces if n not in written])
     result.details = {"files": [store.display(n) for n in written], "format": target.kind.format.name}
+    if target.appends:
+        result.rows -= carried.old_rows
+        result.chunks -= carried.old_chunks
+        result.details["rows_rewritten"] = carried.old_rows
     return result
+
+
+class _AfterExisting:
+    """The rows of the existing file `name`, read with the new rows' types, then the new rows.
+
+    Nothing is yielded (so nothing is rewritten) when there are no new batches; `old_rows`
+    counts the rows carried over, which the load result does not count as loaded.
+    """
+
+    def __init__(self, store: FileStore, name: str, kind: FileKind, chunks: Iterable[pa.RecordBatch],
+                 format_options: dict[str, Any]):
+        self._store, self._name, self._kind = store, name, kind
+        self._chunks = chunks
+        self._read_options = {k: v for k, v in format_options.items() if k in kind.format.read_options}
+        self.old_rows = 0
+        self.old_chunks = 0
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        chunks = iter(self._chunks)
+        first = next(chunks, None)
+        if first is None:
+            return
+        source = file_source(self._store, self._name, self._kind)
+        options = {**self._read_options, "column_types": first.schema}
+        for batch in self._kind.format.read(source, chunk_size=APPEND_READ_ROWS, **options):
+            if batch.schema != first.schema:
+                raise LoadError(
+                    f"Cannot append to {source.name}: it has columns {_columns(batch.schema)}, "
+                    f"the new rows have {_columns(first.schema)}."
+                )
+            self.old_rows += batch.num_rows
+            self.old_chunks += 1
+            yield batch
+        yield first
+        yield from chunks
 
 
 class _Counted:

@@ -141,6 +141,7 @@ class FilesystemConnectorHook(ConnectorHook):
         },
         "required": ["base_path"],
     }
+    load_modes: ClassVar[tuple[LoadMode, ...]] = (LoadMode.APPEND, LoadMode.REPLACE)
     ui_field_behaviour: ClassVar[dict[str, Any]] = {
         "hidden-fields": ["host", "schema", "login", "password", "port"],
         "relabeling": {},

@@ -104,10 +104,23 @@ def test_malformed_csv_names_file_and_line(hook, base):
         read_all(hook, "bad.csv")
 
 
-def test_append_to_an_existing_single_file_is_refused(hook):
+@pytest.mark.parametrize("name", ["t.parquet", "t.csv.gz"])
+def test_append_to_an_existing_single_file_rewrites_it_with_old_then_new_rows(hook, base, name):
+    table = demo_table(6)
+    hook.load(table.slice(0, 4).to_batches(), name, mode="append")
+    result = hook.load(table.slice(4).to_batches(), name, mode="append")
+    assert (result.rows, result.details["rows_rewritten"]) == (2, 4)
+    back = read_all(hook, name, column_types=DEMO_TYPES if ".csv" in name else None)
+    assert back.equals(table)
+    assert sorted(os.listdir(base)) == [name]
+
+
+def test_append_with_other_columns_is_refused_and_keeps_the_file(hook, base):
     hook.load(demo_table().to_batches(), "t.parquet", mode="append")
-    with pytest.raises(LoadError, match="cannot be appended to in place.*t-\\*.parquet"):
-        hook.load(demo_table().to_batches(), "t.parquet", mode="append")
+    before = (base / "t.parquet").read_bytes()
+    with pytest.raises(LoadError, match="Cannot append to t.parquet: it has columns id int64"):
+        hook.load(pa.table({"other": [1]}).to_batches(), "t.parquet", mode="append")
+    assert (base / "t.parquet").read_bytes() == before
 
 
 def test_append_to_a_directory_or_pattern_adds_new_files(hook, base):
