@@ -72,25 +72,6 @@ class TestFilesystemConformance(ConnectorConformance):
     def destination(self, conn_id: str) -> str:
         return "out/conformance.parquet"
 
-    @pytest.mark.parametrize(
-        "mode",
-        [
-            pytest.param(
-                LoadMode.APPEND,
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    reason="appending to an existing single file reports the old rows as loaded too "
-                    "(LoadResult.rows counts the rewritten file, not the incoming rows)",
-                ),
-            ),
-            LoadMode.REPLACE,
-            LoadMode.UPSERT,
-        ],
-        ids=lambda mode: mode.value,
-    )
-    def test_load_mode(self, loadable: Any, mode: LoadMode) -> None:
-        super().test_load_mode(loadable, mode)
-
 
 class TestPostgresConformance(ConnectorConformance):
     pytestmark = postgres_marks
