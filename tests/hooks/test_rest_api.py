@@ -1,0 +1,277 @@
+"""RestApiConnectorHook and HttpConnectorHook end to end against a real local HTTP server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import socket
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "rest"))
+from rest_fake_api import FakeApi, json_response, people  # noqa: E402
+
+from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, UnsupportedOperationError  # noqa: E402
+from airflow_etl_provider.hooks.registry import hook_for  # noqa: E402
+from airflow_etl_provider.hooks.rest_api import HttpConnectorHook, RestApiConnectorHook  # noqa: E402
+from airflow_etl_provider.rest.errors import PaginationError, RestApiError  # noqa: E402
+from airflow_etl_provider.types import Operation  # noqa: E402
+from airflow_etl_provider.ui_fields import conn_fields, secret_fields  # noqa: E402
+
+TOKEN = "bearer-token-5ecret"
+
+
+@pytest.fixture
+def api(httpserver: HTTPServer) -> FakeApi:
+    return FakeApi(httpserver)
+
+
+@pytest.fixture
+def rest_conn(api: FakeApi, airflow_connection):
+    """Defines a rest_api connection to the fake API with the given extra; returns its id."""
+
+    def define(**extra) -> str:
+        extra = {"auth_type": "bearer", "token": TOKEN, "max_retries": 2, "backoff_factor": 0.01, **extra}
+        return airflow_connection("rest_api", host=api.base_url, extra=extra)
+
+    return define
+
+
+def _cursor_api(api: FakeApi, records: list[dict], page_size: int = 10) -> None:
+    def handler(request: Request) -> Response:
+        assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+        start = int(request.args.get("cursor", 0))
+        following = start + page_size if start + page_size < len(records) else None
+        return json_response({"data": {"items": records[start : start + page_size]}, "meta": {"next": following}})
+
+    api.route("people", handler)
+
+
+def test_extract_streams_chunks_of_chunk_size(api: FakeApi, rest_conn) -> None:
+    records = people(95)
+    records[72]["email"] = "late@example.com"  # a field that first shows up on page 8
+    _cursor_api(api, records)
+    hook = RestApiConnectorHook(rest_conn(paginator="cursor", cursor_path="meta.next", records_path="data.items"))
+    batches = list(hook.extract("people", chunk_size=40))
+    assert [b.num_rows for b in batches] == [40, 40, 15]
+    assert batches[0].schema.names == ["id", "name"]
+    assert batches[1].schema.names == ["id", "name", "email"]
+    assert batches[1].column("email").to_pylist()[32] == "late@example.com"
+    assert pa.Table.from_batches(batches[1:]).column("id").to_pylist() == list(range(41, 96))
+    assert api.calls["people"] == 10
+
+
+def test_extract_options_override_the_connection(api: FakeApi, rest_conn) -> None:
+    def handler(request: Request) -> Response:
+        page = int(request.args["page"])
+        assert request.args["status"] == "active"
+        return json_response([{"id": page, "nested": {"a": 1}}] if page <= 3 else [])
+
+    api.route("things", handler)
+    hook = RestApiConnectorHook(rest_conn())
+    batches = list(hook.extract("/things", chunk_size=100, paginator={"type": "page_number"},
+                                params={"status": "active"}, nested="json"))
+    assert batches[0].to_pylist() == [{"id": i, "nested": '{"a":1}'} for i in (1, 2, 3)]
+
+
+def test_unknown_extract_option_is_named(rest_conn) -> None:
+    with pytest.raises(ConnectorConfigError, match="unknown option.*chunksize.*known: max_pages"):
+        RestApiConnectorHook(rest_conn()).extract("x", chunksize=5)
+
+
+def test_unknown_paginator_name_lists_the_known_ones(rest_conn) -> None:
+    hook = RestApiConnectorHook(rest_conn())
+    with pytest.raises(ConnectorConfigError, match="unknown paginator 'sideways'; known paginators: cursor, header_link"):
+        hook.extract("x", paginator="sideways")
+
+
+def test_max_pages_from_config(api: FakeApi, rest_conn) -> None:
+    api.route("endless", lambda r: json_response({"data": [{"id": 1}], "next": f"/api/endless?p={api.calls['endless']}"}))
+    hook = RestApiConnectorHook(rest_conn(paginator="json_link", max_pages=4))
+    with pytest.raises(PaginationError, match="max_pages=4"):
+        list(hook.extract("endless"))
+
+
+def test_preview_stops_requesting_pages_at_the_limit(api: FakeApi, rest_conn) -> None:
+    _cursor_api(api, people(1000))
+    hook = RestApiConnectorHook(rest_conn(paginator="cursor", cursor_path="meta.next"))
+    frame = hook.preview("people", limit=25)
+    assert list(frame["id"]) == list(range(1, 26))
+    assert api.calls["people"] == 3
+
+
+def _collecting_endpoint(api: FakeApi, path: str, method: str, fail_on_request: int | None = None,
+                         status: int = 422) -> list:
+    received: list = []
+
+    def handler(request: Request) -> Response:
+        if fail_on_request is not None and api.calls[path] == fail_on_request:
+            return Response('{"error": "invalid record"}', status=status)
+        received.append(json.loads(request.data))
+        return json_response({"accepted": len(received[-1])}, status=201)
+
+    api.route(path, handler, method=method)
+    return received
+
+
+def test_load_posts_batches_and_encodes_types(api: FakeApi, rest_conn) -> None:
+    received = _collecting_endpoint(api, "sink", "POST")
+    hook = RestApiConnectorHook(rest_conn(batch_size=4))
+    chunk = pa.record_batch({
+        "id": pa.array(range(5), pa.int64()),
+        "price": pa.array([decimal.Decimal("1.10")] * 5, pa.decimal128(10, 2)),
+        "at": pa.array([dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)] * 5, pa.timestamp("us", tz="UTC")),
+    })
+    result = hook.load([chunk, chunk.slice(0, 2)], "sink")
+    assert [len(body) for body in received] == [4, 3]
+    assert received[0][0] == {"id": 0, "price": "1.10", "at": "2026-01-01T12:00:00+00:00"}
+    assert (result.rows, result.chunks, result.details["requests"]) == (7, 2, 2)
+    assert result.bytes > 0 and result.mode == "append"
+
+
+def test_failed_batch_names_the_records_that_did_not_land(api: FakeApi, rest_conn) -> None:
+    received = _collecting_endpoint(api, "sink", "POST", fail_on_request=3)
+    hook = RestApiConnectorHook(rest_conn(batch_size=10))
+    chunk = pa.record_batch({"id": list(range(45))})
+    with pytest.raises(LoadError, match=r"records 20 to 29 did not land.*HTTP 422.*Records 0 to 19 were accepted"):
+        hook.load([chunk], "sink")
+    assert len(received) == 2
+
+
+def test_post_is_not_retried_but_put_is(api: FakeApi, rest_conn) -> None:
+    _collecting_endpoint(api, "posts", "POST", fail_on_request=1, status=503)
+    _collecting_endpoint(api, "puts", "PUT", fail_on_request=1, status=503)
+    hook = RestApiConnectorHook(rest_conn(upsert_method="PUT"))
+    chunk = pa.record_batch({"id": [1, 2]})
+    with pytest.raises(LoadError, match="records 0 to 1 did not land.*nothing was written"):
+        hook.load([chunk], "posts")
+    assert hook.load([chunk], "puts", mode="upsert", keys=["id"]).rows == 2
+    assert api.calls["puts"] == 2
+
+
+def test_unsupported_load_modes_say_how_to_enable_them(rest_conn) -> None:
+    hook = RestApiConnectorHook(rest_conn())
+    with pytest.raises(UnsupportedOperationError, match="does not support load mode 'upsert'.*set `upsert_method`"):
+        hook.load([], "sink", mode="upsert", keys=["id"])
+    with pytest.raises(UnsupportedOperationError, match="'replace'; it supports: append"):
+        hook.load([], "sink", mode="replace")
+
+
+OPENAPI = {
+    "openapi": "3.0.3",
+    "paths": {
+        "/users": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}},
+        }}}}}}},
+        "/users/{id}": {"get": {"responses": {"200": {"description": "one"}}}},
+        "/events": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {
+            "type": "array", "items": {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"}}},
+        }}}}}}},
+    },
+    "components": {"schemas": {"User": {
+        "type": "object", "required": ["id"],
+        "properties": {"id": {"type": "integer"}, "score": {"type": "number"},
+                       "address": {"type": "object", "properties": {"city": {"type": "string"}}}},
+    }}},
+}
+
+
+def test_get_schema_from_openapi_document(api: FakeApi, rest_conn) -> None:
+    api.route("openapi.json", lambda r: json_response(OPENAPI))
+    schema = RestApiConnectorHook(rest_conn()).get_schema()
+    assert [t.name for t in schema.tables] == ["events", "users"]
+    users = schema.table("users")
+    assert [(c.name, c.type, c.nullable) for c in users.columns] == [
+        ("id", "int64", False), ("score", "double", True), ("address__city", "string", True)]
+    assert schema.table("events").column("at").type == "timestamp[us, tz=UTC]"
+    assert [t.name for t in RestApiConnectorHook(rest_conn()).get_schema("users").tables] == ["users"]
+
+
+def test_get_schema_from_swagger_at_the_host_root(api: FakeApi, rest_conn) -> None:
+    swagger = {"swagger": "2.0", "paths": {"/pets": {"get": {"responses": {"200": {"schema": {
+        "type": "array", "items": {"properties": {"name": {"type": "string"}}}}}}}}}}
+    api.server.expect_request("/swagger.json").respond_with_json(swagger)
+    schema = RestApiConnectorHook(rest_conn()).get_schema()
+    assert schema.table("pets").columns[0].name == "name"
+
+
+def test_get_schema_falls_back_to_configured_endpoints(api: FakeApi, rest_conn) -> None:
+    api.route("orders", lambda r: json_response({"results": [{"id": 1, "total": 9.5, "note": None}]}))
+    schema = RestApiConnectorHook(rest_conn(endpoints="orders")).get_schema()
+    assert [(c.name, c.type) for c in schema.table("orders").columns] == [
+        ("id", "int64"), ("total", "double"), ("note", "null")]
+
+
+def test_test_connection_messages(api: FakeApi, rest_conn, airflow_connection) -> None:
+    api.route("health", lambda r: json_response({"ok": True}))
+    assert RestApiConnectorHook(rest_conn(health_check_endpoint="health")).test_connection() == (
+        True, f"Connected: GET {api.base_url}/health answered HTTP 200.")
+
+    api.route("private", lambda r: Response(f"bad token {r.headers['Authorization']}", status=401))
+    ok, message = RestApiConnectorHook(rest_conn(health_check_endpoint="private")).test_connection()
+    assert not ok and "refused the credentials (HTTP 401)" in message and TOKEN not in message
+
+    api.route("missing", lambda r: Response("nope", status=404))
+    ok, message = RestApiConnectorHook(rest_conn(health_check_endpoint="missing")).test_connection()
+    assert not ok and "not found (HTTP 404)" in message
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    conn_id = airflow_connection("rest_api", host=f"http://127.0.0.1:{port}", extra={"auth_type": "bearer", "token": TOKEN})
+    ok, message = RestApiConnectorHook(conn_id).test_connection()
+    assert not ok and message.startswith("Cannot reach the API") and TOKEN not in message
+
+
+def test_config_errors_name_the_field(airflow_connection) -> None:
+    conn_id = airflow_connection("rest_api", host="https://api.example.invalid", extra={"auth_type": "oauth2"})
+    ok, message = RestApiConnectorHook(conn_id).test_connection()
+    assert not ok and "'auth_type'" in message and "token_url, client_id, client_secret" in message
+    conn_id = airflow_connection("rest_api", host="https://api.example.invalid", extra={"rate_limit": -1})
+    with pytest.raises(ConnectorConfigError, match="rate_limit"):
+        RestApiConnectorHook(conn_id).config  # noqa: B018
+
+
+def test_http_connection_headers_and_basic_auth(api: FakeApi, airflow_connection) -> None:
+    seen = {}
+
+    def handler(request: Request) -> Response:
+        seen.update(tenant=request.headers.get("X-Tenant"), auth=request.headers.get("Authorization"))
+        return json_response([{"id": 1}])
+
+    api.route("rows", handler)
+    host, port = api.server.host, api.server.port
+    conn_id = airflow_connection("http", host=host, port=port, schema="http", login="ann", password="pw-123456",
+                                 extra={"X-Tenant": "acme", "verify": False, "paginator": "single_page"})
+    hook = hook_for(conn_id)
+    assert isinstance(hook, HttpConnectorHook)
+    assert hook.base_url == f"http://{host}:{port}"
+    assert list(hook.extract("api/rows"))[0].to_pylist() == [{"id": 1}]
+    assert seen == {"tenant": "acme", "auth": "Basic YW5uOnB3LTEyMzQ1Ng=="}
+    assert hook.config["verify_ssl"] is False
+
+
+def test_connection_form_comes_from_the_schema() -> None:
+    schema = RestApiConnectorHook.full_config_schema()
+    assert {"token", "api_key", "client_secret"} <= secret_fields(schema)
+    fields = conn_fields(schema)
+    assert fields["auth_type"]["schema"]["enum"] == ["api_key", "basic", "bearer", "none", "oauth2"]
+    assert {"timeout", "rate_limit", "max_retries", "paginator", "records_path", "health_check_endpoint"} <= set(fields)
+    assert RestApiConnectorHook.operations == frozenset(Operation)
+    assert HttpConnectorHook.form_owner_distribution == "apache-airflow-providers-http"
+
+
+def test_hook_logs_carry_no_secrets(api: FakeApi, rest_conn, caplog: pytest.LogCaptureFixture) -> None:
+    api.route("flaky", lambda r: Response(f"echo {r.headers['Authorization']}", status=503))
+    hook = RestApiConnectorHook(rest_conn())
+    with pytest.raises(RestApiError) as error:
+        list(hook.extract("flaky"))
+    assert TOKEN not in str(error.value) and TOKEN not in repr(error.value.__cause__)
+    assert caplog.records and all(TOKEN not in record.getMessage() for record in caplog.records)
