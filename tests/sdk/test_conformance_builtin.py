@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_etl_provider.sdk import ConnectorConformance, LoadMode
+from airflow_etl_provider.sdk import ConnectorConformance
 
 ROWS = [(1, "ada"), (2, "grace"), (3, "linus"), (4, "margaret"), (5, "barbara")]
 
@@ -56,7 +56,6 @@ class TestSQLiteConformance(ConnectorConformance):
 class TestFilesystemConformance(ConnectorConformance):
     pytestmark = filesystem_marks
     connector_class = Filesystem
-    load_modes = (LoadMode.APPEND, LoadMode.REPLACE)  # files have no keys to upsert on
 
     @pytest.fixture
     def conn_id(self, filesystem_conn_id: str) -> str:
