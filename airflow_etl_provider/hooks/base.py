@@ -46,6 +46,8 @@ class ConnectorHook(BaseHook, ABC):
     #: Standard form fields: `hidden-fields`, `relabeling`, `placeholders`.
     ui_field_behaviour: ClassVar[dict[str, Any]] = {}
     operations: ClassVar[frozenset[Operation]] = frozenset(Operation)
+    #: Load modes `load` accepts; the operator refuses others before reading anything.
+    load_modes: ClassVar[tuple[LoadMode, ...]] = tuple(LoadMode)
     #: Distribution that already owns this connection type's UI form (e.g. the official
     #: postgres provider); when it is installed we serve its connections but leave its form.
     form_owner_distribution: ClassVar[str | None] = None
@@ -125,6 +127,15 @@ class ConnectorHook(BaseHook, ABC):
             raise UnsupportedOperationError(
                 self.conn_type, operation.value, [op.value for op in self.operations]
             )
+
+    def require_load_mode(self, mode: LoadMode | str) -> LoadMode:
+        """The parsed mode, or a clear error when this connector cannot load that way."""
+        parsed = LoadMode.parse(mode)
+        if parsed not in self.load_modes:
+            raise UnsupportedOperationError(
+                self.conn_type, f"load mode {parsed.value}", [m.value for m in self.load_modes]
+            )
+        return parsed
 
     @abstractmethod
     def test_connection(self) -> tuple[bool, str]:

@@ -43,6 +43,7 @@ class ConnectorInfo:
     description: str
     config_schema: dict[str, Any]
     operations: tuple[str, ...]
+    load_modes: tuple[str, ...]
     origin: str
     class_path: str
 
@@ -139,6 +140,7 @@ class ConnectorRegistry:
             description=_summary(cls),
             config_schema=cls.full_config_schema(),
             operations=tuple(sorted(op.value for op in cls.operations)),
+            load_modes=tuple(mode.value for mode in cls.load_modes),
             origin=self._origins[conn_type],
             class_path=_class_path(cls),
         )

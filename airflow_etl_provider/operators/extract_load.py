@@ -7,6 +7,7 @@ hook loads them. Only a chunk or two is ever held in memory, whatever the data s
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
@@ -119,6 +120,7 @@ class ExtractLoadOperator(BaseOperator):
         source_hook, destination_hook = self.source_hook, self.destination_hook
         source_hook.require(Operation.EXTRACT)
         destination_hook.require(Operation.LOAD)
+        destination_hook.require_load_mode(self.mode)
         self.log.info(
             "Streaming %s (%s) -> %s (%s), mode=%s, chunk_size=%d",
             self.source, self.source_conn_id, self.destination, self.destination_conn_id, self.mode, self.chunk_size,
@@ -149,6 +151,7 @@ class ExtractLoadOperator(BaseOperator):
             "Done: %d rows in %d chunks (%d bytes) in %.2f s", progress.rows, progress.chunks, progress.bytes,
             progress.elapsed,
         )
+        self.log.info("Summary (XCom return value): %s", json.dumps(summary, default=str))
         return summary
 
 

@@ -116,3 +116,15 @@ def test_bad_transform_result_is_explained(source_conn_id: str, destination_conn
             destination="x", transform=lambda batch: [1, 2],
         )
     assert rows(destination_conn_id, "SELECT count(*) FROM sqlite_master WHERE name = 'x'") == [(0,)]
+
+
+def test_load_mode_the_destination_lacks_is_refused_before_reading(
+    source_conn_id: str, filesystem_conn_id: str
+) -> None:
+    from airflow_etl_provider.exceptions import UnsupportedOperationError
+
+    with pytest.raises(UnsupportedOperationError, match="load mode upsert"):
+        run(
+            source_conn_id=source_conn_id, source="items", destination_conn_id=filesystem_conn_id,
+            destination="items.parquet", mode="upsert", keys=["id"],
+        )

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Make sure the database servers the tests talk to are up on loopback: PostgreSQL on 5432
+# and MariaDB/MySQL on 3306. Starts a local server that is installed but stopped; fails
+# loudly when one cannot be reached. (moto's S3 server and the HTTP servers are started by
+# the tests themselves.)
+set -euo pipefail
+
+PG_HOST=${ETL_TEST_PG_HOST:-127.0.0.1}
+PG_PORT=${ETL_TEST_PG_PORT:-5432}
+MYSQL_HOST=${ETL_TEST_MYSQL_HOST:-127.0.0.1}
+MYSQL_PORT=${ETL_TEST_MYSQL_PORT:-3306}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_for() { # name host port
+  for _ in $(seq 1 30); do
+    port_open "$2" "$3" && { echo "services: $1 is up on $2:$3"; return 0; }
+    sleep 1
+  done
+  echo "services: $1 is NOT reachable on $2:$3" >&2
+  return 1
+}
+
+if ! port_open "$PG_HOST" "$PG_PORT"; then
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "services: starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  elif command -v docker >/dev/null 2>&1; then
+    docker compose up -d postgres || true
+  fi
+fi
+wait_for PostgreSQL "$PG_HOST" "$PG_PORT"
+
+if ! port_open "$MYSQL_HOST" "$MYSQL_PORT"; then
+  if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
+    echo "services: starting MariaDB"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+  elif command -v docker >/dev/null 2>&1; then
+    docker compose up -d mysql || true
+  fi
+fi
+wait_for MySQL/MariaDB "$MYSQL_HOST" "$MYSQL_PORT"
