@@ -3,7 +3,7 @@
 Importing this package registers every built-in format; see `base.py` for the contract.
 """
 
-from airflow_etl_provider.formats import csv, parquet  # noqa: F401  (registers the formats)
+from airflow_etl_provider.formats import csv, json, jsonl, parquet, xlsx  # noqa: F401  (registers the formats)
 from airflow_etl_provider.formats.base import (
     FileFormat,
     FileSource,

@@ -46,3 +46,8 @@ def all_types_table() -> pa.Table:
 @pytest.fixture
 def table() -> pa.Table:
     return all_types_table()
+
+
+@pytest.fixture
+def declared_types() -> dict[str, str]:
+    return dict(DECLARED_TYPES)

@@ -4,7 +4,6 @@ import io
 
 import pyarrow as pa
 import pytest
-from conftest import DECLARED_TYPES
 
 from airflow_etl_provider.exceptions import SourceError
 from airflow_etl_provider.formats import FormatOptionError, get_format
@@ -27,12 +26,12 @@ def read(data: bytes, chunk_size: int = 1000, **options) -> pa.Table:
     return pa.Table.from_batches(list(CSV.read(source(data), chunk_size=chunk_size, **options)))
 
 
-def test_every_type_round_trips_with_declared_types(table):
-    back = read(write(table), column_types=DECLARED_TYPES)
+def test_every_type_round_trips_with_declared_types(table, declared_types):
+    back = read(write(table), column_types=declared_types)
     assert back.equals(table), back.to_pylist()
 
 
-def test_inferred_types_keep_ints_with_nulls_and_text_byte_identical(table):
+def test_inferred_types_keep_ints_with_nulls_and_text_byte_identical(table, declared_types):
     back = read(write(table))
     assert back.schema.field("count").type == pa.int64()
     assert back.column("count").to_pylist() == table.column("count").to_pylist()
@@ -40,7 +39,7 @@ def test_inferred_types_keep_ints_with_nulls_and_text_byte_identical(table):
     assert back.column("flag").to_pylist() == table.column("flag").to_pylist()
 
 
-def test_decimals_are_plain_text_and_binary_is_base64(table):
+def test_decimals_are_plain_text_and_binary_is_base64(table, declared_types):
     text = write(table).decode()
     assert "-9999999999999999.99" in text
     assert "AP8Q" in text  # base64 of b"\x00\xff\x10"

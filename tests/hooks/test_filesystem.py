@@ -41,14 +41,21 @@ def read_all(hook, source, chunk_size=1000, **options) -> pa.Table:
     return pa.Table.from_batches(list(hook.extract(source, chunk_size=chunk_size, **options)))
 
 
-@pytest.mark.parametrize("name", ["out/t.csv", "out/t.csv.gz", "out/t.parquet"])
+@pytest.mark.parametrize(
+    "name", ["out/t.csv", "out/t.csv.gz", "out/t.parquet", "out/t.json", "out/t.jsonl.gz", "out/t.xlsx"]
+)
 def test_round_trip_keeps_demo_types(hook, name):
     table = demo_table(7)
     result = hook.load(table.to_batches(max_chunksize=3), name, mode="replace")
     assert (result.rows, result.chunks) == (7, 3)
     assert result.bytes > 0
-    back = read_all(hook, name, column_types=DEMO_TYPES if ".csv" in name else None)
+    back = read_all(hook, name, column_types=None if name.endswith(".parquet") else DEMO_TYPES)
     assert back.equals(table)
+
+
+def test_gzip_files_are_really_compressed(hook, base):
+    hook.load(demo_table(100).to_batches(), "t.jsonl.gz", mode="replace")
+    assert (base / "t.jsonl.gz").read_bytes()[:2] == b"\x1f\x8b"
 
 
 def test_csv_without_declared_types_keeps_ints_with_nulls(hook):
