@@ -39,6 +39,7 @@ def connectors(args: argparse.Namespace, files: list[PluginFile]) -> int:
                     "description": i.description,
                     "origin": i.origin,
                     "operations": list(i.operations),
+                    "load_modes": list(i.load_modes),
                     "class_path": i.class_path,
                 }
                 for i in infos

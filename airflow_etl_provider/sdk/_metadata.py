@@ -17,7 +17,7 @@ import jsonschema
 
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.base import ConnectorHook
-from airflow_etl_provider.types import Operation
+from airflow_etl_provider.types import LoadMode, Operation
 
 
 class PluginError(EtlError):
@@ -27,10 +27,10 @@ class PluginError(EtlError):
 class ConnectorPlugin(ConnectorHook):
     """Base class of a third-party connector: the connector contract plus its authorship.
 
-    Set `conn_type`, `hook_name`, `description`, `config_schema`, `operations`, `version`
-    and `author` as class attributes, implement the contract, and register the class (see
-    `register_connector`) or expose it through the `airflow_etl_provider.connectors`
-    entry-point group.
+    Set `conn_type`, `hook_name`, `description`, `config_schema`, `operations`,
+    `load_modes`, `version` and `author` as class attributes, implement the contract, and
+    register the class (see `register_connector`) or expose it through the
+    `airflow_etl_provider.connectors` entry-point group.
     """
 
     #: The plugin's own version; defaults to its distribution's version when installed.
@@ -48,6 +48,7 @@ class PluginMetadata:
     author: str
     description: str
     operations: tuple[str, ...]
+    load_modes: tuple[str, ...]
     config_schema: dict[str, Any]
     class_path: str
 
@@ -59,6 +60,7 @@ class PluginMetadata:
             "author": self.author,
             "description": self.description,
             "operations": list(self.operations),
+            "load_modes": list(self.load_modes),
             "config_schema": self.config_schema,
             "class_path": self.class_path,
         }
@@ -98,6 +100,7 @@ def plugin_metadata(cls: type[ConnectorHook]) -> PluginMetadata:
         author=getattr(cls, "author", "") or _distribution_field(cls, "Author"),
         description=_summary(cls),
         operations=tuple(sorted(op.value for op in cls.operations)),
+        load_modes=tuple(mode.value for mode in cls.load_modes),
         config_schema=cls.full_config_schema(),
         class_path=class_path(cls),
     )
@@ -119,6 +122,8 @@ def connector_problems(cls: object) -> list[str]:
         isinstance(op, Operation) for op in cls.operations
     ):
         problems.append("`operations` must be a frozenset of airflow_etl_provider.sdk.Operation")
+    if not all(isinstance(mode, LoadMode) for mode in cls.load_modes):
+        problems.append("`load_modes` must be a tuple of airflow_etl_provider.sdk.LoadMode")
     problems.extend(_schema_problems(cls.config_schema))
     return problems
 
