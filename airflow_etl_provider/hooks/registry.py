@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_etl_provider.exceptions import ConnectorNotFoundError, EtlError
@@ -69,6 +69,7 @@ class ConnectorRegistry:
     def __init__(self) -> None:
         self._classes: dict[str, type[ConnectorHook]] = {}
         self._origins: dict[str, str] = {}
+        self._pending: dict[str, EntryPoint] = {}
         self._discovered = False
         self._lock = threading.RLock()
 
@@ -82,6 +83,7 @@ class ConnectorRegistry:
         if not isinstance(conn_type, str) or not conn_type:
             raise EtlError(f"Connector {_class_path(cls)} must set a non-empty `conn_type`.")
         with self._lock:
+            self._load_pending(conn_type)  # an entry point of the same type must be seen first
             existing = self._classes.get(conn_type)
             if existing is not None and _class_path(existing) != _class_path(cls):
                 raise EtlError(
@@ -98,7 +100,7 @@ class ConnectorRegistry:
             self._origins.pop(conn_type, None)
 
     def discover(self) -> None:
-        """Load connectors from the entry-point group once; broken ones are skipped with a warning."""
+        """Note the connectors of the entry-point group once; each class is imported when first used."""
         with self._lock:
             if self._discovered:
                 return
@@ -108,24 +110,48 @@ class ConnectorRegistry:
                 built_in = dist_name == DISTRIBUTION
                 if not built_in and plugins_disabled():
                     continue
-                try:
-                    cls = entry_point.load()
-                    self.register(cls, origin=ORIGIN_BUILT_IN if built_in else ORIGIN_ENTRY_POINT)
-                except Exception as error:  # a broken plugin must never break the others
-                    log.warning(
-                        "Skipping connector entry point %r from %s: %s: %s",
-                        entry_point.name, dist_name or "unknown distribution", type(error).__name__, error,
-                    )
+                if entry_point.name not in self._classes:
+                    self._pending.setdefault(entry_point.name, entry_point)
+
+    def _load_pending(self, conn_type: str) -> None:
+        entry_point = self._pending.pop(conn_type, None)
+        if entry_point is None:
+            return
+        dist_name = entry_point.dist.name if entry_point.dist else ""
+        try:
+            cls = entry_point.load()
+            self.register(cls, origin=ORIGIN_BUILT_IN if dist_name == DISTRIBUTION else ORIGIN_ENTRY_POINT)
+        except Exception as error:  # a broken plugin must never break the others
+            log.warning(
+                "Skipping connector entry point %r from %s: %s: %s",
+                entry_point.name, dist_name or "unknown distribution", type(error).__name__, error,
+            )
+            return
+        if cls.conn_type != conn_type:
+            log.warning(
+                "Connector entry point %r from %s registers conn_type %r; name entry points after their "
+                "connection type so the connector is found without importing every plugin.",
+                entry_point.name, dist_name, cls.conn_type,
+            )
+
+    def _load_all(self) -> None:
+        self.discover()
+        for conn_type in list(self._pending):
+            self._load_pending(conn_type)
 
     def available_types(self) -> list[str]:
-        self.discover()
+        """Every usable connection type (importing the connectors, so broken ones drop out)."""
+        self._load_all()
         return sorted(self._classes)
 
     def connector_class(self, conn_type: str) -> type[ConnectorHook]:
         self.discover()
+        with self._lock:
+            self._load_pending(conn_type)
         try:
             return self._classes[conn_type]
         except KeyError:
+            self._load_all()
             raise ConnectorNotFoundError(conn_type, self._classes) from None
 
     def origin(self, conn_type: str) -> str:
