@@ -1,0 +1,165 @@
+"""The REST API -> Postgres example DAG under `airflow tasks test`, and no secret in its traces.
+
+A local HTTP server plays the API; connections come from AIRFLOW_CONN_* JSON in the
+environment of the `airflow` subprocess.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.airflow_cli import AirflowCli, logged_summary
+
+DAG_ID = "example_rest_api_to_postgres"
+TASK_ID = "upsert_endpoint"
+API_KEY = "apikey-9c1b7e42d5"
+CLIENT_SECRET = "client-secret-4e8f2a61"
+
+
+def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+
+
+def _users(names: dict[int, str]) -> list[dict]:
+    return [{"id": i, "name": name, "address": {"city": f"city {i % 7}"}, "score": i / 4} for i, name in names.items()]
+
+
+def _serve_cursor_pages(server: HTTPServer, path: str, records: list[dict], check: callable) -> dict:
+    """Pages of 50 records behind a cursor; every response is checked for credentials first."""
+    seen = {"requests": 0}
+
+    def handler(request: Request) -> Response:
+        problem = check(request)
+        if problem is not None:
+            return problem
+        seen["requests"] += 1
+        start = int(request.args.get("cursor", 0))
+        following = start + 50 if start + 50 < len(records) else None
+        return _json({"data": records[start : start + 50], "meta": {"next_cursor": following}})
+
+    server.expect_request(path).respond_with_handler(handler)
+    return seen
+
+
+def _home(tmp_path: Path) -> Path:
+    home = tmp_path / "airflow_home"
+    home.mkdir()
+    return home
+
+
+def _api_connection(server: HTTPServer, **extra) -> dict:
+    return {"conn_type": "rest_api", "host": server.url_for("/v1"),
+            "extra": {"paginator": "cursor", "cursor_path": "meta.next_cursor", "max_retries": 3, **extra}}
+
+
+@pytest.mark.airflow_cli
+def test_upserts_an_endpoint_into_postgres(httpserver: HTTPServer, postgres_database, tmp_path: Path) -> None:
+    pytest.importorskip("airflow_etl_provider.hooks.postgres", reason="the Postgres connector is not there yet")
+    import psycopg
+
+    names = {i: f"user {i}" for i in range(1, 121)}
+    state = {"records": _users(names)}
+
+    def check(request: Request) -> Response | None:
+        return None if request.args.get("api_key") == API_KEY else _json({"error": "bad key"}, 401)
+
+    seen = _serve_cursor_pages(httpserver, "/v1/people", state["records"], check)
+    db = postgres_database
+    cli = AirflowCli(_home(tmp_path), connections={
+        "example_rest_api": _api_connection(httpserver, auth_type="api_key", api_key=API_KEY, api_key_in="query",
+                                            api_key_name="api_key"),
+        "example_warehouse": {"conn_type": "postgres", "host": db.host, "port": db.port, "login": db.user,
+                              "schema": db.name},
+    })
+    params = json.dumps({"endpoint": "people", "table": "people"})
+    cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-01", "-t", params)
+    assert seen["requests"] == 3
+
+    # Second run: some names changed, new users added; nothing may be duplicated.
+    names.update({5: "renamed 5", 121: "user 121", 122: "user 122"})
+    state["records"][:] = _users(names)
+    run = cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-02", "-t", params)
+
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
+        count, distinct = conn.execute("SELECT count(*), count(DISTINCT id) FROM people").fetchone()
+        renamed = conn.execute("SELECT name, address__city, score FROM people WHERE id = 5").fetchone()
+    assert (count, distinct) == (122, 122)
+    assert renamed == ("renamed 5", "city 5", 1.25)
+    summary = logged_summary(run.stdout + run.stderr)
+    assert summary["rows"] == 122 and summary["mode"] == "upsert" and summary["source"] == "people"
+
+
+class OAuthApi:
+    """Token endpoint with short-lived tokens (rejected with 401 once expired) and a flaky data endpoint."""
+
+    def __init__(self, server: HTTPServer, records: list[dict]) -> None:
+        self.tokens: dict[str, float] = {}
+        self.issued: list[str] = []
+        self.throttled = False
+        server.expect_request("/v1/oauth/token", method="POST").respond_with_handler(self.token)
+        self.seen = _serve_cursor_pages(server, "/v1/users", records, self.check)
+
+    def token(self, request: Request) -> Response:
+        if request.form.get("client_secret") != CLIENT_SECRET:
+            return _json({"error": "invalid_client"}, 401)
+        token = "tok-" + secrets.token_hex(12)
+        self.tokens[token] = time.monotonic() + 1.0
+        self.issued.append(token)
+        return _json({"access_token": token, "expires_in": 3600})  # says an hour, lives one second
+
+    def check(self, request: Request) -> Response | None:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.tokens.get(token, 0) < time.monotonic():
+            return _json({"error": f"token {token} expired"}, 401)
+        if not self.throttled:
+            self.throttled = True
+            return _json({"error": f"slow down {token}"}, 429, {"Retry-After": "1"})
+        return None
+
+
+@pytest.mark.airflow_cli
+def test_secrets_never_reach_logs_errors_or_xcom(httpserver: HTTPServer, tmp_path: Path) -> None:
+    pytest.importorskip("airflow_etl_provider.hooks.sqlite", reason="the SQLite connector is not there yet")
+    api = OAuthApi(httpserver, _users({i: f"user {i}" for i in range(1, 151)}))
+    home = _home(tmp_path)
+    cli = AirflowCli(home, connections={
+        "example_rest_api": _api_connection(httpserver, auth_type="oauth2", client_id="etl-client",
+                                            client_secret=CLIENT_SECRET, token_url=httpserver.url_for("/v1/oauth/token"),
+                                            rate_limit=600),
+        "example_warehouse": {"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")},
+    })
+    run = cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-01", "-t", json.dumps({"endpoint": "users"}))
+
+    # The run went through the paths that handle secrets: 429 with Retry-After, token expiry + 401.
+    assert len(api.issued) >= 2 and api.throttled and api.seen["requests"] == 3
+    with sqlite3.connect(tmp_path / "warehouse.db") as db:
+        assert db.execute("SELECT count(*) FROM api_users").fetchone() == (150,)
+    assert "renewing credentials" in run.stdout + run.stderr
+
+    summary = logged_summary(run.stdout + run.stderr)
+    assert summary["rows"] == 150
+    traces = {"stdout": run.stdout, "stderr": run.stderr, "xcom summary": json.dumps(summary)}
+    traces.update({str(p): p.read_text(errors="replace") for p in (home / "logs").rglob("*") if p.is_file()})
+    traces["metadata db"] = (home / "airflow.db").read_bytes().decode("latin-1")
+    for secret in (CLIENT_SECRET, *api.issued):
+        for where, text in traces.items():
+            assert secret not in text, f"{secret[:6]}... leaked into {where}"
+
+
+def test_dag_is_parameterised_by_templated_fields() -> None:
+    spec = importlib.util.spec_from_file_location("dag_module", Path(__file__).parents[2] / "dags" / f"{DAG_ID}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    task = module.dag.get_task(TASK_ID)
+    assert task.source == "{{ params.endpoint }}" and task.destination == "{{ params.table }}"
+    assert {"source", "destination", "source_options"} <= set(task.template_fields)
+    assert (task.mode, task.keys, task.source_conn_id) == ("upsert", ["id"], "example_rest_api")
