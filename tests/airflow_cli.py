@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import requests
 
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -40,6 +47,41 @@ class AirflowCli:
                 f"\n--- stderr ---\n{process.stderr[-6000:]}"
             )
         return process
+
+    @contextmanager
+    def api_server(self, timeout: float = 120) -> Iterator[str]:
+        """`airflow api-server` on a free loopback port (all users admins); yields its base URL."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {**self.env, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+        log = (self.home / "api-server.log").open("w")
+        process = subprocess.Popen(
+            [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home, start_new_session=True,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    raise AssertionError(f"api-server exited {process.returncode}: {(self.home / 'api-server.log').read_text()[-4000:]}")
+                try:
+                    if requests.get(f"{base_url}/api/v2/monitor/health", timeout=2).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError("api-server did not become healthy in time")
+                time.sleep(1)
+            yield base_url
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+            log.close()
 
     def tasks_test(self, dag_id: str, task_id: str, date: str = "2026-01-01") -> subprocess.CompletedProcess[str]:
         return self.run("tasks", "test", dag_id, task_id, date)
