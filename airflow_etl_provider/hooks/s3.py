@@ -1,0 +1,414 @@
+"""Amazon S3 (and S3-compatible stores such as MinIO): CSV, JSON, JSON Lines, Parquet, XLSX objects.
+
+Works with existing Airflow `aws` connections: credentials, session token, region, endpoint
+URL and assume-role all come from the amazon provider's S3Hook / AwsBaseHook; this module adds
+only the `bucket` and `prefix` defaults to the extra. Objects are read as streams (Parquet and
+XLSX with ranged GETs), and written with a multipart upload whose parts leave as the data
+arrives; a failure aborts the upload, so no partial object ever becomes visible.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import posixpath
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any, BinaryIO, ClassVar
+
+import pyarrow as pa
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
+from airflow_etl_provider.files import FileStore, file_kind, has_glob, read_files, sample_table, write_files
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
+from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
+
+MIB = 1 << 20
+MIN_PART_SIZE = 5 * MIB
+DEFAULT_PART_SIZE = 8 * MIB
+READ_BUFFER = 1 * MIB
+DELETE_BATCH = 1000
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """("bucket", "key") of "s3://bucket/key"."""
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class _BodyReader(io.RawIOBase):
+    """A GET response body as a raw stream (botocore's body lacks `readinto`)."""
+
+    def __init__(self, body: Any):
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+class _RangedReader(io.RawIOBase):
+    """Random access to one object through ranged GETs (Parquet footers, XLSX directories)."""
+
+    def __init__(self, client: Any, bucket: str, key: str):
+        self._client, self._bucket, self._key = client, bucket, key
+        self._size = client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pos >= self._size or not len(buffer):
+            return 0
+        end = min(self._pos + len(buffer), self._size) - 1
+        body = self._client.get_object(Bucket=self._bucket, Key=self._key, Range=f"bytes={self._pos}-{end}")["Body"]
+        data = body.read()
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class _MultipartWriter(io.RawIOBase):
+    """A write-only stream uploading parts of `part_size` bytes as soon as they fill.
+
+    Nothing is visible until `complete()`; `abort()` discards every uploaded part. An object
+    smaller than one part is sent with a single PUT instead.
+    """
+
+    def __init__(self, client: Any, bucket: str, key: str, *, part_size: int, extra_args: dict[str, Any]):
+        self._client, self._bucket, self._key = client, bucket, key
+        self._part_size = part_size
+        self._extra_args = extra_args
+        self._buffer = bytearray()
+        self._parts: list[dict[str, Any]] = []
+        self._upload_id: str | None = None
+        self._written = 0
+
+    @property
+    def parts(self) -> int:
+        return len(self._parts)
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._written
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._buffer += view
+        self._written += len(view)
+        while len(self._buffer) >= self._part_size:
+            self._upload_part(bytes(self._buffer[: self._part_size]))
+            del self._buffer[: self._part_size]
+        return len(view)
+
+    def _upload_part(self, data: bytes) -> None:
+        if self._upload_id is None:
+            created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key, **self._extra_args)
+            self._upload_id = created["UploadId"]
+        number = len(self._parts) + 1
+        response = self._client.upload_part(
+            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=data
+        )
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+
+    def complete(self) -> None:
+        if self._upload_id is None:
+            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._extra_args)
+        else:
+            if self._buffer:
+                self._upload_part(bytes(self._buffer))
+            self._client.complete_multipart_upload(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
+        self._buffer.clear()
+
+    def abort(self) -> None:
+        self._buffer.clear()
+        if self._upload_id is not None:
+            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
+            self._upload_id = None
+
+
+class S3Store(FileStore):
+    """Objects addressed by `s3://bucket/key` names; relative names use the default bucket and prefix."""
+
+    def __init__(self, client: Any, conn_id: str, bucket: str | None, prefix: str):
+        self.client = client
+        self.conn_id = conn_id
+        self.bucket = bucket
+        self.prefix = prefix
+        self.uploads: list[_MultipartWriter] = []
+
+    def uri(self, name: str) -> str:
+        if name.startswith("s3://"):
+            return name
+        if not self.bucket:
+            raise ConnectorConfigError(
+                self.conn_id, "bucket",
+                f"{name!r} names no bucket and the connection has no default bucket; "
+                "use an s3://bucket/key URI or set `bucket` in the extra.",
+            )
+        return f"s3://{self.bucket}/{posixpath.join(self.prefix, name) if self.prefix else name}"
+
+    def list(self, uri: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(key, listing entry) of every object under the prefix `uri`, page by page."""
+        bucket, prefix = split_uri(uri)
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for entry in page.get("Contents", ()):
+                    if not entry["Key"].endswith("/"):
+                        yield entry["Key"], entry
+        except ClientError as error:
+            raise SourceError(f"Cannot list {uri} (connection {self.conn_id!r}): {error}") from error
+
+    def expand(self, source: str) -> list[str]:
+        uri = self.uri(source)
+        bucket, key = split_uri(uri)
+        if has_glob(key):
+            fixed = key[: min(key.index(ch) for ch in "*?[" if ch in key)]
+            found = [k for k, _ in self.list(f"s3://{bucket}/{fixed}") if fnmatch.fnmatchcase(k, key)]
+        elif key == "" or key.endswith("/"):
+            found = [k for k, _ in self.list(uri)]
+        elif self.exists(uri):
+            found = [key]
+        else:
+            found = [k for k, _ in self.list(uri + "/")]
+        if not found:
+            raise SourceError(f"No object matches {uri} (connection {self.conn_id!r}).")
+        return sorted(f"s3://{bucket}/{k}" for k in found)
+
+    def is_container(self, name: str) -> bool:
+        bucket, key = split_uri(self.uri(name))
+        if key == "" or key.endswith("/"):
+            return True
+        if self.exists(name):
+            return False
+        return next(iter(self.list(self.uri(name) + "/")), None) is not None
+
+    def exists(self, name: str) -> bool:
+        bucket, key = split_uri(self.uri(name))
+        try:
+            self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if _error_code(error) in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
+
+    def open_read(self, name: str) -> BinaryIO:
+        bucket, key = split_uri(self.uri(name))
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as error:
+            raise SourceError(f"Cannot read {self.uri(name)} (connection {self.conn_id!r}): {error}") from error
+        return io.BufferedReader(_BodyReader(body), buffer_size=READ_BUFFER)  # type: ignore[return-value]
+
+    def open_seekable(self, name: str) -> BinaryIO:
+        bucket, key = split_uri(self.uri(name))
+        return io.BufferedReader(_RangedReader(self.client, bucket, key), buffer_size=READ_BUFFER)  # type: ignore[return-value]
+
+    @contextmanager
+    def atomic_writer(self, name: str, options: dict[str, Any]) -> Iterator[BinaryIO]:
+        bucket, key = split_uri(self.uri(name))
+        part_size = max(MIN_PART_SIZE, int(options.get("part_size_mb", DEFAULT_PART_SIZE // MIB) * MIB))
+        writer = _MultipartWriter(self.client, bucket, key, part_size=part_size,
+                                  extra_args=dict(options.get("extra_args") or {}))
+        self.uploads.append(writer)
+        try:
+            yield writer  # type: ignore[misc]
+            writer.complete()
+        except BaseException:
+            writer.abort()
+            raise
+
+    def delete(self, names: Iterable[str]) -> None:
+        by_bucket: dict[str, list[str]] = {}
+        for name in names:
+            bucket, key = split_uri(self.uri(name))
+            by_bucket.setdefault(bucket, []).append(key)
+        for bucket, keys in by_bucket.items():
+            for start in range(0, len(keys), DELETE_BATCH):
+                batch = [{"Key": k} for k in keys[start : start + DELETE_BATCH]]
+                self.client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+
+    def display(self, name: str) -> str:
+        return self.uri(name)
+
+
+class S3ConnectorHook(ConnectorHook):
+    """Reads and writes CSV, JSON, JSON Lines, Parquet and XLSX objects in S3 through an `aws` connection."""
+
+    conn_type = "aws"
+    hook_name = "Amazon S3 (ETL)"
+    default_conn_name = "aws_default"
+    description = "Objects in S3 or an S3-compatible store: CSV, JSON, JSON Lines, Parquet, XLSX (gzip for text)."
+    form_owner_distribution = "apache-airflow-providers-amazon"
+    load_modes: ClassVar[tuple[LoadMode, ...]] = (LoadMode.APPEND, LoadMode.REPLACE)
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        # The same extra carries the amazon provider's keys (region_name, endpoint_url, role_arn...).
+        "additionalProperties": True,
+        "properties": {
+            "bucket": {
+                "type": "string",
+                "title": "Default bucket",
+                "description": "Bucket used when a source or destination is a key rather than an s3:// URI.",
+            },
+            "prefix": {
+                "type": "string",
+                "default": "",
+                "title": "Key prefix",
+                "description": "Prefix put before relative keys, e.g. 'landing/'.",
+            },
+        },
+    }
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = (
+        ConnectionError, TimeoutError, EndpointConnectionError,
+    )
+
+    # -- client --------------------------------------------------------------------------
+
+    @cached_property
+    def s3_hook(self) -> Any:
+        """The amazon provider's hook: it owns credentials, region, endpoint and assume-role."""
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        config = {
+            "connect_timeout": self.timeout,
+            "read_timeout": self.timeout,
+            "retries": {"max_attempts": self.retry_count + 1, "mode": "standard"},
+        }
+        return S3Hook(aws_conn_id=self.conn_id, config=config)
+
+    def open(self) -> None:
+        self.__dict__.pop("client", None)
+
+    def close(self) -> None:
+        self.__dict__.pop("client", None)
+
+    @cached_property
+    def client(self) -> Any:
+        return self.s3_hook.get_conn()
+
+    @property
+    def store(self) -> S3Store:
+        prefix = self.config.get("prefix") or ""
+        return S3Store(self.client, self.conn_id, self.config.get("bucket"), prefix)
+
+    # -- the contract --------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        bucket = self.config.get("bucket")
+        try:
+            if bucket:
+                self.client.head_bucket(Bucket=bucket)
+                return True, f"Bucket {bucket!r} is reachable."
+            self.client.list_buckets()
+            return True, "Connected to S3 (no default bucket set in the extra)."
+        except ClientError as error:
+            code = _error_code(error)
+            if code in {"404", "NoSuchBucket", "NotFound"}:
+                return False, f"Bucket {bucket!r} does not exist (or is in another account / region)."
+            if code in {"403", "AccessDenied", "Forbidden"}:
+                return False, f"Access to bucket {bucket!r} is denied; check the credentials and the bucket policy."
+            return False, f"S3 refused the request ({code or 'error'}): {error}"
+        except NoCredentialsError:
+            return False, "No AWS credentials found; set login/password or a role in the connection."
+        except EndpointConnectionError as error:
+            return False, f"The S3 endpoint is unreachable: {error}"
+        except BotoCoreError as error:
+            return False, f"Could not reach S3: {error}"
+
+    def list_files(self, prefix: str = "", extension: str | None = None) -> list[dict[str, Any]]:
+        """Objects under `prefix` (relative to the default prefix, or an s3:// URI), every page.
+
+        `extension` (".csv", ".parquet"...) keeps only keys ending with it.
+        """
+        store = self.store
+        bucket, _ = split_uri(store.uri(prefix))
+        files = []
+        for key, entry in store.list(store.uri(prefix)):
+            if extension and not key.lower().endswith(extension.lower()):
+                continue
+            files.append({"uri": f"s3://{bucket}/{key}", "key": key, "size": entry["Size"],
+                          "last_modified": entry["LastModified"].isoformat()})
+        return files
+
+    def get_schema(self, source: str | None = None) -> SchemaInfo:
+        """Objects grouped by folder and format, with the columns of the first object of each group."""
+        self.require(Operation.GET_SCHEMA)
+        store = self.store
+        try:
+            names = store.expand(source or "")
+        except SourceError:
+            return SchemaInfo(())
+        groups: dict[tuple[str, str], list[str]] = {}
+        for name in names:
+            kind = file_kind(name, {})
+            if kind is not None:
+                groups.setdefault((posixpath.dirname(name), kind.extension), []).append(name)
+        tables: list[TableInfo] = []
+        for (folder, extension), members in sorted(groups.items()):
+            kind_name = file_kind(members[0], {}).format.name  # type: ignore[union-attr]
+            label = members[0] if len(members) == 1 else f"{folder}/*{extension}"
+            try:
+                tables.append(sample_table(store, members[0], label=label,
+                                           kind_label=f"{kind_name} ({len(members)} object{'s' * (len(members) > 1)})"))
+            except SourceError as error:
+                self.log.warning("Skipping %s in the schema of connection %r: %s", label, self.conn_id, error)
+        return SchemaInfo(tuple(tables))
+
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+        self.require(Operation.EXTRACT)
+        return read_files(self.store, source, chunk_size=chunk_size, options=options)
+
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        """Write `chunks` to objects at `destination`.
+
+        Besides the file options: `extra_args` (passed to the upload, e.g.
+        `{"ServerSideEncryption": "AES256", "StorageClass": "STANDARD_IA"}`) and `part_size_mb`
+        (multipart part size, at least 5).
+        """
+        self.require(Operation.LOAD)
+        store_options = {k: options.pop(k) for k in ("extra_args", "part_size_mb") if k in options}
+        store = self.store
+        result = write_files(store, chunks, destination, mode=mode, options=options, store_options=store_options)
+        result.details["multipart_parts"] = sum(upload.parts for upload in store.uploads)
+        return result

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import os
+import socket
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
+from airflow_etl_provider.hooks.s3 import S3ConnectorHook
+
+
+@pytest.fixture
+def client(moto_server):
+    return boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture
+def make_hook(moto_server, airflow_connection):
+    def make(**extra) -> S3ConnectorHook:
+        conn_id = airflow_connection(
+            "aws", login="testing", password="testing",
+            extra={"endpoint_url": moto_server, "region_name": "us-east-1", **extra},
+        )
+        return S3ConnectorHook(conn_id)
+
+    return make
+
+
+@pytest.fixture
+def hook(make_hook, s3_bucket) -> S3ConnectorHook:
+    return make_hook(bucket=s3_bucket, prefix="landing")
+
+
+def read_all(hook, source, chunk_size=1000, **options) -> pa.Table:
+    return pa.Table.from_batches(list(hook.extract(source, chunk_size=chunk_size, **options)))
+
+
+def big_table(rows: int) -> pa.Table:
+    """Incompressible text, so the object size is known: about 100 bytes a row."""
+    return pa.table({"id": pa.array(range(rows), pa.int64()),
+                     "blob": pa.array([os.urandom(48).hex() for _ in range(rows)])})
+
+
+def keys(client, bucket, prefix=""):
+    return sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []))
+
+
+def test_the_amazon_providers_connection_works_as_it_is(aws_conn_id, s3_bucket):
+    hook = S3ConnectorHook(aws_conn_id)  # no bucket in the extra: URIs name it
+    assert hook.test_connection()[0] is True
+    hook.load(pa.table({"a": [1]}).to_batches(), f"s3://{s3_bucket}/x.parquet", mode="replace")
+    assert read_all(hook, f"s3://{s3_bucket}/x.parquet").to_pylist() == [{"a": 1}]
+    with pytest.raises(ConnectorConfigError, match="'bucket'.*no default bucket"):
+        hook.extract("x.parquet", chunk_size=10)
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.parquet", "t.json", "t.jsonl.gz", "t.xlsx"])
+def test_round_trip_of_every_format_under_the_prefix(hook, client, s3_bucket, name):
+    table = pa.table({"id": pa.array([1, None, 3], pa.int64()), "s": ['a,"b"\nc', None, "ü"]})
+    result = hook.load(table.to_batches(max_chunksize=2), name, mode="replace")
+    assert result.rows == 3 and result.details["files"] == [f"s3://{s3_bucket}/landing/{name}"]
+    assert keys(client, s3_bucket) == [f"landing/{name}"]
+    back = read_all(hook, name, chunk_size=2)
+    assert back.column("id").to_pylist() == [1, None, 3]
+    assert back.column("s").to_pylist()[0] == 'a,"b"\nc'
+
+
+def test_test_connection_tells_missing_bucket_from_unreachable(make_hook, airflow_connection):
+    assert make_hook(bucket="no-such-bucket-here").test_connection() == (
+        False, "Bucket 'no-such-bucket-here' does not exist (or is in another account / region).")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    unreachable = S3ConnectorHook(airflow_connection(
+        "aws", login="testing", password="testing",
+        extra={"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1", "bucket": "b",
+               "retry_count": 0, "timeout": 1},
+    ))
+    ok, message = unreachable.test_connection()
+    assert not ok and "unreachable" in message
+
+
+def test_list_files_pages_past_1000_objects(hook, client, s3_bucket):
+    for i in range(1005):
+        client.put_object(Bucket=s3_bucket, Key=f"landing/many/{i:04d}.csv", Body=b"a\n1\n")
+    client.put_object(Bucket=s3_bucket, Key="landing/many/readme.txt", Body=b"x")
+    files = hook.list_files("many/", extension=".csv")
+    assert len(files) == 1005
+    assert files[0]["uri"] == f"s3://{s3_bucket}/landing/many/0000.csv" and files[0]["size"] == 4
+
+
+def test_a_glob_reads_many_objects_as_one_stream(hook, client, s3_bucket):
+    for part in range(3):
+        body = "n\n" + "".join(f"{part * 10 + i}\n" for i in range(4))
+        client.put_object(Bucket=s3_bucket, Key=f"landing/in/p{part}.csv", Body=body.encode())
+    client.put_object(Bucket=s3_bucket, Key="landing/in/other.json", Body=b"[]")
+    batches = list(hook.extract("in/p*.csv", chunk_size=5, file_name_column="file"))
+    assert [b.num_rows for b in batches] == [5, 5, 2]
+    table = pa.Table.from_batches(batches)
+    assert table.column("file").to_pylist()[3:5] == [f"s3://{s3_bucket}/landing/in/p0.csv",
+                                                     f"s3://{s3_bucket}/landing/in/p1.csv"]
+
+
+def test_malformed_csv_names_the_object_and_line(hook, client, s3_bucket):
+    client.put_object(Bucket=s3_bucket, Key="landing/bad.csv", Body=b'a,b\n1,"x\ny"\n2,3\n4,5,6\n')
+    with pytest.raises(SourceError, match=rf"s3://{s3_bucket}/landing/bad.csv, line 5: expected 2 columns, got 3"):
+        read_all(hook, "bad.csv")
+
+
+def test_a_big_write_is_a_multipart_upload_and_reads_back(hook, client, s3_bucket):
+    table = big_table(130_000)  # ~13 MB of Parquet
+    result = hook.load(table.to_batches(max_chunksize=20_000), "big.parquet", mode="replace", part_size_mb=5)
+    assert result.details["multipart_parts"] >= 3
+    head = client.head_object(Bucket=s3_bucket, Key="landing/big.parquet")
+    assert head["ETag"].strip('"').endswith(f"-{result.details['multipart_parts']}")
+    assert pq.ParquetFile(hook.store.open_seekable("big.parquet")).metadata.num_rows == 130_000
+    assert read_all(hook, "big.parquet", chunk_size=50_000).column("id").equals(table.column("id"))
+
+
+def test_a_failure_mid_upload_leaves_no_object_and_no_open_upload(hook, client, s3_bucket):
+    def failing():
+        yield from big_table(80_000).to_batches(max_chunksize=20_000)  # > one 5 MiB part uploaded
+        raise RuntimeError("source connection lost")
+
+    with pytest.raises(LoadError, match="nothing was left behind: source connection lost"):
+        hook.load(failing(), "half.csv", mode="replace", part_size_mb=5)
+    assert keys(client, s3_bucket) == []
+    assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+def test_upload_arguments_are_passed_through(hook, client, s3_bucket):
+    args = {"ServerSideEncryption": "AES256", "StorageClass": "STANDARD_IA"}
+    hook.load(pa.table({"a": [1]}).to_batches(), "small.csv", mode="replace", extra_args=args)
+    hook.load(big_table(60_000).to_batches(), "large.csv", mode="replace", extra_args=args, part_size_mb=5)
+    for key in ("landing/small.csv", "landing/large.csv"):
+        head = client.head_object(Bucket=s3_bucket, Key=key)
+        assert (head["ServerSideEncryption"], head["StorageClass"]) == ("AES256", "STANDARD_IA")
+
+
+def test_max_rows_per_file_splits_and_replace_removes_old_objects(hook, client, s3_bucket):
+    hook.load(pa.table({"a": [0]}).to_batches(), "out/", mode="append", format="jsonl")
+    result = hook.load(pa.table({"a": list(range(5))}).to_batches(), "out/", mode="replace",
+                       format="jsonl", max_rows_per_file=2)
+    assert len(result.details["files"]) == 3
+    assert keys(client, s3_bucket) == sorted(uri.split("/", 3)[3] for uri in result.details["files"])
+    assert sorted(read_all(hook, "out/").column("a").to_pylist()) == [0, 1, 2, 3, 4]
+
+
+def test_append_names_new_objects_or_rewrites_a_single_one(hook, client, s3_bucket):
+    for _ in range(2):
+        hook.load(pa.table({"a": [1]}).to_batches(), "daily/part-*.csv.gz", mode="append")
+        hook.load(pa.table({"a": [1]}).to_batches(), "one.parquet", mode="append")
+    assert len(keys(client, s3_bucket, "landing/daily/")) == 2
+    assert read_all(hook, "one.parquet").num_rows == 2
+
+
+def test_get_schema_groups_objects_by_folder_and_format(hook, client, s3_bucket):
+    for i in range(3):
+        client.put_object(Bucket=s3_bucket, Key=f"landing/orders/{i}.csv", Body=b"id,total\n1,2.5\n")
+    hook.load(pa.table({"x": ["a"]}).to_batches(), "users.parquet", mode="replace")
+    schema = hook.get_schema()
+    orders = schema.table(f"s3://{s3_bucket}/landing/orders/*.csv")
+    assert orders.kind == "csv (3 objects)"
+    assert [(c.name, c.type) for c in orders.columns] == [("id", "int64"), ("total", "double")]
+    assert schema.table(f"s3://{s3_bucket}/landing/users.parquet").columns[0].type == "string"
+
+
+def test_preview_reads_only_what_it_shows(hook, client, s3_bucket):
+    client.put_object(Bucket=s3_bucket, Key="landing/p.csv", Body=b"n\n" + b"".join(b"%d\n" % i for i in range(1000)))
+    assert hook.preview("p.csv", limit=3)["n"].tolist() == [0, 1, 2]
+
+
+def test_the_extra_schema_keeps_the_amazon_providers_keys_and_checks_its_own(make_hook, s3_bucket, moto_server):
+    hook = make_hook(bucket=s3_bucket, aws_session_token="token-value", verify=False)
+    assert hook.config["endpoint_url"] == moto_server and hook.config["prefix"] == ""
+    with pytest.raises(ConnectorConfigError, match="field 'bucket'"):
+        _ = make_hook(bucket=5).config
