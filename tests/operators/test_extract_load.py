@@ -128,3 +128,26 @@ def test_load_mode_the_destination_lacks_is_refused_before_reading(
             source_conn_id=source_conn_id, source="items", destination_conn_id=filesystem_conn_id,
             destination="items.parquet", mode="upsert", keys=["id"],
         )
+
+
+def test_large_file_streams_in_chunks_never_larger_than_chunk_size(
+    filesystem_conn_id: str, destination_conn_id: str
+) -> None:
+    with hook_for(filesystem_conn_id) as files:
+        generated = (
+            pa.RecordBatch.from_pydict({"id": pa.array(range(start, start + 25_000), pa.int64()), "text": ["x" * 40] * 25_000})
+            for start in range(0, 250_000, 25_000)
+        )
+        files.load(generated, "big.csv", mode="replace")
+    seen: list[int] = []
+
+    def record(batch: pa.RecordBatch) -> pa.RecordBatch:
+        seen.append(batch.num_rows)
+        return batch
+
+    summary = run(
+        source_conn_id=filesystem_conn_id, source="big.csv", destination_conn_id=destination_conn_id,
+        destination="big", chunk_size=7_000, transform=record,
+    )
+    assert summary["rows"] == 250_000 and len(seen) == 36
+    assert max(seen) == 7_000 and seen[-1] == 250_000 - 35 * 7_000
