@@ -53,11 +53,18 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["software"],
             }
         ],
-        "operators": [{"integration-name": integration, "python-modules": ["airflow_etl_provider.operators.extract_load"]}],
+        "operators": [
+            {
+                "integration-name": integration,
+                "python-modules": ["airflow_etl_provider.operators.extract_load"],
+            }
+        ],
         "hooks": [
             {
                 "integration-name": integration,
-                "python-modules": sorted({item["entry"]["hook-class-name"].rsplit(".", 1)[0] for item in rendered}),
+                "python-modules": sorted(
+                    {item["entry"]["hook-class-name"].rsplit(".", 1)[0] for item in rendered}
+                ),
             }
         ],
         "connection-types": [

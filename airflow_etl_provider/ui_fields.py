@@ -12,7 +12,17 @@ if TYPE_CHECKING:
     from airflow_etl_provider.hooks.base import ConnectorHook
 
 #: JSON Schema keywords the Airflow form understands (airflow/provider.yaml.schema.json).
-FORM_SCHEMA_KEYWORDS = ("type", "default", "format", "enum", "minimum", "maximum", "pattern", "minLength", "maxLength")
+FORM_SCHEMA_KEYWORDS = (
+    "type",
+    "default",
+    "format",
+    "enum",
+    "minimum",
+    "maximum",
+    "pattern",
+    "minLength",
+    "maxLength",
+)
 
 
 def _label(name: str, spec: dict[str, Any]) -> str:
@@ -59,7 +69,9 @@ def render_connection_types() -> list[dict[str, Any]]:
         if registry.origin(conn_type) != ORIGIN_BUILT_IN:
             continue
         cls = registry.connector_class(conn_type)
-        rendered.append({"entry": connection_type_entry(cls), "form_owner_distribution": cls.form_owner_distribution})
+        rendered.append(
+            {"entry": connection_type_entry(cls), "form_owner_distribution": cls.form_owner_distribution}
+        )
     return rendered
 
 
@@ -68,5 +80,7 @@ if __name__ == "__main__":
     from pathlib import Path
 
     target = Path(__file__).with_name("connection_types.json")
-    target.write_text(json.dumps(render_connection_types(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    target.write_text(
+        json.dumps(render_connection_types(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     print(f"wrote {target}")

@@ -35,13 +35,18 @@ class Measurement:
         return self.rows / self.seconds if self.seconds else float("inf")
 
 
-def measure(name: str, target: str, *, rows: int, env: dict[str, str] | None = None, **kwargs: Any) -> Measurement:
+def measure(
+    name: str, target: str, *, rows: int, env: dict[str, str] | None = None, **kwargs: Any
+) -> Measurement:
     """Run `target` ("module:function") in a fresh interpreter; it returns the rows it moved."""
     payload = json.dumps({"target": target, "kwargs": kwargs})
     process = subprocess.run(
         [sys.executable, "-m", "benchmarks.harness", payload],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-        capture_output=True, text=True, check=False,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if process.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{process.stderr[-4000:]}")
@@ -60,7 +65,8 @@ def print_table(measurements: list[Measurement], baseline: dict[str, str] | None
         if baseline and m.name in baseline and baseline[m.name] in by_name:
             other = by_name[baseline[m.name]]
             ratio = f"{m.rows_per_second / other.rows_per_second:.2f}x {other.name[:14]}"
-        print(f"{m.name:<44} {m.rows:>10,} {m.seconds:>8.2f} {m.rows_per_second:>11,.0f} {m.peak_rss_mb:>12.1f} {ratio:>22}")
+        rate = f"{m.rows_per_second:>11,.0f}"
+        print(f"{m.name:<44} {m.rows:>10,} {m.seconds:>8.2f} {rate} {m.peak_rss_mb:>12.1f} {ratio:>22}")
 
 
 def _child(payload: str) -> None:

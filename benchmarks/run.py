@@ -22,9 +22,15 @@ from benchmarks.harness import measure, print_table  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, action="append", help="rows to move (repeatable); default 1,000,000")
-    parser.add_argument("--skip-pandas", action="store_true", help="skip the pandas read_csv + to_sql baseline")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows", type=int, action="append", help="rows to move (repeatable); default 1,000,000"
+    )
+    parser.add_argument(
+        "--skip-pandas", action="store_true", help="skip the pandas read_csv + to_sql baseline"
+    )
     args = parser.parse_args()
     results = []
     baseline = {}
@@ -34,11 +40,27 @@ def main() -> None:
             size_mb = (Path(workdir) / "orders.csv").stat().st_size / 1e6
             print(f"{rows:,} rows, CSV {size_mb:,.0f} MB", flush=True)
             label = f"{rows // 1000}k"
-            results.append(measure(f"csv -> sqlite ({label})", "benchmarks.embedded:csv_to_sqlite", rows=rows, workdir=workdir))
-            results.append(measure(f"sqlite -> parquet ({label})", "benchmarks.embedded:sqlite_to_parquet", rows=rows, workdir=workdir))
+            results.append(
+                measure(
+                    f"csv -> sqlite ({label})",
+                    "benchmarks.embedded:csv_to_sqlite",
+                    rows=rows,
+                    workdir=workdir,
+                )
+            )
+            results.append(
+                measure(
+                    f"sqlite -> parquet ({label})",
+                    "benchmarks.embedded:sqlite_to_parquet",
+                    rows=rows,
+                    workdir=workdir,
+                )
+            )
             if not args.skip_pandas:
                 name = f"pandas read_csv+to_sql ({label})"
-                results.append(measure(name, "benchmarks.embedded:pandas_csv_to_sqlite", rows=rows, workdir=workdir))
+                results.append(
+                    measure(name, "benchmarks.embedded:pandas_csv_to_sqlite", rows=rows, workdir=workdir)
+                )
                 baseline[f"csv -> sqlite ({label})"] = name
     print_table(results, baseline)
 

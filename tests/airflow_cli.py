@@ -58,14 +58,20 @@ class AirflowCli:
         log = (self.home / "api-server.log").open("w")
         process = subprocess.Popen(
             [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home, start_new_session=True,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.home,
+            start_new_session=True,
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout
             while True:
                 if process.poll() is not None:
-                    raise AssertionError(f"api-server exited {process.returncode}: {(self.home / 'api-server.log').read_text()[-4000:]}")
+                    raise AssertionError(
+                        f"api-server exited {process.returncode}: {(self.home / 'api-server.log').read_text()[-4000:]}"
+                    )
                 try:
                     if requests.get(f"{base_url}/api/v2/monitor/health", timeout=2).ok:
                         break
@@ -83,9 +89,10 @@ class AirflowCli:
                 os.killpg(process.pid, signal.SIGKILL)
             log.close()
 
-    def tasks_test(self, dag_id: str, task_id: str, date: str = "2026-01-01") -> subprocess.CompletedProcess[str]:
+    def tasks_test(
+        self, dag_id: str, task_id: str, date: str = "2026-01-01"
+    ) -> subprocess.CompletedProcess[str]:
         return self.run("tasks", "test", dag_id, task_id, date)
-
 
 
 def logged_summary(output: str) -> dict[str, Any]:

@@ -29,7 +29,9 @@ def _require_port(host: str, port: int, service: str) -> None:
     try:
         socket.create_connection((host, port), timeout=3).close()
     except OSError as error:
-        pytest.fail(f"{service} is not reachable on {host}:{port} ({error}); run scripts/services.sh", pytrace=False)
+        pytest.fail(
+            f"{service} is not reachable on {host}:{port} ({error}); run scripts/services.sh", pytrace=False
+        )
 
 
 def _unique(prefix: str) -> str:
@@ -130,8 +132,11 @@ def s3_bucket(moto_server: str) -> Iterator[str]:
     import boto3
 
     client = boto3.client(
-        "s3", endpoint_url=moto_server, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     name = _unique("etl-test").replace("_", "-")
     client.create_bucket(Bucket=name)
@@ -142,7 +147,9 @@ def s3_bucket(moto_server: str) -> Iterator[str]:
 def aws_conn_id(moto_server: str, airflow_connection: Callable[..., str]) -> str:
     """An Airflow `aws` connection pointed at the moto server."""
     return airflow_connection(
-        "aws", login="testing", password="testing",
+        "aws",
+        login="testing",
+        password="testing",
         extra={"endpoint_url": moto_server, "region_name": "us-east-1"},
     )
 

@@ -115,7 +115,12 @@ class ConnectorHook(BaseHook, ABC):
                 delay = min(0.5 * 2 ** (attempt - 1), 10.0)
                 self.log.warning(
                     "%s failed on connection %r (%s); retry %d of %d in %.1f s",
-                    what, self.conn_id, type(error).__name__, attempt, self.retry_count, delay,
+                    what,
+                    self.conn_id,
+                    type(error).__name__,
+                    attempt,
+                    self.retry_count,
+                    delay,
                 )
                 time.sleep(delay)
 
@@ -146,7 +151,9 @@ class ConnectorHook(BaseHook, ABC):
         """Tables (or files, endpoints) with columns, types and constraints."""
 
     @abstractmethod
-    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+    def extract(
+        self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any
+    ) -> Iterator[pa.RecordBatch]:
         """Stream `source` as RecordBatches of at most `chunk_size` rows."""
 
     @abstractmethod

@@ -124,14 +124,19 @@ class ConnectorRegistry:
         except Exception as error:  # a broken plugin must never break the others
             log.warning(
                 "Skipping connector entry point %r from %s: %s: %s",
-                entry_point.name, dist_name or "unknown distribution", type(error).__name__, error,
+                entry_point.name,
+                dist_name or "unknown distribution",
+                type(error).__name__,
+                error,
             )
             return
         if cls.conn_type != conn_type:
             log.warning(
                 "Connector entry point %r from %s registers conn_type %r; name entry points after their "
                 "connection type so the connector is found without importing every plugin.",
-                entry_point.name, dist_name, cls.conn_type,
+                entry_point.name,
+                dist_name,
+                cls.conn_type,
             )
 
     def _load_all(self) -> None:

@@ -55,7 +55,9 @@ class SQLiteConnectorHook(ConnectorHook):
     def database_path(self) -> Path:
         host = self.connection.host
         if not host:
-            raise ConnectorConfigError(self.conn_id, "host", "is empty; set it to the path of the SQLite database file.")
+            raise ConnectorConfigError(
+                self.conn_id, "host", "is empty; set it to the path of the SQLite database file."
+            )
         return Path(host).expanduser()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -64,7 +66,9 @@ class SQLiteConnectorHook(ConnectorHook):
         path = self.database_path
         if not path.parent.is_dir():
             raise ConnectorConfigError(
-                self.conn_id, "host", f"the directory {str(path.parent)!r} of the database file does not exist."
+                self.conn_id,
+                "host",
+                f"the directory {str(path.parent)!r} of the database file does not exist.",
             )
         self._db = sqlite3.connect(path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         journal_mode = self.config.get("journal_mode")
@@ -90,7 +94,9 @@ class SQLiteConnectorHook(ConnectorHook):
     def test_connection(self) -> tuple[bool, str]:
         try:
             with self:
-                (tables,) = self.db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+                (tables,) = self.db.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                ).fetchone()
         except (ConnectorConfigError, sqlite3.Error) as error:
             return False, f"Cannot open SQLite database of connection {self.conn_id!r}: {error}"
         return True, f"Connected to {self.database_path} (SQLite {sqlite3.sqlite_version}, {tables} tables)."
@@ -111,14 +117,18 @@ class SQLiteConnectorHook(ConnectorHook):
         finally:
             self.db.execute(f"DROP VIEW {view}")
 
-    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+    def extract(
+        self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any
+    ) -> Iterator[pa.RecordBatch]:
         with self:
             select = self._select_for(source)
             try:
                 types = self._declared_types(select)
                 cursor = self.db.execute(select, options.get("parameters", ()))
             except sqlite3.Error as error:
-                raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error
+                raise SourceError(
+                    f"Cannot read {source!r} from connection {self.conn_id!r}: {error}"
+                ) from error
             names = [column[0] for column in cursor.description]
             try:
                 while rows := cursor.fetchmany(chunk_size):

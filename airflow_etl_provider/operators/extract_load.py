@@ -123,7 +123,12 @@ class ExtractLoadOperator(BaseOperator):
         destination_hook.require_load_mode(self.mode)
         self.log.info(
             "Streaming %s (%s) -> %s (%s), mode=%s, chunk_size=%d",
-            self.source, self.source_conn_id, self.destination, self.destination_conn_id, self.mode, self.chunk_size,
+            self.source,
+            self.source_conn_id,
+            self.destination,
+            self.destination_conn_id,
+            self.mode,
+            self.chunk_size,
         )
         progress = _Progress(self.log)
         with source_hook, destination_hook:
@@ -131,7 +136,11 @@ class ExtractLoadOperator(BaseOperator):
             if self.transform is not None:
                 chunks = _transformed(chunks, self.transform)
             result = destination_hook.load(
-                progress.track(chunks), self.destination, mode=self.mode, keys=self.keys, **self.destination_options
+                progress.track(chunks),
+                self.destination,
+                mode=self.mode,
+                keys=self.keys,
+                **self.destination_options,
             )
         progress.finish()
         summary = {
@@ -148,12 +157,14 @@ class ExtractLoadOperator(BaseOperator):
             "load": result.to_dict(),
         }
         self.log.info(
-            "Done: %d rows in %d chunks (%d bytes) in %.2f s", progress.rows, progress.chunks, progress.bytes,
+            "Done: %d rows in %d chunks (%d bytes) in %.2f s",
+            progress.rows,
+            progress.chunks,
+            progress.bytes,
             progress.elapsed,
         )
         self.log.info("Summary (XCom return value): %s", json.dumps(summary, default=str))
         return summary
-
 
 
 def _transformed(chunks: Iterable[pa.RecordBatch], transform: Transform) -> Iterator[pa.RecordBatch]:
@@ -189,7 +200,11 @@ class _Progress:
             rate = self.rows / self.elapsed if self.elapsed else 0.0
             self.log.info(
                 "chunk %d: %d rows (%d so far, %.0f rows/s, %.1f MB)",
-                self.chunks, batch.num_rows, self.rows, rate, self.bytes / 1e6,
+                self.chunks,
+                batch.num_rows,
+                self.rows,
+                rate,
+                self.bytes / 1e6,
             )
             yield batch
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -66,7 +66,9 @@ class SqlLoader(ABC):
         """Atomically put `staging` in place of `target` and drop the old table."""
 
     @abstractmethod
-    def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
+    def merge(
+        self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]
+    ) -> None:
         """Insert staging rows into target, updating rows whose keys already exist."""
 
     @abstractmethod
@@ -160,7 +162,9 @@ class SqlLoader(ABC):
     ) -> None:
         missing = [key for key in keys if incoming.get_field_index(key) < 0]
         if missing:
-            raise LoadError(f"Upsert into {destination}: key column(s) {', '.join(map(repr, missing))} are not in the data.")
+            raise LoadError(
+                f"Upsert into {destination}: key column(s) {', '.join(map(repr, missing))} are not in the data."
+            )
         if existing is not None and not self.has_unique_key(destination, keys):
             raise LoadError(
                 f"Upsert into {destination} on ({', '.join(keys)}) needs a primary key or unique constraint on "
@@ -201,10 +205,9 @@ class SqlLoader(ABC):
             raise
 
     def _rollback_quietly(self) -> None:
-        try:
+        # The connection may be gone (a killed backend); the server has rolled back then.
+        with suppress(Exception):
             self.rollback()
-        except Exception:  # the connection may be gone (killed backend); the server rolled back
-            pass
 
 
 def _prepend(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

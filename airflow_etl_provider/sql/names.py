@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_QUERY_START = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*|\(\s*)*(select|with|values|table|show|pragma|explain)\b",
-                          re.IGNORECASE | re.DOTALL)
+_QUERY_START = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*|\(\s*)*(select|with|values|table|show|pragma|explain)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def is_query(source: str) -> bool:

@@ -30,11 +30,13 @@ def rows_to_batch(
     rows: Sequence[Sequence[Any]], names: Sequence[str], types: Sequence[pa.DataType | None], *, source: str
 ) -> pa.RecordBatch:
     """Turn fetched rows into a RecordBatch with one typed column per name."""
-    columns = list(zip(*rows)) if rows else [() for _ in names]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     arrays = []
-    for name, arrow_type, values in zip(names, types, columns):
+    for name, arrow_type, values in zip(names, types, columns, strict=True):
         try:
             arrays.append(column_array(values, arrow_type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
-            raise SourceError(f"Reading {source}: column {name!r} holds a value that is not {arrow_type}: {error}") from error
+            raise SourceError(
+                f"Reading {source}: column {name!r} holds a value that is not {arrow_type}: {error}"
+            ) from error
     return pa.RecordBatch.from_arrays(arrays, names=list(names))

@@ -19,7 +19,9 @@ from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
 
 _PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
-_CREATE_TABLE_NAME = re.compile(r'^\s*CREATE\s+TABLE\s+(?:"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)', re.IGNORECASE)
+_CREATE_TABLE_NAME = re.compile(
+    r'^\s*CREATE\s+TABLE\s+(?:"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)', re.IGNORECASE
+)
 
 
 def quote_identifier(identifier: str) -> str:
@@ -42,7 +44,11 @@ def sqlite_type(arrow_type: pa.DataType) -> str:
         return "DATE"
     if pa.types.is_time(arrow_type):
         return "TIME"
-    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type) or pa.types.is_fixed_size_binary(arrow_type):
+    if (
+        pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+        or pa.types.is_fixed_size_binary(arrow_type)
+    ):
         return "BLOB"
     if pa.types.is_nested(arrow_type):
         return "JSON"
@@ -144,8 +150,10 @@ class SQLiteLoader(SqlLoader):
         for batch in batches:
             names = ", ".join(self.quote(name) for name in batch.schema.names)
             marks = ", ".join("?" * batch.num_columns)
-            rows = zip(*(storage_values(column) for column in batch.columns))
-            self.connection.executemany(f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})", rows)
+            rows = zip(*(storage_values(column) for column in batch.columns), strict=True)
+            self.connection.executemany(
+                f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})", rows
+            )
 
     def _definition(self, table: TableName) -> str:
         schema = f"{self.quote(table.schema)}." if table.schema else ""
@@ -155,7 +163,9 @@ class SQLiteLoader(SqlLoader):
         return row[0]
 
     def create_staging_like(self, staging: TableName, target: TableName) -> None:
-        definition = _CREATE_TABLE_NAME.sub(f"CREATE TABLE {self.qualified(staging)}", self._definition(target), count=1)
+        definition = _CREATE_TABLE_NAME.sub(
+            f"CREATE TABLE {self.qualified(staging)}", self._definition(target), count=1
+        )
         self.execute(definition)
 
     def swap(self, target: TableName, staging: TableName) -> None:
@@ -172,7 +182,9 @@ class SQLiteLoader(SqlLoader):
         for index_sql in indexes:
             self.execute(index_sql)
 
-    def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
+    def merge(
+        self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]
+    ) -> None:
         names = ", ".join(self.quote(column) for column in columns)
         updates = [f"{self.quote(c)} = excluded.{self.quote(c)}" for c in columns if c not in keys]
         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"

@@ -59,7 +59,9 @@ def test_rows_arrive_once_with_their_types(demo_run: tuple[dict[str, str], Path]
         assert db.execute("SELECT count(*), count(DISTINCT order_id) FROM orders").fetchone() == (ROWS, ROWS)
         declared = {row[1]: row[2] for row in db.execute("PRAGMA table_info(orders)")}
         assert declared["amount"] == "DECIMAL_TEXT(12,2)" and declared["ordered_at"] == "TIMESTAMPTZ"
-        assert db.execute("SELECT typeof(amount), typeof(customer_id) FROM orders WHERE customer_id IS NOT NULL LIMIT 1").fetchone() == ("text", "integer")
+        assert db.execute(
+            "SELECT typeof(amount), typeof(customer_id) FROM orders WHERE customer_id IS NOT NULL LIMIT 1"
+        ).fetchone() == ("text", "integer")
 
 
 @pytest.mark.airflow_cli

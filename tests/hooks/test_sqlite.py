@@ -38,7 +38,9 @@ def make_batch(ids: range, note: str = "x") -> pa.RecordBatch:
             {
                 "id": i,
                 "qty": None if i % 3 == 0 else i * 10,
-                "amount": Decimal("9999999999999999999999999999.9999999999") if i % 5 == 0 else Decimal(f"{i}.0000000001"),
+                "amount": Decimal("9999999999999999999999999999.9999999999")
+                if i % 5 == 0
+                else Decimal(f"{i}.0000000001"),
                 "at": dt.datetime(2026, 3, 1, 12, 0, i % 60, 123456, tzinfo=PARIS),
                 "day": dt.date(2026, 1, 1 + i % 28),
                 "ok": i % 2 == 0,
@@ -88,7 +90,9 @@ def test_replace_swaps_in_new_rows_and_keeps_indexes(hook: SQLiteConnectorHook) 
     hook.db.execute('CREATE INDEX "items_qty" ON "items" ("qty")')
     hook.load([make_batch(range(100, 103))], "items", mode="replace")
     assert [row[0] for row in table_rows(hook)] == [100, 101, 102]
-    indexes = hook.db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'").fetchall()
+    indexes = hook.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'"
+    ).fetchall()
     assert ("items_qty",) in indexes
 
 
@@ -115,8 +119,12 @@ def bad_third_chunk() -> Iterator[pa.RecordBatch]:
     good = make_batch(range(1020, 1030))
     amounts = good.column("amount").to_pylist()
     yield pa.RecordBatch.from_arrays(
-        [good.column(i) if name != "amount" else pa.array([str(a) for a in amounts[:4]] + ["not a number"] + [str(a) for a in amounts[5:]])
-         for i, name in enumerate(good.schema.names)],
+        [
+            good.column(i)
+            if name != "amount"
+            else pa.array([str(a) for a in amounts[:4]] + ["not a number"] + [str(a) for a in amounts[5:]])
+            for i, name in enumerate(good.schema.names)
+        ],
         names=good.schema.names,
     )
 
@@ -195,17 +203,27 @@ def test_preview_reads_only_limit(hook: SQLiteConnectorHook) -> None:
 
 
 def test_test_connection_reports_success_and_missing_directory(tmp_path: Path, airflow_connection) -> None:
-    ok, message = SQLiteConnectorHook(airflow_connection("sqlite", host=str(tmp_path / "a.db"))).test_connection()
+    ok, message = SQLiteConnectorHook(
+        airflow_connection("sqlite", host=str(tmp_path / "a.db"))
+    ).test_connection()
     assert ok and "SQLite" in message
-    ok, message = SQLiteConnectorHook(airflow_connection("sqlite", host=str(tmp_path / "no" / "a.db"))).test_connection()
+    ok, message = SQLiteConnectorHook(
+        airflow_connection("sqlite", host=str(tmp_path / "no" / "a.db"))
+    ).test_connection()
     assert not ok and "does not exist" in message
 
 
 def test_invalid_extra_names_connection_and_field(airflow_connection, tmp_path: Path) -> None:
-    conn_id = airflow_connection("sqlite", host=str(tmp_path / "a.db"), extra={"journal_mode": "FAST", "timeout": -1})
+    conn_id = airflow_connection(
+        "sqlite", host=str(tmp_path / "a.db"), extra={"journal_mode": "FAST", "timeout": -1}
+    )
     with pytest.raises(ConnectorConfigError) as raised:
-        SQLiteConnectorHook(conn_id).config
-    assert conn_id in str(raised.value) and "journal_mode" in str(raised.value) and "timeout" in str(raised.value)
+        _ = SQLiteConnectorHook(conn_id).config
+    assert (
+        conn_id in str(raised.value)
+        and "journal_mode" in str(raised.value)
+        and "timeout" in str(raised.value)
+    )
 
 
 def test_untyped_query_columns_are_inferred(hook: SQLiteConnectorHook) -> None:
@@ -224,4 +242,6 @@ def test_timestamps_keep_their_instant(hook: SQLiteConnectorHook) -> None:
 
 def test_decimal_text_is_never_coerced_to_float(hook: SQLiteConnectorHook) -> None:
     hook.load([make_batch(range(5, 6))], "items")
-    assert sqlite3.connect(hook.database_path).execute("SELECT typeof(amount) FROM items").fetchone() == ("text",)
+    assert sqlite3.connect(hook.database_path).execute("SELECT typeof(amount) FROM items").fetchone() == (
+        "text",
+    )

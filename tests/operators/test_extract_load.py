@@ -18,7 +18,10 @@ from airflow_etl_provider.operators.extract_load import ExtractLoadOperator
 def source_conn_id(sqlite_conn_id: str) -> str:
     with hook_for(sqlite_conn_id) as hook:
         batch = pa.RecordBatch.from_pydict(
-            {"id": pa.array(range(1, 1001), pa.int64()), "qty": pa.array([None if i % 4 == 0 else i for i in range(1, 1001)])}
+            {
+                "id": pa.array(range(1, 1001), pa.int64()),
+                "qty": pa.array([None if i % 4 == 0 else i for i in range(1, 1001)]),
+            }
         )
         hook.load([batch], "items")
     return sqlite_conn_id
@@ -41,14 +44,21 @@ def rows(conn_id: str, query: str) -> list[tuple]:
 
 def test_moves_every_row_in_chunks_and_reports(source_conn_id: str, destination_conn_id: str, capsys) -> None:
     summary = run(
-        source_conn_id=source_conn_id, source="items", destination_conn_id=destination_conn_id,
-        destination="copy", chunk_size=300,
+        source_conn_id=source_conn_id,
+        source="items",
+        destination_conn_id=destination_conn_id,
+        destination="copy",
+        chunk_size=300,
     )
     assert summary["rows"] == 1000 and summary["chunks"] == 4
     assert summary["load"]["rows"] == 1000 and summary["mode"] == "append"
     assert summary["bytes"] > 0 and summary["seconds"] >= 0
-    assert rows(destination_conn_id, "SELECT count(*), count(qty), sum(id) FROM copy") == [(1000, 750, 500500)]
-    progress = [line for line in capsys.readouterr().out.splitlines() if "] chunk " in line or " chunk " in line]
+    assert rows(destination_conn_id, "SELECT count(*), count(qty), sum(id) FROM copy") == [
+        (1000, 750, 500500)
+    ]
+    progress = [
+        line for line in capsys.readouterr().out.splitlines() if "] chunk " in line or " chunk " in line
+    ]
     assert len(progress) == 4 and "1000 so far" in progress[-1]
 
 
@@ -58,8 +68,12 @@ def test_arrow_transform_and_dropping_chunks(source_conn_id: str, destination_co
         return kept if kept.column("id")[0].as_py() < 600 else None
 
     summary = run(
-        source_conn_id=source_conn_id, source="items", destination_conn_id=destination_conn_id,
-        destination="even", chunk_size=200, transform=only_even,
+        source_conn_id=source_conn_id,
+        source="items",
+        destination_conn_id=destination_conn_id,
+        destination="even",
+        chunk_size=200,
+        transform=only_even,
     )
     assert summary["rows"] == 300
     assert rows(destination_conn_id, "SELECT min(id), max(id) FROM even") == [(2, 600)]
@@ -71,17 +85,30 @@ def test_pandas_transform_gets_a_dataframe(source_conn_id: str, destination_conn
         return frame
 
     run(
-        source_conn_id=source_conn_id, source="SELECT id, qty FROM items WHERE id <= 4",
-        destination_conn_id=destination_conn_id, destination="doubled", transform=doubled,
+        source_conn_id=source_conn_id,
+        source="SELECT id, qty FROM items WHERE id <= 4",
+        destination_conn_id=destination_conn_id,
+        destination="doubled",
+        transform=doubled,
     )
-    assert rows(destination_conn_id, "SELECT id, qty FROM doubled ORDER BY id") == [(1, 2), (2, 4), (3, 6), (4, None)]
+    assert rows(destination_conn_id, "SELECT id, qty FROM doubled ORDER BY id") == [
+        (1, 2),
+        (2, 4),
+        (3, 6),
+        (4, None),
+    ]
 
 
 def test_upsert_twice_is_idempotent(source_conn_id: str, destination_conn_id: str) -> None:
     for _ in range(2):
         summary = run(
-            source_conn_id=source_conn_id, source="items", destination_conn_id=destination_conn_id,
-            destination="items", mode="upsert", keys=["id"], chunk_size=250,
+            source_conn_id=source_conn_id,
+            source="items",
+            destination_conn_id=destination_conn_id,
+            destination="items",
+            mode="upsert",
+            keys=["id"],
+            chunk_size=250,
         )
     assert summary["rows"] == 1000
     assert rows(destination_conn_id, "SELECT count(*) FROM items") == [(1000,)]
@@ -89,16 +116,41 @@ def test_upsert_twice_is_idempotent(source_conn_id: str, destination_conn_id: st
 
 def test_upsert_needs_keys_and_chunk_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="keys"):
-        ExtractLoadOperator(task_id="t", source_conn_id="a", source="s", destination_conn_id="b", destination="d", mode="upsert")
+        ExtractLoadOperator(
+            task_id="t",
+            source_conn_id="a",
+            source="s",
+            destination_conn_id="b",
+            destination="d",
+            mode="upsert",
+        )
     with pytest.raises(ValueError, match="chunk_size"):
-        ExtractLoadOperator(task_id="t", source_conn_id="a", source="s", destination_conn_id="b", destination="d", chunk_size=0)
+        ExtractLoadOperator(
+            task_id="t",
+            source_conn_id="a",
+            source="s",
+            destination_conn_id="b",
+            destination="d",
+            chunk_size=0,
+        )
     with pytest.raises(ValueError, match="append, replace, upsert"):
-        ExtractLoadOperator(task_id="t", source_conn_id="a", source="s", destination_conn_id="b", destination="d", mode="merge")
+        ExtractLoadOperator(
+            task_id="t",
+            source_conn_id="a",
+            source="s",
+            destination_conn_id="b",
+            destination="d",
+            mode="merge",
+        )
 
 
 def test_init_does_no_io() -> None:
     operator = ExtractLoadOperator(
-        task_id="t", source_conn_id="does_not_exist", source="s", destination_conn_id="nor_this", destination="d"
+        task_id="t",
+        source_conn_id="does_not_exist",
+        source="s",
+        destination_conn_id="nor_this",
+        destination="d",
     )
     assert set(operator.template_fields) == {"source", "destination", "source_options", "destination_options"}
 
@@ -112,8 +164,11 @@ def test_unknown_connection_type_lists_known_types(airflow_connection, destinati
 def test_bad_transform_result_is_explained(source_conn_id: str, destination_conn_id: str) -> None:
     with pytest.raises(EtlError, match="returned list"):
         run(
-            source_conn_id=source_conn_id, source="items", destination_conn_id=destination_conn_id,
-            destination="x", transform=lambda batch: [1, 2],
+            source_conn_id=source_conn_id,
+            source="items",
+            destination_conn_id=destination_conn_id,
+            destination="x",
+            transform=lambda batch: [1, 2],
         )
     assert rows(destination_conn_id, "SELECT count(*) FROM sqlite_master WHERE name = 'x'") == [(0,)]
 
@@ -125,8 +180,12 @@ def test_load_mode_the_destination_lacks_is_refused_before_reading(
 
     with pytest.raises(UnsupportedOperationError, match="load mode upsert"):
         run(
-            source_conn_id=source_conn_id, source="items", destination_conn_id=filesystem_conn_id,
-            destination="items.parquet", mode="upsert", keys=["id"],
+            source_conn_id=source_conn_id,
+            source="items",
+            destination_conn_id=filesystem_conn_id,
+            destination="items.parquet",
+            mode="upsert",
+            keys=["id"],
         )
 
 
@@ -135,7 +194,9 @@ def test_large_file_streams_in_chunks_never_larger_than_chunk_size(
 ) -> None:
     with hook_for(filesystem_conn_id) as files:
         generated = (
-            pa.RecordBatch.from_pydict({"id": pa.array(range(start, start + 25_000), pa.int64()), "text": ["x" * 40] * 25_000})
+            pa.RecordBatch.from_pydict(
+                {"id": pa.array(range(start, start + 25_000), pa.int64()), "text": ["x" * 40] * 25_000}
+            )
             for start in range(0, 250_000, 25_000)
         )
         files.load(generated, "big.csv", mode="replace")
@@ -146,8 +207,12 @@ def test_large_file_streams_in_chunks_never_larger_than_chunk_size(
         return batch
 
     summary = run(
-        source_conn_id=filesystem_conn_id, source="big.csv", destination_conn_id=destination_conn_id,
-        destination="big", chunk_size=7_000, transform=record,
+        source_conn_id=filesystem_conn_id,
+        source="big.csv",
+        destination_conn_id=destination_conn_id,
+        destination="big",
+        chunk_size=7_000,
+        transform=record,
     )
     assert summary["rows"] == 250_000 and len(seen) == 36
     assert max(seen) == 7_000 and seen[-1] == 250_000 - 35 * 7_000
