@@ -107,29 +107,21 @@ with DAG(
             result = files.load(generate_orders(ROWS), "orders.csv", mode="replace")
         return {"rows": result.rows}
 
-    upsert_orders = ExtractLoadOperator(
-        task_id="upsert_orders",
-        source_conn_id=FILES_CONN_ID,
-        source="orders.csv",
-        source_options={"column_types": CSV_COLUMN_TYPES},
-        destination_conn_id=SQLITE_CONN_ID,
-        destination="orders",
-        mode="upsert",
-        keys=["order_id"],
-        chunk_size=CHUNK_SIZE,
-    )
-
+    csv_to_sqlite_upsert = {
+        "source_conn_id": FILES_CONN_ID,
+        "source": "orders.csv",
+        "source_options": {"column_types": CSV_COLUMN_TYPES},
+        "destination_conn_id": SQLITE_CONN_ID,
+        "destination": "orders",
+        "mode": "upsert",
+        "keys": ["order_id"],
+        "chunk_size": CHUNK_SIZE,
+    }
+    upsert_orders = ExtractLoadOperator(task_id="upsert_orders", **csv_to_sqlite_upsert)
     upsert_orders_again = ExtractLoadOperator(
         task_id="upsert_orders_again",
         doc_md="The same upsert a second time: the table must come out identical (idempotence).",
-        source_conn_id=FILES_CONN_ID,
-        source="orders.csv",
-        source_options={"column_types": CSV_COLUMN_TYPES},
-        destination_conn_id=SQLITE_CONN_ID,
-        destination="orders",
-        mode="upsert",
-        keys=["order_id"],
-        chunk_size=CHUNK_SIZE,
+        **csv_to_sqlite_upsert,
     )
 
     export_daily_totals = ExtractLoadOperator(

@@ -114,33 +114,14 @@ def test_upsert_twice_is_idempotent(source_conn_id: str, destination_conn_id: st
     assert rows(destination_conn_id, "SELECT count(*) FROM items") == [(1000,)]
 
 
-def test_upsert_needs_keys_and_chunk_size_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="keys"):
+@pytest.mark.parametrize(
+    ("bad_argument", "message"),
+    [({"mode": "upsert"}, "keys"), ({"chunk_size": 0}, "chunk_size"), ({"mode": "merge"}, "append, replace, upsert")],
+)
+def test_bad_arguments_are_refused_when_the_dag_is_parsed(bad_argument: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         ExtractLoadOperator(
-            task_id="t",
-            source_conn_id="a",
-            source="s",
-            destination_conn_id="b",
-            destination="d",
-            mode="upsert",
-        )
-    with pytest.raises(ValueError, match="chunk_size"):
-        ExtractLoadOperator(
-            task_id="t",
-            source_conn_id="a",
-            source="s",
-            destination_conn_id="b",
-            destination="d",
-            chunk_size=0,
-        )
-    with pytest.raises(ValueError, match="append, replace, upsert"):
-        ExtractLoadOperator(
-            task_id="t",
-            source_conn_id="a",
-            source="s",
-            destination_conn_id="b",
-            destination="d",
-            mode="merge",
+            task_id="t", source_conn_id="a", source="s", destination_conn_id="b", destination="d", **bad_argument
         )
 
 
