@@ -1,0 +1,384 @@
+"""MySQL / MariaDB connector over mysql-connector-python.
+
+Works with Airflow `mysql` connections as they are (host, port, login, password, schema =
+database; extra keys it does not know are kept). The official MySQL provider is never
+imported: when it is installed it owns the connection form, otherwise ours is shown.
+Sessions run with `time_zone = '+00:00'`, so TIMESTAMP columns are read and written as UTC.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import mysql.connector
+import pyarrow as pa
+from mysql.connector import errors as mysql_errors
+
+from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook, batches_to_dataframe
+from airflow_etl_provider.sql.mysql import (
+    ColumnType,
+    MySqlLoader,
+    arrow_type_for,
+    description_type,
+    quote_identifier,
+    raw_batch,
+    text_value,
+)
+from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
+from airflow_etl_provider.types import ColumnInfo, ForeignKey, LoadMode, LoadResult, SchemaInfo, TableInfo
+
+DEFAULT_PORT = 3306
+#: errno -> what the person filling the form should check.
+_CONNECT_ERRORS = {
+    1045: "the server refused the login/password (access denied); check the login and password fields",
+    1044: "the login may not use this database (access denied); check the schema field or the grants",
+    1049: "the database named in the schema field does not exist; check the schema field",
+    2003: "the server is unreachable (nothing answered at that host and port); check host, port and firewall",
+    2005: "the host name does not resolve; check the host field",
+}
+#: How a failed DNS lookup reads when the pure-Python driver reports it as 2003.
+_UNRESOLVED = re.compile(r"name or service not known|name resolution|nodename nor servname", re.IGNORECASE)
+
+
+class MySqlConnectorHook(ConnectorHook):
+    """Reads and writes MySQL and MariaDB databases."""
+
+    conn_type = "mysql"
+    hook_name = "MySQL (ETL)"
+    default_conn_name = "mysql_default"
+    description = (
+        "MySQL or MariaDB: stream a table or query with exact types; append, replace (RENAME TABLE swap) "
+        "and upsert (ON DUPLICATE KEY UPDATE) through LOAD DATA LOCAL INFILE."
+    )
+    form_owner_distribution = "apache-airflow-providers-mysql"
+    config_schema = {
+        "type": "object",
+        "additionalProperties": True,
+        "properties": {
+            "charset": {
+                "type": "string",
+                "default": "utf8mb4",
+                "title": "Character set",
+                "description": "Connection character set; utf8mb4 keeps every Unicode character (emoji included).",
+            },
+            "use_ssl": {
+                "type": "boolean",
+                "default": False,
+                "title": "Use TLS",
+                "description": "Encrypt the connection with TLS.",
+            },
+            "ssl_ca": {
+                "type": "string",
+                "title": "TLS CA file",
+                "description": "Path of the CA certificate file that signed the server certificate.",
+            },
+            "ssl_verify": {
+                "type": "boolean",
+                "default": True,
+                "title": "Verify server certificate",
+                "description": "Check the server certificate against the CA file (when TLS is on).",
+            },
+            "connect_timeout": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 10,
+                "title": "Connect timeout (seconds)",
+                "description": "How long opening the connection may take.",
+            },
+        },
+    }
+    ui_field_behaviour = {
+        "hidden-fields": [],
+        "relabeling": {"schema": "Database", "login": "User"},
+        "placeholders": {"host": "mysql.example.com", "port": str(DEFAULT_PORT), "schema": "analytics"},
+    }
+    transient_errors = (ConnectionError, TimeoutError, mysql_errors.OperationalError, mysql_errors.InterfaceError)
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
+        self._db: Any = None
+        self._infile_dir: str | None = None
+        self._server_version = ""
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def connect_args(self) -> dict[str, Any]:
+        """Driver arguments from the connection; the C extension is used when it loads."""
+        conn, config = self.connection, self.config
+        args: dict[str, Any] = {
+            "host": conn.host or "localhost",
+            "port": int(conn.port or DEFAULT_PORT),
+            "user": conn.login or "",
+            "password": conn.password or "",
+            "charset": config["charset"],
+            "connection_timeout": int(config["connect_timeout"]),
+            "time_zone": "+00:00",
+            "autocommit": True,
+            "use_pure": not mysql.connector.HAVE_CEXT,
+        }
+        if conn.schema:
+            args["database"] = conn.schema
+        # Connections made for the official provider keep TLS settings in an `ssl` object.
+        provider_ssl = config.get("ssl") if isinstance(config.get("ssl"), dict) else {}
+        ca = config.get("ssl_ca") or provider_ssl.get("ca")
+        if config["use_ssl"] or ca:
+            args.update(ssl_disabled=False, ssl_verify_cert=bool(config["ssl_verify"]))
+            if ca:
+                args["ssl_ca"] = ca
+        else:
+            args["ssl_disabled"] = True
+        return args
+
+    def open(self) -> None:
+        self._infile_dir = tempfile.mkdtemp(prefix="etl_mysql_infile_")
+        self._db = self.with_retries(self._connect, "Connecting to MySQL")
+        self._server_version = self._db.server_info or ""
+        if not mysql.connector.HAVE_CEXT:
+            self.log.info("mysql-connector C extension not loadable here; using the pure-Python protocol.")
+
+    def _connect(self) -> Any:
+        return mysql.connector.connect(**self.connect_args(), allow_local_infile_in_path=self._infile_dir)
+
+    def _drop_session(self) -> None:
+        """Abandon an unbuffered result mid-way: end the session, and open a new one if still in use."""
+        self.db.shutdown()
+        self._db = self._connect() if self._open_depth > 1 else None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._infile_dir is not None:
+            shutil.rmtree(self._infile_dir, ignore_errors=True)
+            self._infile_dir = None
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            raise RuntimeError("Use the hook as a context manager (`with hook:`) before reading or writing.")
+        return self._db
+
+    def get_conn(self) -> Any:
+        return self.db
+
+    @property
+    def is_mariadb(self) -> bool:
+        return "mariadb" in self._server_version.lower()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.db.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    # -- test ----------------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        where = f"{self.connection.host or 'localhost'}:{self.connection.port or DEFAULT_PORT}"
+        try:
+            args = self.connect_args()
+            db = mysql.connector.connect(**args)
+        except mysql_errors.Error as error:
+            errno = error.errno or 0
+            if errno == 2003 and _UNRESOLVED.search(error.msg or ""):  # the pure driver's 2005
+                errno = 2005
+            advice = _CONNECT_ERRORS.get(errno, f"the server said: {error.msg}")
+            return (
+                False,
+                f"Cannot connect to MySQL at {where} (connection {self.conn_id!r}, error {error.errno}): {advice}.",
+            )
+        except Exception as error:  # config errors carry their own message, without secrets
+            return False, f"Cannot connect to MySQL at {where} (connection {self.conn_id!r}): {error}"
+        try:
+            cursor = db.cursor()
+            cursor.execute("SELECT VERSION(), DATABASE()")
+            version, database = cursor.fetchone()
+        finally:
+            db.close()
+        return True, f"Connected to {where}, server {version}, database {database or '(none)'}."
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _table(self, source: str) -> TableName:
+        return parse_table_name(source)
+
+    def _qualified(self, table: TableName) -> str:
+        return ".".join(quote_identifier(part) for part in table.parts())
+
+    def _loader(self) -> MySqlLoader:
+        local_infile = bool(self._query("SELECT @@local_infile")[0][0])
+        if not local_infile:
+            self.log.warning(
+                "Server of connection %r has local_infile=OFF; loading with multi-row INSERTs (slower). "
+                "Enable it with SET GLOBAL local_infile = 1.",
+                self.conn_id,
+            )
+        return MySqlLoader(self.db, infile_dir=self._infile_dir if local_infile else None, is_mariadb=self.is_mariadb)
+
+    def _declared_columns(self, source: str, parameters: Any = None) -> list[ColumnType] | None:
+        """Exact column types: information_schema for a table, a LIMIT 0 probe table for a query."""
+        if not is_query(source):
+            columns = self._loader().table_columns(self._table(source))
+            if not columns:
+                raise SourceError(f"Table {source!r} does not exist in the database of connection {self.conn_id!r}.")
+            return [ColumnType(name, arrow_type) for name, arrow_type, _ in columns]
+        probe = quote_identifier(f"_etl_probe_{id(self):x}")
+        try:
+            self._query(
+                f"CREATE TEMPORARY TABLE {probe} AS SELECT * FROM ({_strip(source)}) AS _q LIMIT 0", parameters or ()
+            )
+        except mysql_errors.Error:  # e.g. duplicate column names: fall back to the driver's description
+            return None
+        try:
+            rows = self._query(f"SHOW FULL COLUMNS FROM {probe}")
+        finally:
+            self._query(f"DROP TEMPORARY TABLE IF EXISTS {probe}")
+        return [
+            ColumnType(text_value(row[0]), arrow_type_for(text_value(row[1]), comment=text_value(row[8])))
+            for row in rows
+        ]
+
+    def _select_for(self, source: str) -> str:
+        if is_query(source):
+            return _strip(source)
+        return f"SELECT * FROM {self._qualified(self._table(source))}"
+
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+        """Stream `source` (a table or a SELECT) from an unbuffered cursor, `chunk_size` rows per batch."""
+        with self:
+            yield from self._stream(source, self._select_for(source), chunk_size, options.get("parameters"))
+
+    def _stream(self, source: str, select: str, chunk_size: int, parameters: Any) -> Iterator[pa.RecordBatch]:
+        try:
+            declared = self._declared_columns(source, parameters)
+            cursor = self.db.cursor(raw=True)
+            cursor.execute(select, parameters or ())
+        except mysql_errors.Error as error:
+            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error.msg}") from error
+        columns = declared or [
+            ColumnType(d[0], description_type(d[1], d[7], d[8] if len(d) > 8 else None)) for d in cursor.description
+        ]
+        finished = False
+        try:
+            while True:
+                rows = cursor.fetchmany(chunk_size)
+                if not rows:
+                    finished = True
+                    break
+                yield raw_batch(rows, columns, source=source)
+        finally:
+            if finished:
+                cursor.close()
+            else:  # stopped early: drop the unread rest of the result with the session
+                self._drop_session()
+
+    def preview(self, source: str, limit: int = 100, **options: Any):
+        """The first `limit` rows; the LIMIT is part of the query, so the server reads no more."""
+        select = f"SELECT * FROM ({self._select_for(source)}) AS _preview LIMIT {int(limit)}"
+        with self:
+            batches = list(self._stream(source, select, max(1, limit), options.get("parameters")))
+        return batches_to_dataframe(batches)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        with self:
+            return self._loader().load(chunks, self._table(destination), mode=mode, keys=keys)
+
+    # -- schema --------------------------------------------------------------------------
+
+    def get_schema(self, source: str | None = None) -> SchemaInfo:
+        """Tables and views with columns, primary key, unique and foreign keys (2-3 queries)."""
+        with self:
+            where, params = "c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME NOT LIKE '\\_etl\\_%%'", []
+            if source:
+                table = self._table(source)
+                where = "c.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND c.TABLE_NAME = %s"
+                params = [table.schema, table.name]
+            json_columns = set()
+            if self.is_mariadb:
+                json_columns = {
+                    (text_value(t), text_value(c))
+                    for t, c in self._query(
+                        "SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS c "
+                        "WHERE CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) AND CHECK_CLAUSE LIKE 'json\\_valid(%%'",
+                        [params[0] if source else None],
+                    )
+                }
+            columns = self._query(
+                "SELECT c.TABLE_NAME, t.TABLE_TYPE, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT "
+                "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
+                "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
+                f"WHERE {where} ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
+                params,
+            )
+            constraints = self._query(
+                "SELECT c.TABLE_NAME, tc.CONSTRAINT_TYPE, c.CONSTRAINT_NAME, c.COLUMN_NAME, "
+                "c.REFERENCED_TABLE_SCHEMA, c.REFERENCED_TABLE_NAME, c.REFERENCED_COLUMN_NAME "
+                "FROM information_schema.KEY_COLUMN_USAGE c JOIN information_schema.TABLE_CONSTRAINTS tc "
+                "ON tc.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND tc.TABLE_NAME = c.TABLE_NAME "
+                "AND tc.CONSTRAINT_NAME = c.CONSTRAINT_NAME "
+                f"WHERE {where} ORDER BY c.TABLE_NAME, c.CONSTRAINT_NAME, c.ORDINAL_POSITION",
+                params,
+            )
+        return _schema_info(columns, constraints, json_columns)
+
+
+def _strip(query: str) -> str:
+    return query.strip().rstrip(";")
+
+
+def _schema_info(
+    columns: list[tuple[Any, ...]], constraints: list[tuple[Any, ...]], json_columns: set[tuple[str, str]]
+) -> SchemaInfo:
+    by_table: dict[str, dict[str, Any]] = {}
+    for table, kind, name, declared, nullable, default in columns:
+        table, name, declared = text_value(table), text_value(name), text_value(declared)
+        entry = by_table.setdefault(table, {"kind": "view" if "VIEW" in text_value(kind) else "table", "columns": []})
+        if (table, name) in json_columns:
+            declared = "json"
+        default_text = None if default is None or text_value(default) == "NULL" else text_value(default)
+        entry["columns"].append(ColumnInfo(name, declared, nullable=nullable == "YES", default=default_text))
+    keys: dict[tuple[str, str], dict[str, Any]] = {}
+    for table, kind, name, column, _ref_schema, ref_table, ref_column in constraints:
+        key = keys.setdefault(
+            (text_value(table), text_value(name)), {"kind": text_value(kind), "columns": [], "refs": []}
+        )
+        key["columns"].append(text_value(column))
+        if ref_table:
+            key["target"] = text_value(ref_table)
+            key["refs"].append(text_value(ref_column))
+    tables = []
+    for name, entry in by_table.items():
+        own = [key for (table, _), key in keys.items() if table == name]
+        primary = next((tuple(k["columns"]) for k in own if k["kind"] == "PRIMARY KEY"), ())
+        tables.append(
+            TableInfo(
+                name=name,
+                kind=entry["kind"],
+                columns=tuple(entry["columns"]),
+                primary_key=primary,
+                unique=tuple(tuple(k["columns"]) for k in own if k["kind"] == "UNIQUE"),
+                foreign_keys=tuple(
+                    ForeignKey(tuple(k["columns"]), k["target"], tuple(k["refs"]))
+                    for k in own
+                    if k["kind"] == "FOREIGN KEY"
+                ),
+            )
+        )
+    return SchemaInfo(tuple(tables))

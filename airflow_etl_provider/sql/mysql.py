@@ -1,0 +1,536 @@
+"""MySQL / MariaDB dialect: the type map both ways, the text-protocol decoder and the loader.
+
+Reading: rows are fetched raw (the text protocol's bytes) and each column is parsed by Arrow's
+own casts, which is several times faster than letting the driver build Python objects.
+
+Writing: each chunk becomes one tab-separated file streamed with `LOAD DATA LOCAL INFILE`
+(built column-wise by Arrow compute, no Python loop per value). When the server has
+`local_infile` off, chunks go as multi-row `INSERT` statements with parameters instead.
+Timestamps with a time zone are stored as UTC in `DATETIME(6)` columns commented `UTC`, so
+reading the table gives UTC instants back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_etl_provider.exceptions import LoadError, SourceError
+from airflow_etl_provider.sql.loader import SqlLoader
+from airflow_etl_provider.sql.names import TableName
+
+MAX_DECIMAL_PRECISION = 65
+MAX_DECIMAL_SCALE = 30
+#: Key columns must be indexable, and TEXT/BLOB cannot be indexed without a prefix length.
+KEY_STRING_TYPE = "VARCHAR(255)"
+KEY_BINARY_TYPE = "VARBINARY(255)"
+#: Column comment marking a DATETIME column that holds UTC instants.
+UTC_COMMENT = "UTC"
+#: Rows per INSERT statement on the fallback path (keeps each statement under max_allowed_packet).
+INSERT_ROWS_PER_STATEMENT = 1000
+_TYPE = re.compile(r"^\s*([a-z0-9]+(?: precision)?)\s*(?:\(([^)]*)\))?\s*(unsigned)?", re.IGNORECASE)
+
+
+def quote_identifier(identifier: str) -> str:
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def is_json_type(arrow_type: pa.DataType) -> bool:
+    return getattr(arrow_type, "extension_name", None) == "arrow.json"
+
+
+JSON = pa.json_(pa.string())
+
+# -- Arrow -> MySQL -----------------------------------------------------------------------
+
+_INTEGER_TYPES = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
+
+
+def mysql_type(arrow_type: pa.DataType, *, key: bool = False) -> str:
+    """The column type for `arrow_type`; `key` columns get indexable string/binary types."""
+    if pa.types.is_dictionary(arrow_type):
+        return mysql_type(arrow_type.value_type, key=key)
+    if is_json_type(arrow_type) or pa.types.is_nested(arrow_type):
+        return "JSON"
+    if pa.types.is_boolean(arrow_type):
+        return "TINYINT(1)"
+    if pa.types.is_integer(arrow_type):
+        base = _INTEGER_TYPES[arrow_type.bit_width]
+        return f"{base} UNSIGNED" if pa.types.is_unsigned_integer(arrow_type) else base
+    if pa.types.is_float16(arrow_type) or pa.types.is_float32(arrow_type):
+        return "FLOAT"
+    if pa.types.is_float64(arrow_type):
+        return "DOUBLE"
+    if pa.types.is_decimal(arrow_type):
+        if arrow_type.precision > MAX_DECIMAL_PRECISION or arrow_type.scale > MAX_DECIMAL_SCALE:
+            raise LoadError(
+                f"{arrow_type} does not fit MySQL's DECIMAL (at most {MAX_DECIMAL_PRECISION} digits, "
+                f"{MAX_DECIMAL_SCALE} after the point); cast the column to a narrower decimal or to a string first."
+            )
+        return f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
+    if pa.types.is_timestamp(arrow_type):
+        return "DATETIME(6)" + (f" COMMENT '{UTC_COMMENT}'" if arrow_type.tz else "")
+    if pa.types.is_date(arrow_type):
+        return "DATE"
+    if pa.types.is_time(arrow_type):
+        return "TIME(6)"
+    if (
+        pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+        or pa.types.is_fixed_size_binary(arrow_type)
+    ):
+        return KEY_BINARY_TYPE if key else "LONGBLOB"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_null(arrow_type):
+        return KEY_STRING_TYPE if key else "LONGTEXT"
+    raise LoadError(f"Arrow type {arrow_type} has no MySQL column type; cast it (e.g. to string) in a transform.")
+
+
+# -- MySQL -> Arrow -----------------------------------------------------------------------
+
+_SIGNED_INTS = {
+    "tinyint": pa.int8(),
+    "smallint": pa.int16(),
+    "mediumint": pa.int32(),
+    "int": pa.int32(),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "year": pa.int16(),
+}
+_UNSIGNED_INTS = {
+    "tinyint": pa.uint8(),
+    "smallint": pa.uint16(),
+    "mediumint": pa.uint32(),
+    "int": pa.uint32(),
+    "integer": pa.uint32(),
+    "bigint": pa.uint64(),
+}
+_BINARY = {
+    "binary",
+    "varbinary",
+    "tinyblob",
+    "blob",
+    "mediumblob",
+    "longblob",
+    "bit",
+    "geometry",
+    "point",
+    "linestring",
+    "polygon",
+    "multipoint",
+    "multilinestring",
+    "multipolygon",
+    "geometrycollection",
+}
+
+
+def decimal_type(precision: int, scale: int) -> pa.DataType:
+    return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+
+
+def arrow_type_for(column_type: str, *, comment: str = "", is_json: bool = False) -> pa.DataType:
+    """Arrow type of a declared column type as information_schema / SHOW COLUMNS print it."""
+    match = _TYPE.match(column_type)
+    base = match.group(1).lower().strip() if match else column_type.lower()
+    args = match.group(2) if match else None
+    unsigned = bool(match and match.group(3))
+    if is_json or base == "json":
+        return JSON
+    if base in ("tinyint", "bool", "boolean") and (args == "1" or base != "tinyint") and not unsigned:
+        return pa.bool_()
+    if base in _SIGNED_INTS:
+        return _UNSIGNED_INTS.get(base, pa.int16()) if unsigned else _SIGNED_INTS[base]
+    if base in ("decimal", "numeric", "dec", "fixed"):
+        precision, _, scale = (args or "10,0").partition(",")
+        return decimal_type(int(precision), int(scale or 0))
+    if base in ("float", "real") and not args:
+        return pa.float32()
+    if base in ("float", "double", "double precision", "real"):
+        return pa.float64()
+    if base == "date":
+        return pa.date32()
+    if base == "datetime":
+        return pa.timestamp("us", tz="UTC") if comment.strip() == UTC_COMMENT else pa.timestamp("us")
+    if base == "timestamp":
+        return pa.timestamp("us", tz="UTC")
+    if base == "time":
+        return pa.time64("us")
+    if base in _BINARY:
+        return pa.binary()
+    return pa.string()
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """What a result column is, from the most precise metadata available."""
+
+    name: str
+    arrow_type: pa.DataType
+
+
+def description_type(type_code: int, flags: int, charset: int | None) -> pa.DataType:
+    """Arrow type from a cursor.description entry alone (used when no declared type is known).
+
+    The driver reports neither display width nor precision, so TINYINT is an int8 and a
+    decimal gets MySQL's widest DECIMAL(65,30).
+    """
+    from mysql.connector.constants import FieldFlag, FieldType
+
+    unsigned = bool(flags & FieldFlag.UNSIGNED)
+    ints = {
+        FieldType.TINY: "tinyint",
+        FieldType.SHORT: "smallint",
+        FieldType.INT24: "mediumint",
+        FieldType.LONG: "int",
+        FieldType.LONGLONG: "bigint",
+        FieldType.YEAR: "year",
+    }
+    if type_code in ints:
+        return _UNSIGNED_INTS.get(ints[type_code], pa.int16()) if unsigned else _SIGNED_INTS[ints[type_code]]
+    simple = {
+        FieldType.FLOAT: pa.float32(),
+        FieldType.DOUBLE: pa.float64(),
+        FieldType.DATE: pa.date32(),
+        FieldType.NEWDATE: pa.date32(),
+        FieldType.DATETIME: pa.timestamp("us"),
+        FieldType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+        FieldType.TIME: pa.time64("us"),
+        FieldType.JSON: JSON,
+        FieldType.DECIMAL: decimal_type(MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE),
+        FieldType.NEWDECIMAL: decimal_type(MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE),
+        FieldType.BIT: pa.binary(),
+        FieldType.GEOMETRY: pa.binary(),
+    }
+    if type_code in simple:
+        return simple[type_code]
+    return pa.binary() if charset == 63 else pa.string()
+
+
+# -- text protocol -> Arrow ---------------------------------------------------------------
+
+
+def _parse_time(text: str) -> int:
+    """Microseconds of a MySQL TIME value (may be negative or beyond 24 h)."""
+    negative = text.startswith("-")
+    hours, minutes, seconds = text.lstrip("-").split(":")
+    whole, _, fraction = seconds.partition(".")
+    micros = ((int(hours) * 60 + int(minutes)) * 60 + int(whole)) * 1_000_000 + int((fraction + "000000")[:6])
+    if negative or micros >= 86_400_000_000:
+        raise ValueError(f"TIME {text!r} is a duration outside a day; select it as a string or number instead")
+    return micros
+
+
+def raw_column(values: Sequence[bytes | bytearray | None], arrow_type: pa.DataType) -> pa.Array:
+    """One column of raw text-protocol values as an Arrow array of `arrow_type`."""
+    raw = pa.array(values, type=pa.binary())
+    if pa.types.is_binary(arrow_type):
+        return raw
+    text = raw.cast(pa.string())
+    if pa.types.is_boolean(arrow_type):
+        return text.cast(pa.int8()).cast(pa.bool_())
+    if pa.types.is_timestamp(arrow_type) and arrow_type.tz:
+        return text.cast(pa.timestamp(arrow_type.unit)).cast(arrow_type)
+    if pa.types.is_time(arrow_type):
+        return pa.array([None if v is None else _parse_time(v) for v in text.to_pylist()], pa.int64()).cast(arrow_type)
+    return text.cast(arrow_type)
+
+
+def raw_batch(rows: Sequence[Sequence[Any]], columns: Sequence[ColumnType], *, source: str) -> pa.RecordBatch:
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    arrays = []
+    for column, column_values in zip(columns, values, strict=True):
+        try:
+            arrays.append(raw_column(column_values, column.arrow_type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError) as error:
+            raise SourceError(
+                f"Reading {source}: column {column.name!r} holds a value that is not {column.arrow_type}: {error}"
+            ) from error
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([pa.field(c.name, c.arrow_type) for c in columns]))
+
+
+# -- Arrow -> load values ------------------------------------------------------------------
+
+
+def jsonify_nested(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Nested columns (struct, list, map) as JSON text, so they land in JSON columns."""
+    if not any(pa.types.is_nested(field.type) for field in batch.schema):
+        return batch
+    arrays, fields = [], []
+    for field, column in zip(batch.schema, batch.columns, strict=True):
+        if pa.types.is_nested(field.type):
+            text = [
+                None if v is None else json.dumps(_plain(v), ensure_ascii=False, default=str)
+                for v in column.to_pylist()
+            ]
+            column = pa.array(text, pa.string()).cast(JSON)
+            field = field.with_type(JSON)
+        arrays.append(column)
+        fields.append(field)
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _plain(value: Any) -> Any:
+    """Arrow's map values come back as lists of (key, value) pairs; JSON wants objects."""
+    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return {str(k): _plain(v) for k, v in value}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _storable(column: pa.Array) -> pa.Array:
+    """A column with types MySQL reads from text: UTC wall time, 0/1 for booleans, JSON as text."""
+    arrow_type = column.type
+    if pa.types.is_dictionary(arrow_type):
+        return _storable(column.dictionary_decode())
+    if is_json_type(arrow_type):
+        return column.cast(pa.string())
+    if pa.types.is_boolean(arrow_type):
+        return column.cast(pa.int8())
+    if pa.types.is_timestamp(arrow_type) and arrow_type.tz:
+        return column.cast(pa.timestamp(arrow_type.unit))
+    return column
+
+
+def _escaped_text(column: pa.Array) -> pa.Array:
+    """Column as `LOAD DATA` text: backslash escapes for \\, tab and newline; NULL as \\N."""
+    column = _storable(column)
+    binary = pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)
+    text = column.cast(pa.large_binary() if binary else pa.large_string())
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or binary:
+        for char, escape in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n")):
+            text = pc.replace_substring(text, char, escape)
+    text = text.cast(pa.large_binary())
+    return text.fill_null(pa.scalar(b"\\N", pa.large_binary()))
+
+
+def infile_bytes(batch: pa.RecordBatch) -> memoryview:
+    """The tab-separated text of one batch for `LOAD DATA ... FIELDS ESCAPED BY '\\\\'`."""
+    columns = [_escaped_text(column) for column in batch.columns]
+    lines = pc.binary_join_element_wise(*columns, pa.scalar(b"\t", pa.large_binary()))
+    lines = pc.binary_join_element_wise(lines, pa.scalar(b"", pa.large_binary()), pa.scalar(b"\n", pa.large_binary()))
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+    return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+
+
+def insert_values(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
+    """Python values for parameterised INSERTs (decimals and times as exact text)."""
+    columns = []
+    for column in batch.columns:
+        column = _storable(column)
+        if pa.types.is_decimal(column.type) or pa.types.is_time(column.type):
+            column = column.cast(pa.string())
+        columns.append(column.to_pylist())
+    return list(zip(*columns, strict=True))
+
+
+# -- the loader ------------------------------------------------------------------------------
+
+
+class MySqlLoader(SqlLoader):
+    """MySQL: DDL auto-commits, so the shared template drops what it created on failure.
+
+    `infile_dir` is the directory the connection may send files from (`allow_local_infile_in_path`);
+    None means the server refuses `LOCAL INFILE` and chunks go as multi-row INSERTs.
+    `reconnect` restores a session that died mid-load (KILL, network), so what this load
+    created can still be dropped.
+    """
+
+    ddl_is_transactional = False
+    max_identifier_length = 64
+
+    def __init__(self, connection: Any, *, infile_dir: str | None, is_mariadb: bool) -> None:
+        super().__init__(connection)
+        self.infile_dir = infile_dir
+        self.is_mariadb = is_mariadb
+
+    # -- statements ---------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params or ())
+        finally:
+            cursor.close()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params or ())
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def begin(self) -> None:
+        self.connection.autocommit = False
+
+    def commit(self) -> None:
+        self.connection.commit()
+        self.connection.autocommit = True
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+        self.connection.autocommit = True
+
+    def quote(self, identifier: str) -> str:
+        return quote_identifier(identifier)
+
+    def column_type(self, arrow_type: pa.DataType) -> str:
+        return mysql_type(arrow_type)
+
+    def create_table(self, table: TableName, schema: pa.Schema, primary_key: Sequence[str] = ()) -> None:
+        columns = [
+            f"{self.quote(field.name)} {mysql_type(field.type, key=field.name in primary_key)}"
+            f"{'' if field.nullable else ' NOT NULL'}"
+            for field in schema
+        ]
+        if primary_key:
+            columns.append(f"PRIMARY KEY ({', '.join(self.quote(key) for key in primary_key)})")
+        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)}) DEFAULT CHARSET=utf8mb4")
+
+    def drop_table(self, table: TableName) -> None:
+        """Drop `table`, reconnecting first when the session died (cleanup after a killed load)."""
+        if not self.connection.is_connected():
+            self.connection.reconnect(attempts=2, delay=1)
+            self.connection.autocommit = True
+        super().drop_table(table)
+
+    # -- introspection ------------------------------------------------------------------
+
+    def table_columns(self, table: TableName) -> list[tuple[str, pa.DataType, bool]]:
+        """(name, Arrow type, nullable) of each column of `table`, in order; [] if it is missing."""
+        json_check = (
+            "EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA "
+            "AND k.TABLE_NAME = c.TABLE_NAME AND k.CONSTRAINT_NAME = c.COLUMN_NAME "
+            "AND k.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)'))"
+            if self.is_mariadb
+            else "FALSE"
+        )
+        rows = self.query(
+            f"SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_COMMENT, {json_check} "
+            "FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND c.TABLE_NAME = %s "
+            "ORDER BY c.ORDINAL_POSITION",
+            (table.schema, table.name),
+        )
+        return [
+            (
+                text_value(name),
+                arrow_type_for(text_value(declared), comment=text_value(comment), is_json=bool(is_json)),
+                nullable == "YES",
+            )
+            for name, declared, nullable, comment, is_json in rows
+        ]
+
+    def table_schema(self, table: TableName) -> pa.Schema | None:
+        columns = self.table_columns(table)
+        if not columns:
+            return None
+        return pa.schema([pa.field(name, arrow_type, nullable=nullable) for name, arrow_type, nullable in columns])
+
+    def has_unique_key(self, table: TableName, keys: Sequence[str]) -> bool:
+        rows = self.query(
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND NON_UNIQUE = 0",
+            (table.schema, table.name),
+        )
+        indexes: dict[str, set[str]] = {}
+        for index, column in rows:
+            indexes.setdefault(text_value(index), set()).add(text_value(column))
+        return set(keys) in indexes.values()
+
+    # -- writing ------------------------------------------------------------------------
+
+    def insert_batches(self, table: TableName, batches: Iterable[pa.RecordBatch]) -> None:
+        for batch in batches:
+            if batch.num_rows:
+                if self.infile_dir is not None:
+                    self._load_data(table, batch)
+                else:
+                    self._insert(table, batch)
+
+    def _load_data(self, table: TableName, batch: pa.RecordBatch) -> None:
+        fd, path = tempfile.mkstemp(prefix="chunk_", suffix=".tsv", dir=self.infile_dir)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(infile_bytes(batch))
+            names = ", ".join(self.quote(name) for name in batch.schema.names)
+            sql = (
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {self.qualified(table)} CHARACTER SET binary "
+                f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({names})"
+            )
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute(sql, (path,))
+                loaded, warnings = cursor.rowcount, cursor.warning_count
+            finally:
+                cursor.close()
+        finally:
+            os.unlink(path)
+        # LOCAL implies IGNORE: the server turns bad values and duplicate keys into warnings.
+        if warnings or loaded != batch.num_rows:
+            details = "; ".join(f"{row[2]}" for row in self.query("SHOW WARNINGS LIMIT 3"))
+            raise LoadError(
+                f"Loading into {table}: the server accepted {loaded} of {batch.num_rows} rows of a chunk with "
+                f"{warnings} warning(s): {details or 'no details'}. Nothing was kept."
+            )
+
+    def _insert(self, table: TableName, batch: pa.RecordBatch) -> None:
+        names = ", ".join(self.quote(name) for name in batch.schema.names)
+        marks = ", ".join(["%s"] * batch.num_columns)
+        sql = f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})"
+        rows = insert_values(batch)
+        cursor = self.connection.cursor()
+        try:
+            for start in range(0, len(rows), INSERT_ROWS_PER_STATEMENT):
+                cursor.executemany(sql, rows[start : start + INSERT_ROWS_PER_STATEMENT])
+        finally:
+            cursor.close()
+
+    def create_staging_like(self, staging: TableName, target: TableName) -> None:
+        self.execute(f"CREATE TABLE {self.qualified(staging)} LIKE {self.qualified(target)}")
+
+    def swap(self, target: TableName, staging: TableName) -> None:
+        """Commit the filled staging table, then `RENAME TABLE` both in one atomic statement."""
+        self.connection.commit()
+        if self.table_schema(target) is None:
+            self.execute(f"RENAME TABLE {self.qualified(staging)} TO {self.qualified(target)}")
+            return
+        old = target.with_name(f"_etl_old_{uuid.uuid4().hex[:8]}_{target.name}"[: self.max_identifier_length])
+        self.execute(
+            f"RENAME TABLE {self.qualified(target)} TO {self.qualified(old)}, "
+            f"{self.qualified(staging)} TO {self.qualified(target)}"
+        )
+        self.drop_table(old)
+
+    def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
+        """`INSERT ... SELECT ... ON DUPLICATE KEY UPDATE` (fires on any unique key of the target)."""
+        names = ", ".join(self.quote(column) for column in columns)
+        updates = [f"{self.quote(c)} = VALUES({self.quote(c)})" for c in columns if c not in keys]
+        if not updates:
+            updates = [f"{self.quote(keys[0])} = {self.quote(keys[0])}"]
+        self.execute(
+            f"INSERT INTO {self.qualified(target)} ({names}) SELECT {names} FROM {self.qualified(staging)} "
+            f"ON DUPLICATE KEY UPDATE {', '.join(updates)}"
+        )
+
+    def load(self, chunks: Iterable[pa.RecordBatch], destination: TableName, **kwargs: Any):  # type: ignore[override]
+        """The shared template, with nested columns turned into JSON text first."""
+        return super().load((jsonify_nested(batch) for batch in chunks), destination, **kwargs)
+
+
+def text_value(value: Any) -> str:
+    """information_schema values come back as bytes from some servers; make them text."""
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8")
+    return "" if value is None else str(value)
