@@ -12,9 +12,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.utils import resolve_proxies
 
 from airflow_etl_provider.rest.auth import AuthStrategy, NoAuth
 from airflow_etl_provider.rest.errors import PaginationError, RestApiError
@@ -63,6 +64,7 @@ class RestClient:
         self.log = log or logging.getLogger(__name__)
         self._sleep = sleep
         self.requests_sent = 0
+        self._proxy_cache: dict[tuple[str, str], dict[str, str]] = {}
 
     def url(self, path: str) -> str:
         """`path` resolved against the base URL; a full URL is kept as it is."""
@@ -88,7 +90,7 @@ class RestClient:
             self.rate_limiter.acquire()
             self.requests_sent += 1
             try:
-                response = self.session.send(prepared, timeout=self.timeout)
+                response = self.session.send(prepared, timeout=self.timeout, proxies=self._proxies(prepared))
             except (requests.ConnectionError, requests.Timeout) as error:
                 if not retryable or attempt >= limit:
                     raise RestApiError(
@@ -111,6 +113,13 @@ class RestClient:
                 self._wait(attempt, limit, response.headers.get("Retry-After"), f"HTTP {status}", where)
                 continue
             raise self.status_error(method, where, response, attempt)
+
+    def _proxies(self, prepared: requests.PreparedRequest) -> dict[str, str]:
+        """Proxy settings per host, resolved once: requests re-reads the environment on every call."""
+        key = urlsplit(prepared.url or "")[:2]
+        if key not in self._proxy_cache:
+            self._proxy_cache[key] = resolve_proxies(prepared, self.session.proxies, self.session.trust_env)
+        return self._proxy_cache[key]
 
     def status_error(
         self, method: str, where: str, response: requests.Response, retries: int

@@ -6,23 +6,19 @@ import datetime as dt
 import decimal
 import json
 import socket
-import sys
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "rest"))
-from rest_fake_api import FakeApi, json_response, people  # noqa: E402
-
-from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, UnsupportedOperationError  # noqa: E402
-from airflow_etl_provider.hooks.registry import hook_for  # noqa: E402
-from airflow_etl_provider.hooks.rest_api import HttpConnectorHook, RestApiConnectorHook  # noqa: E402
-from airflow_etl_provider.rest.errors import PaginationError, RestApiError  # noqa: E402
-from airflow_etl_provider.types import Operation  # noqa: E402
-from airflow_etl_provider.ui_fields import conn_fields, secret_fields  # noqa: E402
+from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, UnsupportedOperationError
+from airflow_etl_provider.hooks.registry import hook_for
+from airflow_etl_provider.hooks.rest_api import HttpConnectorHook, RestApiConnectorHook
+from airflow_etl_provider.rest.errors import PaginationError, RestApiError
+from airflow_etl_provider.types import Operation
+from airflow_etl_provider.ui_fields import conn_fields, secret_fields
+from tests.rest.rest_fake_api import FakeApi, json_response, people
 
 TOKEN = "bearer-token-5ecret"
 

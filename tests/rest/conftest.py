@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from pytest_httpserver import HTTPServer
-from rest_fake_api import FakeApi
+
+from tests.rest.rest_fake_api import FakeApi
 
 
 @pytest.fixture

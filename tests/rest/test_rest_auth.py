@@ -8,7 +8,6 @@ import time
 
 import pytest
 import requests
-from rest_fake_api import FakeApi, json_response
 from werkzeug import Request, Response
 
 from airflow_etl_provider.rest.auth import AUTH_TYPES, OAuth2ClientCredentials, create_auth
@@ -16,6 +15,7 @@ from airflow_etl_provider.rest.client import RestClient
 from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
+from tests.rest.rest_fake_api import FakeApi, json_response
 
 CLIENT_SECRET = "client-secret-7f3a9"
 

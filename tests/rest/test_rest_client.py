@@ -8,7 +8,6 @@ from email.utils import formatdate
 
 import pytest
 import requests
-from rest_fake_api import FakeApi, json_response
 from werkzeug import Request, Response
 
 from airflow_etl_provider.rest.auth import ApiKeyAuth
@@ -17,6 +16,7 @@ from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.ratelimit import RateLimiter
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
+from tests.rest.rest_fake_api import FakeApi, json_response
 
 FAST = RetryPolicy(max_retries=4, backoff_factor=0.01)
 

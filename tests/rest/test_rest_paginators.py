@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import requests
-from rest_fake_api import FakeApi, json_response, people
 from werkzeug import Request, Response
 
 from airflow_etl_provider.rest.client import RestClient
 from airflow_etl_provider.rest.errors import PaginationError
 from airflow_etl_provider.rest.paginators import PAGINATORS, create_paginator
+from tests.rest.rest_fake_api import FakeApi, json_response, people
 
 RECORDS = people(95)
 
