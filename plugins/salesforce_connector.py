@@ -48,9 +48,7 @@ class SalesforceConnectorHook(RestApiConnectorHook, ConnectorPlugin):
     description = "Salesforce: SOQL queries and objects through the REST API (OAuth2 client credentials)."
     version = "1.0.0"
     author = "airflow-etl-provider examples"
-    operations = frozenset(
-        {Operation.TEST_CONNECTION, Operation.GET_SCHEMA, Operation.EXTRACT, Operation.PREVIEW}
-    )
+    operations = frozenset({Operation.TEST_CONNECTION, Operation.GET_SCHEMA, Operation.EXTRACT, Operation.PREVIEW})
     config_schema = {
         **CONFIG_SCHEMA,
         "properties": {
@@ -79,9 +77,7 @@ class SalesforceConnectorHook(RestApiConnectorHook, ConnectorPlugin):
     def api(self) -> str:
         return f"/services/data/v{self.config['api_version']}"
 
-    def extract(
-        self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any
-    ) -> Iterator[pa.RecordBatch]:
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
         soql = (
             source
             if source.lstrip().upper().startswith("SELECT ")
@@ -97,13 +93,9 @@ class SalesforceConnectorHook(RestApiConnectorHook, ConnectorPlugin):
         with self:
             if not source:
                 found = self._get(f"{self.api}/sobjects")["sobjects"]
-                return SchemaInfo(
-                    tuple(TableInfo(o["name"], (), kind="object") for o in found if o.get("queryable"))
-                )
+                return SchemaInfo(tuple(TableInfo(o["name"], (), kind="object") for o in found if o.get("queryable")))
             fields = self._get(f"{self.api}/sobjects/{self._object(source)}/describe")["fields"]
-        columns = tuple(
-            ColumnInfo(f["name"], f["type"], bool(f["nillable"]), f.get("defaultValue")) for f in fields
-        )
+        columns = tuple(ColumnInfo(f["name"], f["type"], bool(f["nillable"]), f.get("defaultValue")) for f in fields)
         key = tuple(f["name"] for f in fields if f["type"] == "id")
         return SchemaInfo((TableInfo(source, columns, kind="object", primary_key=key),))
 
@@ -112,9 +104,7 @@ class SalesforceConnectorHook(RestApiConnectorHook, ConnectorPlugin):
 
     def _object(self, name: str) -> str:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name.strip()):
-            raise ConnectorConfigError(
-                self.conn_id, "source", f"{name!r} is neither a SOQL SELECT nor an object name."
-            )
+            raise ConnectorConfigError(self.conn_id, "source", f"{name!r} is neither a SOQL SELECT nor an object name.")
         return name.strip()
 
 

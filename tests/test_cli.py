@@ -53,16 +53,12 @@ def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str
 def people_conn_id(sqlite_conn_id: str, tmp_path: Path) -> str:
     with sqlite3.connect(tmp_path / "test.db") as db:
         db.execute("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")
-        db.execute(
-            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team REFERENCES teams(id))"
-        )
+        db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team REFERENCES teams(id))")
         db.executemany("INSERT INTO people VALUES (?, ?, NULL)", [(1, "ada"), (2, "grace"), (3, "linus")])
     return sqlite_conn_id
 
 
-def test_connectors_lists_built_ins_and_plugins(
-    run: Callable[..., tuple[int, str, str]], plugin_dir: Path
-) -> None:
+def test_connectors_lists_built_ins_and_plugins(run: Callable[..., tuple[int, str, str]], plugin_dir: Path) -> None:
     code, out, _ = run("connectors", "--plugin-dir", str(plugin_dir))
     assert code == 0
     header, rule, *rows = out.splitlines()
@@ -126,9 +122,7 @@ def test_user_mistakes_are_usage_errors_without_traceback(
 ) -> None:
     code, _, err = run("test", "no_such_connection")
     assert code == 2
-    assert (
-        "connection 'no_such_connection' is not defined" in err and "AIRFLOW_CONN_NO_SUCH_CONNECTION" in err
-    )
+    assert "connection 'no_such_connection' is not defined" in err and "AIRFLOW_CONN_NO_SUCH_CONNECTION" in err
 
     unknown = airflow_connection("zork", host="x")
     code, _, err = run("schema", unknown)
@@ -150,9 +144,7 @@ def test_parser_rejects_bad_usage(capsys: pytest.CaptureFixture[str], argv: list
     assert message in capsys.readouterr().err
 
 
-def test_schema_shows_columns_and_constraints(
-    run: Callable[..., tuple[int, str, str]], people_conn_id: str
-) -> None:
+def test_schema_shows_columns_and_constraints(run: Callable[..., tuple[int, str, str]], people_conn_id: str) -> None:
     code, out, _ = run("schema", people_conn_id, "--table", "people")
     assert code == 0
     lines = out.splitlines()

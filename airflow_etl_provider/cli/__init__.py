@@ -20,6 +20,7 @@ from airflow_etl_provider.exceptions import (
     EtlError,
     UnsupportedOperationError,
 )
+from airflow_etl_provider.sdk import PluginError
 
 USAGE_ERROR = 2
 
@@ -43,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
-        sub.set_defaults(run=getattr(_commands, name))
+        sub.set_defaults(run=getattr(_commands, name.replace("-", "_") + ("_command" if "-" in name else "")))
         return sub
 
     add("connectors", "list connection types: type, name, origin, operations")
@@ -56,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("conn_id")
     preview.add_argument("source", help="table, query, file or endpoint, as the connector names it")
     preview.add_argument("--limit", type=_positive, default=20, help="rows to show (default 20)")
+    info = add("provider-info", "render a plugin distribution's provider info (JSON) from its connector classes")
+    info.add_argument("connectors", nargs="+", metavar="MODULE:CLASS")
+    info.add_argument("--package-name", help="the distribution name (default: the installed one's)")
+    info.add_argument("--version", help="the distribution version (default: the installed one's)")
+    info.add_argument("--name", help="the provider's display name (default: the connectors' names)")
     return parser
 
 
@@ -75,6 +81,7 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
         ConnectorNotFoundError,
         UnsupportedOperationError,
         FileNotFoundError,
+        PluginError,
     )
 
 

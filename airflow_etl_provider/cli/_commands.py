@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import import_module
 from typing import Any
 
 from airflow_etl_provider.cli._render import as_json, table
 from airflow_etl_provider.hooks.registry import ORIGIN_BUILT_IN, registry
 from airflow_etl_provider.sdk import (
+    PluginError,
     PluginFile,
     load_plugins_folder,
     load_plugins_from_directory,
     plugin_metadata,
+    provider_info,
 )
 
 OK = 0
@@ -107,10 +110,7 @@ def schema(args: argparse.Namespace, files: list[PluginFile]) -> int:
         print(f"No tables found{f' named {args.table!r}' if args.table else ''}.")
     for number, t in enumerate(info.tables):
         print(f"{'' if number == 0 else chr(10)}{t.name} ({t.kind})")
-        rows = [
-            (c.name, c.type, "yes" if c.nullable else "no", c.default, _constraints(t, c.name))
-            for c in t.columns
-        ]
+        rows = [(c.name, c.type, "yes" if c.nullable else "no", c.default, _constraints(t, c.name)) for c in t.columns]
         table(["COLUMN", "TYPE", "NULLABLE", "DEFAULT", "CONSTRAINTS"], rows)
         for unique in (u for u in t.unique if len(u) > 1):
             print(f"unique ({', '.join(unique)})")
@@ -124,4 +124,19 @@ def preview(args: argparse.Namespace, files: list[PluginFile]) -> int:
     else:
         table(list(map(str, frame.columns)), frame.astype(object).where(frame.notna(), None).values.tolist())
         print(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
+    return OK
+
+
+def _connector_class(path: str) -> type:
+    module, _, name = path.replace(":", ".").rpartition(".")
+    try:
+        return getattr(import_module(module), name)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError, ValueError) as error:
+        raise PluginError(f"Cannot import connector class {path!r}: {type(error).__name__}: {error}") from error
+
+
+def provider_info_command(args: argparse.Namespace, files: list[PluginFile]) -> int:
+    """Render a plugin distribution's provider info (always JSON) to ship as provider_info.json."""
+    classes = [_connector_class(path) for path in args.connectors]
+    as_json(provider_info(*classes, package_name=args.package_name, name=args.name, version=args.version))
     return OK

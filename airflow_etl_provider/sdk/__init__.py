@@ -14,64 +14,103 @@ Only names in `__all__` are public; they change additively. See docs/plugins.md.
         operations = frozenset({Operation.TEST_CONNECTION, Operation.EXTRACT, ...})
         ...
 
-`ConnectorConformance` (the standard test suite for a connector) needs pytest and is
-imported on first use.
+Names are imported on first use: Airflow calls a plugin distribution's `get_provider_info`
+while `import airflow` is still initialising, so `packaged_provider_info` must be reachable
+without importing Airflow, and `ConnectorConformance` needs pytest.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from airflow_etl_provider.config import validate_config
-from airflow_etl_provider.exceptions import (
-    ConnectorConfigError,
-    EtlError,
-    LoadError,
-    SourceError,
-    UnsupportedOperationError,
-)
-from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook, batches_to_dataframe, take_rows
-from airflow_etl_provider.hooks.registry import DISABLE_PLUGINS_ENV, ENTRY_POINT_GROUP
-from airflow_etl_provider.sdk._discovery import (
-    ORIGIN_DIRECTORY,
-    PluginFile,
-    load_plugins_folder,
-    load_plugins_from_directory,
-    register_connector,
-)
-from airflow_etl_provider.sdk._metadata import (
-    ConnectorPlugin,
-    PluginError,
-    PluginMetadata,
-    check_connector,
-    plugin_metadata,
-)
-from airflow_etl_provider.sdk._provider_info import provider_info
-from airflow_etl_provider.types import (
-    ColumnInfo,
-    ForeignKey,
-    LoadMode,
-    LoadResult,
-    Operation,
-    SchemaInfo,
-    TableInfo,
-)
+if TYPE_CHECKING:
+    from airflow_etl_provider.config import validate_config
+    from airflow_etl_provider.exceptions import (
+        ConnectorConfigError,
+        EtlError,
+        LoadError,
+        SourceError,
+        UnsupportedOperationError,
+    )
+    from airflow_etl_provider.hooks.base import (
+        DEFAULT_CHUNK_SIZE,
+        ConnectorHook,
+        batches_to_dataframe,
+        take_rows,
+    )
+    from airflow_etl_provider.hooks.registry import DISABLE_PLUGINS_ENV, ENTRY_POINT_GROUP
+    from airflow_etl_provider.sdk._conformance import ConnectorConformance
+    from airflow_etl_provider.sdk._discovery import (
+        ORIGIN_DIRECTORY,
+        PluginFile,
+        load_plugins_folder,
+        load_plugins_from_directory,
+        register_connector,
+    )
+    from airflow_etl_provider.sdk._metadata import (
+        ConnectorPlugin,
+        PluginError,
+        PluginMetadata,
+        check_connector,
+        plugin_metadata,
+    )
+    from airflow_etl_provider.sdk._packaged import packaged_provider_info
+    from airflow_etl_provider.sdk._provider_info import provider_info
+    from airflow_etl_provider.types import (
+        ColumnInfo,
+        ForeignKey,
+        LoadMode,
+        LoadResult,
+        Operation,
+        SchemaInfo,
+        TableInfo,
+    )
+
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "validate_config": "airflow_etl_provider.config",
+    **dict.fromkeys(
+        ["ConnectorConfigError", "EtlError", "LoadError", "SourceError", "UnsupportedOperationError"],
+        "airflow_etl_provider.exceptions",
+    ),
+    **dict.fromkeys(
+        ["DEFAULT_CHUNK_SIZE", "ConnectorHook", "batches_to_dataframe", "take_rows"],
+        "airflow_etl_provider.hooks.base",
+    ),
+    **dict.fromkeys(["DISABLE_PLUGINS_ENV", "ENTRY_POINT_GROUP"], "airflow_etl_provider.hooks.registry"),
+    "ConnectorConformance": "airflow_etl_provider.sdk._conformance",
+    **dict.fromkeys(
+        ["ORIGIN_DIRECTORY", "PluginFile", "load_plugins_folder", "load_plugins_from_directory", "register_connector"],
+        "airflow_etl_provider.sdk._discovery",
+    ),
+    **dict.fromkeys(
+        ["ConnectorPlugin", "PluginError", "PluginMetadata", "check_connector", "plugin_metadata"],
+        "airflow_etl_provider.sdk._metadata",
+    ),
+    "packaged_provider_info": "airflow_etl_provider.sdk._packaged",
+    "provider_info": "airflow_etl_provider.sdk._provider_info",
+    **dict.fromkeys(
+        ["ColumnInfo", "ForeignKey", "LoadMode", "LoadResult", "Operation", "SchemaInfo", "TableInfo"],
+        "airflow_etl_provider.types",
+    ),
+}
 
 __all__ = [
-    "DEFAULT_CHUNK_SIZE",
-    "DISABLE_PLUGINS_ENV",
-    "ENTRY_POINT_GROUP",
-    "ORIGIN_DIRECTORY",
     "ColumnInfo",
     "ConnectorConfigError",
     "ConnectorConformance",
     "ConnectorHook",
     "ConnectorPlugin",
+    "DEFAULT_CHUNK_SIZE",
+    "DISABLE_PLUGINS_ENV",
+    "ENTRY_POINT_GROUP",
     "EtlError",
     "ForeignKey",
     "LoadError",
     "LoadMode",
     "LoadResult",
+    "ORIGIN_DIRECTORY",
     "Operation",
     "PluginError",
     "PluginFile",
@@ -84,6 +123,7 @@ __all__ = [
     "check_connector",
     "load_plugins_folder",
     "load_plugins_from_directory",
+    "packaged_provider_info",
     "plugin_metadata",
     "provider_info",
     "register_connector",
@@ -93,8 +133,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ConnectorConformance":
-        from airflow_etl_provider.sdk._conformance import ConnectorConformance
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return ConnectorConformance
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return __all__

@@ -61,8 +61,7 @@ def _rows(hook: ConnectorHook, name: str) -> dict[int, str]:
     """`id -> name` of everything in `name`, read back through the connector itself."""
     table = pa.Table.from_batches(list(hook.extract(name, chunk_size=1000)))
     return {
-        int(i): str(n)
-        for i, n in zip(table.column("id").to_pylist(), table.column("name").to_pylist(), strict=True)
+        int(i): str(n) for i, n in zip(table.column("id").to_pylist(), table.column("name").to_pylist(), strict=True)
     }
 
 
@@ -158,9 +157,7 @@ class ConnectorConformance:
         batches = list(hook.extract(source, chunk_size=2))
         assert all(isinstance(batch, pa.RecordBatch) for batch in batches)
         assert all(batch.num_rows <= 2 for batch in batches), [b.num_rows for b in batches]
-        assert sum(b.num_rows for b in batches) >= self.min_source_rows, (
-            "the source fixture holds too few rows"
-        )
+        assert sum(b.num_rows for b in batches) >= self.min_source_rows, "the source fixture holds too few rows"
         assert len({batch.schema for batch in batches}) == 1, "every chunk must have the same schema"
 
     @pytest.mark.parametrize("limit", [1, 2])

@@ -118,9 +118,7 @@ def connector_problems(cls: object) -> list[str]:
     if inspect.isabstract(cls):
         missing = ", ".join(sorted(cls.__abstractmethods__))
         problems.append(f"it does not implement: {missing}")
-    if not isinstance(cls.operations, (frozenset, set)) or not all(
-        isinstance(op, Operation) for op in cls.operations
-    ):
+    if not isinstance(cls.operations, (frozenset, set)) or not all(isinstance(op, Operation) for op in cls.operations):
         problems.append("`operations` must be a frozenset of airflow_etl_provider.sdk.Operation")
     if not all(isinstance(mode, LoadMode) for mode in cls.load_modes):
         problems.append("`load_modes` must be a tuple of airflow_etl_provider.sdk.LoadMode")
@@ -141,9 +139,7 @@ def _schema_problems(schema: object) -> list[str]:
         problems.append("`config_schema` must describe an object (the connection's extra)")
     for name, spec in schema.get("properties", {}).items():
         if isinstance(spec, dict) and not (spec.get("title") or spec.get("description")):
-            problems.append(
-                f"`config_schema` property {name!r} needs a `title` or `description` for its form field"
-            )
+            problems.append(f"`config_schema` property {name!r} needs a `title` or `description` for its form field")
     return problems
 
 

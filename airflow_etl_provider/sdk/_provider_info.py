@@ -22,8 +22,7 @@ def _distribution_of(cls: type) -> str:
     names = packages_distributions().get(top_level, [])
     if not names:
         raise PluginError(
-            f"Cannot tell which installed distribution ships {cls.__module__}; "
-            "pass package_name= to provider_info()."
+            f"Cannot tell which installed distribution ships {cls.__module__}; pass package_name= to provider_info()."
         )
     return names[0]
 
@@ -55,9 +54,7 @@ def provider_info(
     return {
         "package-name": package_name,
         "name": name,
-        "description": description
-        or " ".join(cls.description for cls in connectors if cls.description)
-        or name,
+        "description": description or " ".join(cls.description for cls in connectors if cls.description) or name,
         "versions": [version],
         "integrations": [{"integration-name": integration, "tags": ["software"]}],
         "hooks": [

@@ -57,12 +57,8 @@ class FakeSalesforce:
         self.tokens_issued = 0
         server.expect_request("/services/oauth2/token", method="POST").respond_with_handler(self.token)
         server.expect_request(f"{API}/query").respond_with_handler(self.authorized(self.first_page))
-        server.expect_request(f"{API}/query/01gQUERY-2").respond_with_handler(
-            self.authorized(self.page(2, 4))
-        )
-        server.expect_request(f"{API}/query/01gQUERY-4").respond_with_handler(
-            self.authorized(self.page(4, 5))
-        )
+        server.expect_request(f"{API}/query/01gQUERY-2").respond_with_handler(self.authorized(self.page(2, 4)))
+        server.expect_request(f"{API}/query/01gQUERY-4").respond_with_handler(self.authorized(self.page(4, 5)))
         server.expect_request(f"{API}/limits").respond_with_json(
             {"DailyApiRequests": {"Max": 15000, "Remaining": 14990}}
         )
@@ -109,9 +105,7 @@ class FakeSalesforce:
     def authorized(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def check(request: Request) -> Response:
             if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return Response(
-                    '[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]', 401
-                )
+                return Response('[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]', 401)
             return handler(request)
 
         return check
@@ -146,9 +140,7 @@ def conn_id(salesforce: FakeSalesforce, airflow_connection: Callable[..., str]) 
     )
 
 
-def test_query_follows_next_records_url_and_drops_attributes(
-    conn_id: str, salesforce: FakeSalesforce
-) -> None:
+def test_query_follows_next_records_url_and_drops_attributes(conn_id: str, salesforce: FakeSalesforce) -> None:
     hook = registry.hook_for(conn_id)
     batches = list(hook.extract("SELECT Id, Name, Owner.Name FROM Account", chunk_size=2))
     assert [b.num_rows for b in batches] == [2, 2, 1]

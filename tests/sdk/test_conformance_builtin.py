@@ -108,9 +108,7 @@ class TestMySqlConformance(ConnectorConformance):
         import mysql.connector
 
         db = mysql_database
-        conn = mysql.connector.connect(
-            host=db.host, port=db.port, user=db.user, password="", database=db.name
-        )
+        conn = mysql.connector.connect(host=db.host, port=db.port, user=db.user, password="", database=db.name)
         try:
             cursor = conn.cursor()
             cursor.execute("CREATE TABLE people (id BIGINT PRIMARY KEY, name VARCHAR(50) NOT NULL)")

@@ -53,22 +53,15 @@ def test_duplicate_type_is_refused_naming_both_origins(
     with caplog.at_level(logging.WARNING):
         results = {r.path.name: r for r in load_plugins_from_directory(directory)}
     error = results["zz_duplicate.py"].error
-    assert (
-        "'etl_numbers' is already registered by numbers_plugin.NumbersConnector (plugin directory)" in error
-    )
+    assert "'etl_numbers' is already registered by numbers_plugin.NumbersConnector (plugin directory)" in error
     assert "refusing zz_duplicate.OtherNumbersConnector (plugin directory)" in error
     assert registry.connector_class("etl_numbers").__module__ == "numbers_plugin"
 
 
 def test_plugin_cannot_take_a_built_in_type(plugin_dir: Callable[..., Path]) -> None:
-    directory = plugin_dir(
-        "sqlite_thief.py", DUPLICATE.replace('conn_type = "etl_numbers"', 'conn_type = "sqlite"')
-    )
+    directory = plugin_dir("sqlite_thief.py", DUPLICATE.replace('conn_type = "etl_numbers"', 'conn_type = "sqlite"'))
     [result] = load_plugins_from_directory(directory)
-    assert (
-        "already registered by airflow_etl_provider.hooks.sqlite.SQLiteConnectorHook (built-in)"
-        in result.error
-    )
+    assert "already registered by airflow_etl_provider.hooks.sqlite.SQLiteConnectorHook (built-in)" in result.error
     assert registry.origin("sqlite") == "built-in"
 
 

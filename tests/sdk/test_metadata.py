@@ -80,9 +80,7 @@ def test_built_in_metadata_falls_back_to_the_distribution() -> None:
 def test_config_validation_reports_every_problem_with_its_field() -> None:
     schema = Inventory.full_config_schema()
     with pytest.raises(ConnectorConfigError) as error:
-        validate_config(
-            "inv", schema, {"warehouse": "berlin", "api_token": "s3cr!t", "page_size": 0, "colour": 1}
-        )
+        validate_config("inv", schema, {"warehouse": "berlin", "api_token": "s3cr!t", "page_size": 0, "colour": 1})
     message = str(error.value)
     for field in ("warehouse", "api_token", "page_size", "colour"):
         assert field in message, field

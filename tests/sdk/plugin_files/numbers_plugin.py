@@ -34,9 +34,7 @@ class NumbersConnector(ConnectorPlugin):
             "count": {"type": "integer", "minimum": 0, "default": 5, "title": "How many numbers to generate"},
         },
     }
-    operations = frozenset(
-        {Operation.TEST_CONNECTION, Operation.GET_SCHEMA, Operation.EXTRACT, Operation.PREVIEW}
-    )
+    operations = frozenset({Operation.TEST_CONNECTION, Operation.GET_SCHEMA, Operation.EXTRACT, Operation.PREVIEW})
 
     def test_connection(self) -> tuple[bool, str]:
         return True, f"Generates {self.config['count']} numbers."
@@ -50,9 +48,7 @@ class NumbersConnector(ConnectorPlugin):
         count = self.config["count"]
         for start in range(1, count + 1, chunk_size):
             n = list(range(start, min(start + chunk_size, count + 1)))
-            yield pa.record_batch(
-                {"n": pa.array(n, pa.int64()), "square": pa.array([i * i for i in n], pa.int64())}
-            )
+            yield pa.record_batch({"n": pa.array(n, pa.int64()), "square": pa.array([i * i for i in n], pa.int64())})
 
     def load(self, chunks: Any, destination: str, **options: Any) -> Any:
         self.require(Operation.LOAD)

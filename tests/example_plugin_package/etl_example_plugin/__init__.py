@@ -1,0 +1,1 @@
+"""Example plugin distribution for airflow-etl-provider."""
