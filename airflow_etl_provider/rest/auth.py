@@ -173,7 +173,7 @@ class OAuth2ClientCredentials(AuthStrategy):
         except requests.RequestException as error:
             raise RestApiError(
                 f"OAuth2 token endpoint {where} is unreachable ({type(error).__name__})", url=where
-            ) from error
+            ) from self._redactor.exception(error)
         if response.status_code != 200:
             body = self._redactor.text(response.text[:200])
             raise RestApiError(

@@ -97,7 +97,7 @@ class RestClient:
                         f"{method} {where} failed: {type(error).__name__} (the API is unreachable or too slow; "
                         f"gave up after {attempt + 1} attempts)",
                         url=where,
-                    ) from error
+                    ) from self.redactor.exception(error)
                 attempt += 1
                 self._wait(attempt, limit, None, type(error).__name__, where)
                 continue

@@ -7,6 +7,7 @@ REST client puts into a message goes through a `Redactor` first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -57,3 +58,21 @@ class Redactor:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
         return text
+
+    def exception(self, error: BaseException) -> BaseException:
+        """A stand-in for `error` to chain with `raise ... from`: same type, message redacted.
+
+        Driver errors quote the URL, query string (and so an API key) included, and a chained
+        cause ends up in tracebacks and task logs.
+        """
+        message = self.url_in_text(str(error))
+        try:
+            return type(error)(message)
+        except TypeError:
+            return RuntimeError(f"{type(error).__name__}: {message}")
+
+    def url_in_text(self, text: str) -> str:
+        """`text` with secrets and credential query parameters (`?api_key=...`) replaced."""
+        for name in self._query_params:
+            text = re.sub(rf"([?&]{re.escape(name)}=)[^&\s'\")]*", rf"\1{REDACTED}", text, flags=re.IGNORECASE)
+        return self.text(text)

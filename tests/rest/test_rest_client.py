@@ -133,3 +133,17 @@ def test_full_urls_are_kept_and_paths_join_the_base() -> None:
     client = _client("http://example.invalid/v1")
     assert client.url("/users") == "http://example.invalid/v1/users"
     assert client.url("https://other.invalid/x?a=1") == "https://other.invalid/x?a=1"
+
+
+def test_connection_errors_chain_no_api_key() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    redactor = Redactor(query_params=["apikey"])
+    auth = ApiKeyAuth("query-key-12345", "apikey", "query", redactor)
+    client = _client(f"http://127.0.0.1:{port}/", auth=auth, redactor=redactor, retry=RetryPolicy(max_retries=0))
+    with pytest.raises(RestApiError) as error:
+        _get(client, "x")
+    cause = error.value.__cause__
+    assert isinstance(cause, requests.ConnectionError) and "apikey=***" in str(cause)
+    assert "query-key-12345" not in str(error.value) + str(cause) + repr(cause)
