@@ -24,9 +24,15 @@ SIZES = (20_000, 200_000)
 
 
 def _record(i: int) -> dict:
-    return {"id": i, "name": f"user {i}", "email": f"user{i}@example.com", "score": i * 0.37,
-            "active": i % 3 == 0, "created_at": f"2026-01-{1 + i % 28:02d}T10:{i % 60:02d}:00Z",
-            "address": {"city": f"city {i % 500}", "zip": f"{i % 99999:05d}"}}
+    return {
+        "id": i,
+        "name": f"user {i}",
+        "email": f"user{i}@example.com",
+        "score": i * 0.37,
+        "active": i % 3 == 0,
+        "created_at": f"2026-01-{1 + i % 28:02d}T10:{i % 60:02d}:00Z",
+        "address": {"city": f"city {i % 500}", "zip": f"{i % 99999:05d}"},
+    }
 
 
 class _Api(BaseHTTPRequestHandler):
@@ -38,8 +44,12 @@ class _Api(BaseHTTPRequestHandler):
         total = int(query["total"][0])
         start = int(query.get("cursor", ["0"])[0])
         end = min(start + PAGE_SIZE, total)
-        body = json.dumps({"data": [_record(i) for i in range(start + 1, end + 1)],
-                           "meta": {"next_cursor": end if end < total else None}}).encode()
+        body = json.dumps(
+            {
+                "data": [_record(i) for i in range(start + 1, end + 1)],
+                "meta": {"next_cursor": end if end < total else None},
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -58,11 +68,18 @@ def _serve(port_queue: multiprocessing.Queue) -> None:
 
 def extract(base_url: str, total: int) -> int:
     """Runs in the measured process: stream every record, keep none."""
-    os.environ["AIRFLOW_CONN_BENCH_API"] = json.dumps({
-        "conn_type": "rest_api", "host": base_url,
-        "extra": {"paginator": "cursor", "cursor_path": "meta.next_cursor", "records_path": "data",
-                  "max_pages": 10_000},
-    })
+    os.environ["AIRFLOW_CONN_BENCH_API"] = json.dumps(
+        {
+            "conn_type": "rest_api",
+            "host": base_url,
+            "extra": {
+                "paginator": "cursor",
+                "cursor_path": "meta.next_cursor",
+                "records_path": "data",
+                "max_pages": 10_000,
+            },
+        }
+    )
     rows = 0
     with RestApiConnectorHook("bench_api") as hook:
         for batch in hook.extract("records", chunk_size=CHUNK_SIZE, params={"total": total}):
@@ -77,8 +94,13 @@ def main() -> None:
     try:
         base_url = f"http://127.0.0.1:{ports.get(timeout=30)}/"
         results = [
-            measure(f"rest_api extract {n:,} ({n // PAGE_SIZE:,} pages)", "benchmarks.bench_rest_api:extract",
-                    rows=n, base_url=base_url, total=n)
+            measure(
+                f"rest_api extract {n:,} ({n // PAGE_SIZE:,} pages)",
+                "benchmarks.bench_rest_api:extract",
+                rows=n,
+                base_url=base_url,
+                total=n,
+            )
             for n in SIZES
         ]
     finally:

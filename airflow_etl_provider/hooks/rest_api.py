@@ -278,9 +278,7 @@ class RestApiConnectorHook(ConnectorHook):
         """The host field as a URL: scheme added when missing, port field applied."""
         host = (self.connection.host or "").strip()
         if not host:
-            raise ConnectorConfigError(
-                self.conn_id, "host", "set the API's base URL, e.g. https://api.example.com/v1"
-            )
+            raise ConnectorConfigError(self.conn_id, "host", "set the API's base URL, e.g. https://api.example.com/v1")
         if "://" not in host:
             schema = (self.connection.schema or "").lower()
             host = f"{schema if schema in ('http', 'https') else self.default_scheme}://{host}"
@@ -398,9 +396,7 @@ class RestApiConnectorHook(ConnectorHook):
                 )
             except (RestApiError, ValueError) as error:
                 if configured:
-                    raise ConnectorConfigError(
-                        self.conn_id, "openapi_url", f"cannot use it: {error}"
-                    ) from error
+                    raise ConnectorConfigError(self.conn_id, "openapi_url", f"cannot use it: {error}") from error
                 continue
             self.log.info("Read the API's endpoints from %s", self.client.redactor.url(response.url))
             return document.tables()
@@ -421,9 +417,7 @@ class RestApiConnectorHook(ConnectorHook):
 
     # -- extract -----------------------------------------------------------------------
 
-    def extract(
-        self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any
-    ) -> Iterator[pa.RecordBatch]:
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
         """Stream the records of endpoint `source` (a path under the base URL, or a full URL).
 
         Options override the connection's settings for this call: `params` (query
@@ -433,9 +427,7 @@ class RestApiConnectorHook(ConnectorHook):
         self.require(Operation.EXTRACT)
         _check_options(self.conn_id, "extract", options, EXTRACT_OPTIONS)
         paginator = self._paginator(options.get("paginator"))
-        settings = {
-            name: options.get(name, self.config[name]) for name in ("records_path", "nested", "max_pages")
-        }
+        settings = {name: options.get(name, self.config[name]) for name in ("records_path", "nested", "max_pages")}
         if settings["nested"] not in NESTED_MODES:
             raise ConnectorConfigError(self.conn_id, "nested", f"use one of {', '.join(NESTED_MODES)}.")
         return self._extract(source, chunk_size, paginator, dict(options.get("params") or {}), settings)
@@ -516,9 +508,7 @@ class RestApiConnectorHook(ConnectorHook):
             url = self.client.url(destination)
             for start, records in record_batches(counted, batch_size):
                 body = encode_records(records, decimals)
-                request = requests.Request(
-                    method, url, data=body, headers={"Content-Type": "application/json"}
-                )
+                request = requests.Request(method, url, data=body, headers={"Content-Type": "application/json"})
                 try:
                     self.client.send(request, retry_unsafe=retry_unsafe)
                 except RestApiError as error:
@@ -533,11 +523,7 @@ class RestApiConnectorHook(ConnectorHook):
                 result.rows += len(records)
                 result.bytes += len(body)
                 result.details["requests"] += 1
-            retries = (
-                ""
-                if method in IDEMPOTENT_METHODS or retry_unsafe
-                else " (not retried: method not idempotent)"
-            )
+            retries = "" if method in IDEMPOTENT_METHODS or retry_unsafe else " (not retried: method not idempotent)"
             self.log.info(
                 "Sent %d records in %d requests to %s%s",
                 result.rows,

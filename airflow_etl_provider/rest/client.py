@@ -121,9 +121,7 @@ class RestClient:
             self._proxy_cache[key] = resolve_proxies(prepared, self.session.proxies, self.session.trust_env)
         return self._proxy_cache[key]
 
-    def status_error(
-        self, method: str, where: str, response: requests.Response, retries: int
-    ) -> RestApiError:
+    def status_error(self, method: str, where: str, response: requests.Response, retries: int) -> RestApiError:
         """An error naming status, redacted URL and the start of the body."""
         body = self.redactor.text(response.text[:BODY_EXCERPT].strip())
         after = f" after {retries} retries" if retries else ""

@@ -54,9 +54,7 @@ def encode_records(records: list[dict[str, Any]], decimals: str = "string") -> b
     return encoder.encode([_clean(r) for r in records]).encode("utf-8")
 
 
-def record_batches(
-    chunks: Iterator[pa.RecordBatch], batch_size: int
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def record_batches(chunks: Iterator[pa.RecordBatch], batch_size: int) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Regroup Arrow chunks into lists of `batch_size` records; yields (index of first record, records)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, not {batch_size}")

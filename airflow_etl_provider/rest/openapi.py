@@ -81,9 +81,7 @@ class OpenApiDocument:
                 return self._resolve(candidate.get("items"))
         return schema
 
-    def _columns(
-        self, schema: dict[str, Any], prefix: str = "", parent_nullable: bool = False
-    ) -> list[ColumnInfo]:
+    def _columns(self, schema: dict[str, Any], prefix: str = "", parent_nullable: bool = False) -> list[ColumnInfo]:
         required = set(schema.get("required", []))
         columns: list[ColumnInfo] = []
         for name, raw in schema.get("properties", {}).items():

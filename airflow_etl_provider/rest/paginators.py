@@ -41,7 +41,7 @@ class BasePaginator(ABC):
     def has_next_page(self) -> bool:
         return self._has_next_page
 
-    def init_request(self, request: requests.Request) -> None:
+    def init_request(self, request: requests.Request) -> None:  # noqa: B027 (optional hook, not abstract)
         """Prepare the first request (e.g. add `limit`); most paginators leave it as is."""
 
     @abstractmethod
@@ -127,7 +127,7 @@ class OffsetPaginator(_CountingPaginator):
         self.limit_param = limit_param
         self.offset = start_offset
 
-    def init_request(self, request: requests.Request) -> None:
+    def init_request(self, request: requests.Request) -> None:  # noqa: B027 (optional hook, not abstract)
         request.params[self.offset_param] = self.offset
         request.params[self.limit_param] = self.page_size
 
@@ -162,7 +162,7 @@ class PageNumberPaginator(_CountingPaginator):
         self.base_page = base_page
         self.page = base_page
 
-    def init_request(self, request: requests.Request) -> None:
+    def init_request(self, request: requests.Request) -> None:  # noqa: B027 (optional hook, not abstract)
         request.params[self.page_param] = self.page
         if self.page_size_param:
             request.params[self.page_size_param] = self.page_size
@@ -170,9 +170,7 @@ class PageNumberPaginator(_CountingPaginator):
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
         total_pages = self._total(response)
         self.page += 1
-        if self._page_says_stop(data) or (
-            total_pages is not None and self.page - self.base_page >= total_pages
-        ):
+        if self._page_says_stop(data) or (total_pages is not None and self.page - self.base_page >= total_pages):
             self._stop()
 
     def update_request(self, request: requests.Request) -> None:
@@ -279,9 +277,7 @@ def _paginator_class(name: str) -> type[BasePaginator]:
     try:
         return PAGINATORS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown paginator {name!r}; known paginators: {', '.join(sorted(PAGINATORS))}"
-        ) from None
+        raise ValueError(f"unknown paginator {name!r}; known paginators: {', '.join(sorted(PAGINATORS))}") from None
 
 
 def create_paginator(settings: dict[str, Any]) -> BasePaginator:

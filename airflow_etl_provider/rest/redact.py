@@ -13,9 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "***"
 #: Query parameter names that carry credentials by convention, whatever the config says.
-SECRET_QUERY_PARAMS = frozenset(
-    {"api_key", "apikey", "key", "token", "access_token", "client_secret", "secret"}
-)
+SECRET_QUERY_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "client_secret", "secret"})
 
 
 def mask(value: str) -> None:

@@ -57,8 +57,11 @@ def _home(tmp_path: Path) -> Path:
 
 
 def _api_connection(server: HTTPServer, **extra) -> dict:
-    return {"conn_type": "rest_api", "host": server.url_for("/v1"),
-            "extra": {"paginator": "cursor", "cursor_path": "meta.next_cursor", "max_retries": 3, **extra}}
+    return {
+        "conn_type": "rest_api",
+        "host": server.url_for("/v1"),
+        "extra": {"paginator": "cursor", "cursor_path": "meta.next_cursor", "max_retries": 3, **extra},
+    }
 
 
 @pytest.mark.airflow_cli
@@ -74,12 +77,21 @@ def test_upserts_an_endpoint_into_postgres(httpserver: HTTPServer, postgres_data
 
     seen = _serve_cursor_pages(httpserver, "/v1/people", state["records"], check)
     db = postgres_database
-    cli = AirflowCli(_home(tmp_path), connections={
-        "example_rest_api": _api_connection(httpserver, auth_type="api_key", api_key=API_KEY, api_key_in="query",
-                                            api_key_name="api_key"),
-        "example_warehouse": {"conn_type": "postgres", "host": db.host, "port": db.port, "login": db.user,
-                              "schema": db.name},
-    })
+    cli = AirflowCli(
+        _home(tmp_path),
+        connections={
+            "example_rest_api": _api_connection(
+                httpserver, auth_type="api_key", api_key=API_KEY, api_key_in="query", api_key_name="api_key"
+            ),
+            "example_warehouse": {
+                "conn_type": "postgres",
+                "host": db.host,
+                "port": db.port,
+                "login": db.user,
+                "schema": db.name,
+            },
+        },
+    )
     params = json.dumps({"endpoint": "people", "table": "people"})
     cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-01", "-t", params)
     assert seen["requests"] == 3
@@ -131,12 +143,20 @@ def test_secrets_never_reach_logs_errors_or_xcom(httpserver: HTTPServer, tmp_pat
     pytest.importorskip("airflow_etl_provider.hooks.sqlite", reason="the SQLite connector is not there yet")
     api = OAuthApi(httpserver, _users({i: f"user {i}" for i in range(1, 151)}))
     home = _home(tmp_path)
-    cli = AirflowCli(home, connections={
-        "example_rest_api": _api_connection(httpserver, auth_type="oauth2", client_id="etl-client",
-                                            client_secret=CLIENT_SECRET, token_url=httpserver.url_for("/v1/oauth/token"),
-                                            rate_limit=600),
-        "example_warehouse": {"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")},
-    })
+    cli = AirflowCli(
+        home,
+        connections={
+            "example_rest_api": _api_connection(
+                httpserver,
+                auth_type="oauth2",
+                client_id="etl-client",
+                client_secret=CLIENT_SECRET,
+                token_url=httpserver.url_for("/v1/oauth/token"),
+                rate_limit=600,
+            ),
+            "example_warehouse": {"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")},
+        },
+    )
     run = cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-01", "-t", json.dumps({"endpoint": "users"}))
 
     # The run went through the paths that handle secrets: 429 with Retry-After, token expiry + 401.

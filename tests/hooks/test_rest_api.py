@@ -71,8 +71,11 @@ def test_extract_options_override_the_connection(api: FakeApi, rest_conn) -> Non
 
     api.route("things", handler)
     hook = RestApiConnectorHook(rest_conn())
-    batches = list(hook.extract("/things", chunk_size=100, paginator={"type": "page_number"},
-                                params={"status": "active"}, nested="json"))
+    batches = list(
+        hook.extract(
+            "/things", chunk_size=100, paginator={"type": "page_number"}, params={"status": "active"}, nested="json"
+        )
+    )
     assert batches[0].to_pylist() == [{"id": i, "nested": '{"a":1}'} for i in (1, 2, 3)]
 
 
@@ -83,12 +86,16 @@ def test_unknown_extract_option_is_named(rest_conn) -> None:
 
 def test_unknown_paginator_name_lists_the_known_ones(rest_conn) -> None:
     hook = RestApiConnectorHook(rest_conn())
-    with pytest.raises(ConnectorConfigError, match="unknown paginator 'sideways'; known paginators: cursor, header_link"):
+    with pytest.raises(
+        ConnectorConfigError, match="unknown paginator 'sideways'; known paginators: cursor, header_link"
+    ):
         hook.extract("x", paginator="sideways")
 
 
 def test_max_pages_from_config(api: FakeApi, rest_conn) -> None:
-    api.route("endless", lambda r: json_response({"data": [{"id": 1}], "next": f"/api/endless?p={api.calls['endless']}"}))
+    api.route(
+        "endless", lambda r: json_response({"data": [{"id": 1}], "next": f"/api/endless?p={api.calls['endless']}"})
+    )
     hook = RestApiConnectorHook(rest_conn(paginator="json_link", max_pages=4))
     with pytest.raises(PaginationError, match="max_pages=4"):
         list(hook.extract("endless"))
@@ -102,8 +109,9 @@ def test_preview_stops_requesting_pages_at_the_limit(api: FakeApi, rest_conn) ->
     assert api.calls["people"] == 3
 
 
-def _collecting_endpoint(api: FakeApi, path: str, method: str, fail_on_request: int | None = None,
-                         status: int = 422) -> list:
+def _collecting_endpoint(
+    api: FakeApi, path: str, method: str, fail_on_request: int | None = None, status: int = 422
+) -> list:
     received: list = []
 
     def handler(request: Request) -> Response:
@@ -119,11 +127,13 @@ def _collecting_endpoint(api: FakeApi, path: str, method: str, fail_on_request: 
 def test_load_posts_batches_and_encodes_types(api: FakeApi, rest_conn) -> None:
     received = _collecting_endpoint(api, "sink", "POST")
     hook = RestApiConnectorHook(rest_conn(batch_size=4))
-    chunk = pa.record_batch({
-        "id": pa.array(range(5), pa.int64()),
-        "price": pa.array([decimal.Decimal("1.10")] * 5, pa.decimal128(10, 2)),
-        "at": pa.array([dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)] * 5, pa.timestamp("us", tz="UTC")),
-    })
+    chunk = pa.record_batch(
+        {
+            "id": pa.array(range(5), pa.int64()),
+            "price": pa.array([decimal.Decimal("1.10")] * 5, pa.decimal128(10, 2)),
+            "at": pa.array([dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)] * 5, pa.timestamp("us", tz="UTC")),
+        }
+    )
     result = hook.load([chunk, chunk.slice(0, 2)], "sink")
     assert [len(body) for body in received] == [4, 3]
     assert received[0][0] == {"id": 0, "price": "1.10", "at": "2026-01-01T12:00:00+00:00"}
@@ -162,20 +172,58 @@ def test_unsupported_load_modes_say_how_to_enable_them(rest_conn) -> None:
 OPENAPI = {
     "openapi": "3.0.3",
     "paths": {
-        "/users": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {
-            "type": "object",
-            "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}},
-        }}}}}}},
+        "/users": {
+            "get": {
+                "responses": {
+                    "200": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}
+                                    },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/users/{id}": {"get": {"responses": {"200": {"description": "one"}}}},
-        "/events": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {
-            "type": "array", "items": {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"}}},
-        }}}}}}},
+        "/events": {
+            "get": {
+                "responses": {
+                    "200": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {"at": {"type": "string", "format": "date-time"}},
+                                    },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
     },
-    "components": {"schemas": {"User": {
-        "type": "object", "required": ["id"],
-        "properties": {"id": {"type": "integer"}, "score": {"type": "number"},
-                       "address": {"type": "object", "properties": {"city": {"type": "string"}}}},
-    }}},
+    "components": {
+        "schemas": {
+            "User": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "score": {"type": "number"},
+                    "address": {"type": "object", "properties": {"city": {"type": "string"}}},
+                },
+            }
+        }
+    },
 }
 
 
@@ -185,14 +233,27 @@ def test_get_schema_from_openapi_document(api: FakeApi, rest_conn) -> None:
     assert [t.name for t in schema.tables] == ["events", "users"]
     users = schema.table("users")
     assert [(c.name, c.type, c.nullable) for c in users.columns] == [
-        ("id", "int64", False), ("score", "double", True), ("address__city", "string", True)]
+        ("id", "int64", False),
+        ("score", "double", True),
+        ("address__city", "string", True),
+    ]
     assert schema.table("events").column("at").type == "timestamp[us, tz=UTC]"
     assert [t.name for t in RestApiConnectorHook(rest_conn()).get_schema("users").tables] == ["users"]
 
 
 def test_get_schema_from_swagger_at_the_host_root(api: FakeApi, rest_conn) -> None:
-    swagger = {"swagger": "2.0", "paths": {"/pets": {"get": {"responses": {"200": {"schema": {
-        "type": "array", "items": {"properties": {"name": {"type": "string"}}}}}}}}}}
+    swagger = {
+        "swagger": "2.0",
+        "paths": {
+            "/pets": {
+                "get": {
+                    "responses": {
+                        "200": {"schema": {"type": "array", "items": {"properties": {"name": {"type": "string"}}}}}
+                    }
+                }
+            }
+        },
+    }
     api.server.expect_request("/swagger.json").respond_with_json(swagger)
     schema = RestApiConnectorHook(rest_conn()).get_schema()
     assert schema.table("pets").columns[0].name == "name"
@@ -202,13 +263,18 @@ def test_get_schema_falls_back_to_configured_endpoints(api: FakeApi, rest_conn) 
     api.route("orders", lambda r: json_response({"results": [{"id": 1, "total": 9.5, "note": None}]}))
     schema = RestApiConnectorHook(rest_conn(endpoints="orders")).get_schema()
     assert [(c.name, c.type) for c in schema.table("orders").columns] == [
-        ("id", "int64"), ("total", "double"), ("note", "null")]
+        ("id", "int64"),
+        ("total", "double"),
+        ("note", "null"),
+    ]
 
 
 def test_test_connection_messages(api: FakeApi, rest_conn, airflow_connection) -> None:
     api.route("health", lambda r: json_response({"ok": True}))
     assert RestApiConnectorHook(rest_conn(health_check_endpoint="health")).test_connection() == (
-        True, f"Connected: GET {api.base_url}/health answered HTTP 200.")
+        True,
+        f"Connected: GET {api.base_url}/health answered HTTP 200.",
+    )
 
     api.route("private", lambda r: Response(f"bad token {r.headers['Authorization']}", status=401))
     ok, message = RestApiConnectorHook(rest_conn(health_check_endpoint="private")).test_connection()
@@ -221,7 +287,9 @@ def test_test_connection_messages(api: FakeApi, rest_conn, airflow_connection) -
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    conn_id = airflow_connection("rest_api", host=f"http://127.0.0.1:{port}", extra={"auth_type": "bearer", "token": TOKEN})
+    conn_id = airflow_connection(
+        "rest_api", host=f"http://127.0.0.1:{port}", extra={"auth_type": "bearer", "token": TOKEN}
+    )
     ok, message = RestApiConnectorHook(conn_id).test_connection()
     assert not ok and message.startswith("Cannot reach the API") and TOKEN not in message
 
@@ -244,8 +312,15 @@ def test_http_connection_headers_and_basic_auth(api: FakeApi, airflow_connection
 
     api.route("rows", handler)
     host, port = api.server.host, api.server.port
-    conn_id = airflow_connection("http", host=host, port=port, schema="http", login="ann", password="pw-123456",
-                                 extra={"X-Tenant": "acme", "verify": False, "paginator": "single_page"})
+    conn_id = airflow_connection(
+        "http",
+        host=host,
+        port=port,
+        schema="http",
+        login="ann",
+        password="pw-123456",
+        extra={"X-Tenant": "acme", "verify": False, "paginator": "single_page"},
+    )
     hook = hook_for(conn_id)
     assert isinstance(hook, HttpConnectorHook)
     assert hook.base_url == f"http://{host}:{port}"

@@ -51,10 +51,16 @@ class TokenServer:
 def _oauth_client(api: FakeApi, secret: str = CLIENT_SECRET) -> tuple[RestClient, OAuth2ClientCredentials]:
     session = requests.Session()
     redactor = Redactor()
-    auth = OAuth2ClientCredentials(api.server.url_for("/api/token"), "my-client", secret, "read",
-                                   session=session, timeout=5, redactor=redactor)
-    client = RestClient(api.base_url, session=session, auth=auth, redactor=redactor,
-                        retry=RetryPolicy(max_retries=1, backoff_factor=0.01))
+    auth = OAuth2ClientCredentials(
+        api.server.url_for("/api/token"), "my-client", secret, "read", session=session, timeout=5, redactor=redactor
+    )
+    client = RestClient(
+        api.base_url,
+        session=session,
+        auth=auth,
+        redactor=redactor,
+        retry=RetryPolicy(max_retries=1, backoff_factor=0.01),
+    )
     return client, auth
 
 
@@ -91,7 +97,9 @@ def test_oauth2_renews_once_on_401(api: FakeApi) -> None:
 
 
 def test_oauth2_401_after_renewal_fails_without_secrets(api: FakeApi) -> None:
-    api.route("token", lambda r: json_response({"access_token": "tok-always-rejected", "expires_in": 60}), method="POST")
+    api.route(
+        "token", lambda r: json_response({"access_token": "tok-always-rejected", "expires_in": 60}), method="POST"
+    )
     api.route("data", lambda r: json_response({"error": "no"}, status=401))
     client, auth = _oauth_client(api)
     with pytest.raises(RestApiError, match="HTTP 401") as error:
@@ -111,7 +119,12 @@ def test_oauth2_bad_client_secret_is_reported_plainly(api: FakeApi) -> None:
 @pytest.mark.parametrize(
     ("config", "login", "password", "expected"),
     [
-        ({"auth_type": "basic"}, "ann", "pw-12345", {"Authorization": "Basic " + base64.b64encode(b"ann:pw-12345").decode()}),
+        (
+            {"auth_type": "basic"},
+            "ann",
+            "pw-12345",
+            {"Authorization": "Basic " + base64.b64encode(b"ann:pw-12345").decode()},
+        ),
         ({"auth_type": "bearer", "token": "tok-12345"}, "", "", {"Authorization": "Bearer tok-12345"}),
         ({"auth_type": "bearer"}, "", "tok-from-password", {"Authorization": "Bearer tok-from-password"}),
         ({"auth_type": "api_key", "api_key": "key-12345", "api_key_name": "X-Key"}, "", "", {"X-Key": "key-12345"}),
@@ -137,7 +150,9 @@ def test_api_key_in_query(api: FakeApi) -> None:
     session = requests.Session()
     config = {"auth_type": "api_key", "api_key": "qkey-12345", "api_key_name": "apikey", "api_key_in": "query"}
     auth = create_auth(config, "", "", session=session, timeout=5, redactor=Redactor())
-    RestClient(api.base_url, session=session, auth=auth).send(requests.Request("GET", api.base_url + "/q", params={"a": 1}))
+    RestClient(api.base_url, session=session, auth=auth).send(
+        requests.Request("GET", api.base_url + "/q", params={"a": 1})
+    )
     assert seen == {"a": "1", "apikey": "qkey-12345"}
 
 

@@ -36,7 +36,7 @@ def test_offset_stops_on_short_page(api: FakeApi) -> None:
 def test_offset_stops_at_total_without_an_extra_request(api: FakeApi) -> None:
     def handler(request: Request) -> Response:
         offset, limit = int(request.args["offset"]), int(request.args["limit"])
-        return json_response({"data": RECORDS[offset : offset + limit][:90 - offset], "meta": {"total": 90}})
+        return json_response({"data": RECORDS[offset : offset + limit][: 90 - offset], "meta": {"total": 90}})
 
     api.route("offset", handler)
     settings = {"type": "offset", "page_size": 10, "total_path": "meta.total"}
@@ -47,7 +47,7 @@ def test_offset_stops_at_total_without_an_extra_request(api: FakeApi) -> None:
 def test_offset_stops_on_empty_page(api: FakeApi) -> None:
     def handler(request: Request) -> Response:
         offset = int(request.args["offset"])
-        return json_response(RECORDS[offset : offset + 19][:(90 - offset)])
+        return json_response(RECORDS[offset : offset + 19][: (90 - offset)])
 
     api.route("offset", handler)
     # The server ignores `size` and sends 19 a page: never a short page, only the empty one ends it.
@@ -72,7 +72,13 @@ def test_page_number_without_total_stops_on_empty_page(api: FakeApi) -> None:
         return json_response({"items": RECORDS[page * 40 : (page + 1) * 40] if page < 2 else []})
 
     api.route("pages", handler)
-    settings = {"type": "page_number", "page_param": "p", "base_page": 0, "page_size": 40, "page_size_param": "per_page"}
+    settings = {
+        "type": "page_number",
+        "page_param": "p",
+        "base_page": 0,
+        "page_size": 40,
+        "page_size_param": "per_page",
+    }
     assert _ids(_client(api), "pages", settings) == list(range(1, 81))
     assert api.calls["pages"] == 3
 
@@ -93,7 +99,9 @@ def test_cursor_from_body_path_sent_as_param(api: FakeApi) -> None:
 def test_header_link(api: FakeApi) -> None:
     def handler(request: Request) -> Response:
         page = int(request.args.get("page", 1))
-        headers = {"Link": f'</api/link?page={page + 1}>; rel="next", </api/link?page=1>; rel="first"'} if page < 4 else {}
+        headers = (
+            {"Link": f'</api/link?page={page + 1}>; rel="next", </api/link?page=1>; rel="first"'} if page < 4 else {}
+        )
         return json_response(RECORDS[(page - 1) * 25 : page * 25], headers=headers)
 
     api.route("link", handler)

@@ -46,10 +46,17 @@ def test_get_path_handles_lists_and_missing_steps() -> None:
 
 def test_nested_objects_flattened_or_json() -> None:
     record = {"id": 1, "address": {"city": "Oslo", "geo": {"lat": 59.9}}, "tags": ["a", "b"]}
-    assert shape_record(record, "flatten") == {"id": 1, "address__city": "Oslo", "address__geo__lat": 59.9,
-                                               "tags": '["a","b"]'}
-    assert shape_record(record, "json") == {"id": 1, "address": '{"city":"Oslo","geo":{"lat":59.9}}',
-                                            "tags": '["a","b"]'}
+    assert shape_record(record, "flatten") == {
+        "id": 1,
+        "address__city": "Oslo",
+        "address__geo__lat": 59.9,
+        "tags": '["a","b"]',
+    }
+    assert shape_record(record, "json") == {
+        "id": 1,
+        "address": '{"city":"Oslo","geo":{"lat":59.9}}',
+        "tags": '["a","b"]',
+    }
     assert shape_record(7) == {"value": 7}
 
 
@@ -73,8 +80,14 @@ def test_late_field_lands_and_missing_fields_are_null() -> None:
 
 def test_types_stay_stable_across_chunks() -> None:
     batcher = ArrowBatcher(chunk_size=2)
-    rows = [{"a": None, "b": 1}, {"a": None, "b": 2}, {"a": "x", "b": 3}, {"a": None, "b": None},
-            {"a": None, "b": 4}, {"a": "y", "b": 5}]
+    rows = [
+        {"a": None, "b": 1},
+        {"a": None, "b": 2},
+        {"a": "x", "b": 3},
+        {"a": None, "b": None},
+        {"a": None, "b": 4},
+        {"a": "y", "b": 5},
+    ]
     batches = [*batcher.add(rows), *batcher.flush()]
     assert [b.schema.field("b").type for b in batches] == [pa.int64()] * 3
     assert batches[2].schema.field("a").type == pa.string()  # fixed once seen, kept when a chunk is all null
@@ -100,11 +113,21 @@ def test_promote() -> None:
 
 
 def test_encode_decimals_timestamps_and_nan() -> None:
-    record = {"price": decimal.Decimal("12345678901234567890.12"), "at": dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC),
-              "day": dt.date(2026, 1, 2), "ratio": float("nan"), "raw": b"\x00\x01"}
+    record = {
+        "price": decimal.Decimal("12345678901234567890.12"),
+        "at": dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC),
+        "day": dt.date(2026, 1, 2),
+        "ratio": float("nan"),
+        "raw": b"\x00\x01",
+    }
     assert json.loads(encode_records([record])) == [
-        {"price": "12345678901234567890.12", "at": "2026-01-02T03:04:00+00:00", "day": "2026-01-02",
-         "ratio": None, "raw": "AAE="}
+        {
+            "price": "12345678901234567890.12",
+            "at": "2026-01-02T03:04:00+00:00",
+            "day": "2026-01-02",
+            "ratio": None,
+            "raw": "AAE=",
+        }
     ]
     assert json.loads(encode_records([{"p": decimal.Decimal("1.5")}], decimals="number")) == [{"p": 1.5}]
 
