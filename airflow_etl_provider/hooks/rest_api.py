@@ -34,7 +34,7 @@ from airflow_etl_provider.rest.paginators import PAGINATORS, BasePaginator, crea
 from airflow_etl_provider.rest.ratelimit import RateLimiter
 from airflow_etl_provider.rest.records import NESTED_MODES, shape_record
 from airflow_etl_provider.rest.redact import Redactor
-from airflow_etl_provider.rest.retry import IDEMPOTENT_METHODS, RetryPolicy
+from airflow_etl_provider.rest.retry import RetryPolicy
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
 
 _SECRET = {"type": "string", "format": "password"}
@@ -298,6 +298,8 @@ class RestApiConnectorHook(ConnectorHook):
         config = self.config
         session = requests.Session()
         redactor = Redactor(query_params=[config["api_key_name"]] if config["api_key_in"] == "query" else [])
+        headers = {str(name): str(value) for name, value in config["headers"].items()}
+        redactor.add_header_secrets(headers)
         try:
             auth = create_auth(
                 config,
@@ -317,7 +319,7 @@ class RestApiConnectorHook(ConnectorHook):
             self.base_url,
             session=session,
             auth=auth,
-            headers=dict(config["headers"]),
+            headers=headers,
             timeout=self.timeout,
             retry=RetryPolicy(config["max_retries"], float(config["backoff_factor"])),
             rate_limiter=self.rate_limiter,
@@ -523,13 +525,12 @@ class RestApiConnectorHook(ConnectorHook):
                 result.rows += len(records)
                 result.bytes += len(body)
                 result.details["requests"] += 1
-            retries = "" if method in IDEMPOTENT_METHODS or retry_unsafe else " (not retried: method not idempotent)"
             self.log.info(
-                "Sent %d records in %d requests to %s%s",
+                "Sent %d records in %d %s requests to %s",
                 result.rows,
                 result.details["requests"],
+                method,
                 self.client.redactor.url(url),
-                retries,
             )
         return result
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "***"
+#: Header names that carry credentials when any of these words is in them.
+SECRET_HEADER_WORDS = ("auth", "token", "key", "secret", "cookie", "session", "signature")
 #: Query parameter names that carry credentials by convention, whatever the config says.
 SECRET_QUERY_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "client_secret", "secret"})
 
@@ -39,6 +41,15 @@ class Redactor:
         if value:
             self._secrets.add(value)
             mask(value)
+
+    def add_header_secrets(self, headers: dict[str, str]) -> None:
+        """Treat credential-looking default headers (`Authorization: Bearer x`) as secrets."""
+        for name, value in headers.items():
+            if any(word in name.lower() for word in SECRET_HEADER_WORDS):
+                self.add_secret(value)
+                scheme, _, credential = value.partition(" ")
+                if credential and scheme.isalpha():
+                    self.add_secret(credential.strip())
 
     def url(self, url: str) -> str:
         """The URL with credential query parameters and userinfo removed."""

@@ -346,3 +346,11 @@ def test_hook_logs_carry_no_secrets(api: FakeApi, rest_conn, caplog: pytest.LogC
         list(hook.extract("flaky"))
     assert TOKEN not in str(error.value) and TOKEN not in repr(error.value.__cause__)
     assert caplog.records and all(TOKEN not in record.getMessage() for record in caplog.records)
+
+
+def test_credential_headers_of_http_connections_are_redacted(api: FakeApi, airflow_connection) -> None:
+    api.route("echo", lambda r: Response(f"rejected {r.headers['Authorization']}", status=403))
+    conn_id = airflow_connection("http", host=api.base_url, extra={"Authorization": "Token hdr-secret-777"})
+    with pytest.raises(RestApiError) as error:
+        list(HttpConnectorHook(conn_id).extract("echo"))
+    assert "hdr-secret-777" not in str(error.value) and "rejected ***" in str(error.value)
