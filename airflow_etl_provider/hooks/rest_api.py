@@ -263,6 +263,8 @@ class RestApiConnectorHook(ConnectorHook):
         "placeholders": {"host": "https://api.example.com/v1"},
     }
     operations = frozenset(Operation)
+    #: What every REST connection can do; `upsert_method` / `replace_method` add more per connection.
+    load_modes: ClassVar[tuple[LoadMode, ...]] = (LoadMode.APPEND,)
     #: Scheme used when the host field has none.
     default_scheme: ClassVar[str] = "https"
 
@@ -493,7 +495,7 @@ class RestApiConnectorHook(ConnectorHook):
         """
         self.require(Operation.LOAD)
         _check_options(self.conn_id, "load", options, LOAD_OPTIONS)
-        mode = LoadMode.parse(mode)
+        mode = self.require_load_mode(mode)
         method = (options.get("method") or self._method_for(mode)).upper()
         batch_size = int(options.get("batch_size", self.config["batch_size"]))
         decimals = options.get("decimals", self.config["decimals"])
@@ -535,17 +537,19 @@ class RestApiConnectorHook(ConnectorHook):
         return result
 
     def _method_for(self, mode: LoadMode) -> str:
-        method = {
+        return {
             LoadMode.APPEND: self.config["load_method"],
             LoadMode.UPSERT: self.config["upsert_method"],
             LoadMode.REPLACE: self.config["replace_method"],
         }[mode]
-        if not method:
-            supported = ["append"] + [
-                m.value for m in (LoadMode.UPSERT, LoadMode.REPLACE) if self.config[f"{m.value}_method"]
-            ]
-            raise UnsupportedLoadModeError(self.conn_id, mode.value, supported)
-        return method
+
+    def require_load_mode(self, mode: LoadMode | str) -> LoadMode:
+        """Append always; upsert and replace only where the connection names a method for them."""
+        parsed = LoadMode.parse(mode)
+        supported = [m for m in LoadMode if self._method_for(m)]
+        if parsed not in supported:
+            raise UnsupportedLoadModeError(self.conn_id, parsed.value, [m.value for m in supported])
+        return parsed
 
 
 class UnsupportedLoadModeError(UnsupportedOperationError):

@@ -16,6 +16,7 @@ from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, Uns
 from airflow_etl_provider.hooks.registry import hook_for
 from airflow_etl_provider.hooks.rest_api import HttpConnectorHook, RestApiConnectorHook
 from airflow_etl_provider.rest.errors import PaginationError, RestApiError
+from airflow_etl_provider.sdk import ConnectorConformance
 from airflow_etl_provider.types import Operation
 from airflow_etl_provider.ui_fields import conn_fields, secret_fields
 from tests.rest.rest_fake_api import FakeApi, json_response, people
@@ -354,3 +355,36 @@ def test_credential_headers_of_http_connections_are_redacted(api: FakeApi, airfl
     with pytest.raises(RestApiError) as error:
         list(HttpConnectorHook(conn_id).extract("echo"))
     assert "hdr-secret-777" not in str(error.value) and "rejected ***" in str(error.value)
+
+
+class RecordStore:
+    """A tiny collection API: GET lists what POST appended (the conformance suite reads back)."""
+
+    def __init__(self, api: FakeApi, name: str, records: list[dict] | None = None) -> None:
+        self.records = list(records or [])
+        api.route(name, self.handle)
+
+    def handle(self, request: Request) -> Response:
+        if request.method == "POST":
+            self.records.extend(json.loads(request.data))
+            return json_response({"created": True}, status=201)
+        return json_response({"data": self.records})
+
+
+class TestRestApiConformance(ConnectorConformance):
+    connector_class = RestApiConnectorHook
+
+    @pytest.fixture
+    def conn_id(self, api: FakeApi, rest_conn) -> str:
+        api.route("", lambda r: json_response({"service": "fake"}))
+        return rest_conn()
+
+    @pytest.fixture
+    def source(self, api: FakeApi) -> str:
+        RecordStore(api, "people", people(5))
+        return "people"
+
+    @pytest.fixture
+    def destination(self, api: FakeApi) -> str:
+        RecordStore(api, "sink")
+        return "sink"
