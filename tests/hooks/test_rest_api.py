@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import json
 import socket
+import time
 
 import pyarrow as pa
 import pytest
@@ -388,3 +389,13 @@ class TestRestApiConformance(ConnectorConformance):
     def destination(self, api: FakeApi) -> str:
         RecordStore(api, "sink")
         return "sink"
+
+
+def test_rate_limit_is_shared_by_every_call_of_one_hook(api: FakeApi, rest_conn) -> None:
+    stamps: list[float] = []
+    api.route("ticks", lambda r: stamps.append(time.monotonic()) or json_response([{"id": 1}]))
+    hook = RestApiConnectorHook(rest_conn(rate_limit=300))  # one request per 0.2 s
+    for _ in range(4):  # separate extract calls, each opening and closing the hook
+        list(hook.extract("ticks"))
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert len(stamps) == 4 and min(gaps) >= 0.19, gaps
