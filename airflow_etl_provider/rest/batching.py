@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 import pyarrow as pa
@@ -80,10 +81,9 @@ class ArrowBatcher:
 
     def _build(self) -> pa.RecordBatch:
         rows, self._rows = self._rows, []
-        for row in rows:
-            for name in row:
-                if name not in self.fields:
-                    self.fields[name] = pa.null()
+        for name in dict.fromkeys(chain.from_iterable(rows)):  # every key, in first-seen order
+            if name not in self.fields:
+                self.fields[name] = pa.null()
         arrays = [self._column(name, [row.get(name) for row in rows]) for name in list(self.fields)]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 

@@ -61,6 +61,8 @@ def shape_record(record: Any, nested: str = "flatten") -> dict[str, Any]:
     """
     if not isinstance(record, dict):
         return {"value": _json_if_nested(record)}
+    if not any(isinstance(value, (dict, list)) for value in record.values()):
+        return record  # already flat: the common case, and the hot path
     if nested == "json":
         return {key: _json_if_nested(value) for key, value in record.items()}
     row: dict[str, Any] = {}
@@ -70,11 +72,13 @@ def shape_record(record: Any, nested: str = "flatten") -> dict[str, Any]:
 
 def _flatten_into(row: dict[str, Any], prefix: str, obj: dict[str, Any]) -> None:
     for key, value in obj.items():
-        name = f"{prefix}{FLATTEN_SEPARATOR}{key}" if prefix else str(key)
+        name = f"{prefix}{FLATTEN_SEPARATOR}{key}" if prefix else key
         if isinstance(value, dict) and value:
             _flatten_into(row, name, value)
+        elif isinstance(value, (dict, list)):
+            row[name] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         else:
-            row[name] = _json_if_nested(value)
+            row[name] = value
 
 
 def _json_if_nested(value: Any) -> Any:
