@@ -24,6 +24,7 @@ def empty_airflow_plugins_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     folder = tmp_path / "airflow_plugins"
     folder.mkdir()
     monkeypatch.setenv("AIRFLOW__CORE__PLUGINS_FOLDER", str(folder))
+    monkeypatch.setenv("_AIRFLOW_PROCESS_CONTEXT", "server")  # what main() sets, undone after the test
 
 
 @pytest.fixture

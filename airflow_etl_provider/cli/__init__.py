@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from airflow_etl_provider.exceptions import (
 from airflow_etl_provider.sdk import PluginError
 
 USAGE_ERROR = 2
+#: How the Task SDK tells where it runs; "server" includes the metadata database in lookups.
+SERVER_CONTEXT_ENV = "_AIRFLOW_PROCESS_CONTEXT"
 
 __all__ = ["main"]
 
@@ -107,6 +110,9 @@ def _log_to_stderr() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _log_to_stderr()
+    # Like Airflow's own CLI this runs beside the metadata database, not inside a task: look
+    # connections up in the server chain (environment, secrets backends, metadata database).
+    os.environ.setdefault(SERVER_CONTEXT_ENV, "server")
     try:
         files = _commands.discover(args.plugin_dir)
         return args.run(args, files)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -126,6 +127,17 @@ def test_cli_lists_the_dropped_file_and_the_package_and_reports_the_broken_file(
     assert "Numbers (test plugin)  1.2.3" in done.stdout
     assert "JSON Lines folder" in done.stdout and "0.3.0" in done.stdout and "Example Plugin Authors" in done.stdout
     assert "broken_plugin.py: SyntaxError" in done.stderr
+
+
+def test_cli_reads_connections_from_the_metadata_database(setup: Setup) -> None:
+    database = setup.cli.home / "db_conn.db"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+        db.executemany("INSERT INTO t VALUES (?, ?)", [(1, "ada"), (2, "grace")])
+    setup.cli.run("connections", "add", "db_sqlite", "--conn-type", "sqlite", "--conn-host", str(database))
+    done = _airflow_etl(setup, "preview", "db_sqlite", "t", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}]
 
 
 def test_dag_moves_data_from_the_dropped_file_into_the_package(setup: Setup) -> None:
