@@ -50,10 +50,14 @@ def _serve_cursor_pages(server: HTTPServer, path: str, records: list[dict], chec
     return seen
 
 
-def _home(tmp_path: Path) -> Path:
-    home = tmp_path / "airflow_home"
-    home.mkdir()
-    return home
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> AirflowCli:
+    """One migrated AIRFLOW_HOME for the module (migrating is the slow part); tests add connections."""
+    return AirflowCli(tmp_path_factory.mktemp("airflow_home"), connections={})
+
+
+def _connect(cli: AirflowCli, **connections: dict) -> None:
+    cli.env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(spec) for conn_id, spec in connections.items()})
 
 
 def _api_connection(server: HTTPServer, **extra) -> dict:
@@ -65,49 +69,45 @@ def _api_connection(server: HTTPServer, **extra) -> dict:
 
 
 @pytest.mark.airflow_cli
-def test_upserts_an_endpoint_into_postgres(httpserver: HTTPServer, postgres_database, tmp_path: Path) -> None:
+def test_upserts_an_endpoint_into_postgres(httpserver: HTTPServer, postgres_database, cli: AirflowCli) -> None:
     pytest.importorskip("airflow_etl_provider.hooks.postgres", reason="the Postgres connector is not there yet")
     import psycopg
 
-    names = {i: f"user {i}" for i in range(1, 121)}
-    state = {"records": _users(names)}
+    db = postgres_database
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
+        conn.execute("CREATE TABLE people (id bigint PRIMARY KEY, name text, address__city text, score float8)")
+        conn.execute("INSERT INTO people VALUES (5, 'old name', 'old city', 0), (999, 'not in the API', NULL, 1)")
 
     def check(request: Request) -> Response | None:
         return None if request.args.get("api_key") == API_KEY else _json({"error": "bad key"}, 401)
 
-    seen = _serve_cursor_pages(httpserver, "/v1/people", state["records"], check)
-    db = postgres_database
-    cli = AirflowCli(
-        _home(tmp_path),
-        connections={
-            "example_rest_api": _api_connection(
-                httpserver, auth_type="api_key", api_key=API_KEY, api_key_in="query", api_key_name="api_key"
-            ),
-            "example_warehouse": {
-                "conn_type": "postgres",
-                "host": db.host,
-                "port": db.port,
-                "login": db.user,
-                "schema": db.name,
-            },
+    seen = _serve_cursor_pages(httpserver, "/v1/people", _users({i: f"user {i}" for i in range(1, 121)}), check)
+    _connect(
+        cli,
+        example_rest_api=_api_connection(
+            httpserver, auth_type="api_key", api_key=API_KEY, api_key_in="query", api_key_name="api_key"
+        ),
+        example_warehouse={
+            "conn_type": "postgres",
+            "host": db.host,
+            "port": db.port,
+            "login": db.user,
+            "schema": db.name,
         },
     )
     params = json.dumps({"endpoint": "people", "table": "people"})
-    cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-01", "-t", params)
+    run = cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-01", "-t", params)
     assert seen["requests"] == 3
-
-    # Second run: some names changed, new users added; nothing may be duplicated.
-    names.update({5: "renamed 5", 121: "user 121", 122: "user 122"})
-    state["records"][:] = _users(names)
-    run = cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-02", "-t", params)
 
     with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
         count, distinct = conn.execute("SELECT count(*), count(DISTINCT id) FROM people").fetchone()
-        renamed = conn.execute("SELECT name, address__city, score FROM people WHERE id = 5").fetchone()
-    assert (count, distinct) == (122, 122)
-    assert renamed == ("renamed 5", "city 5", 1.25)
+        updated = conn.execute("SELECT name, address__city, score FROM people WHERE id = 5").fetchone()
+        untouched = conn.execute("SELECT name FROM people WHERE id = 999").fetchone()
+    assert (count, distinct) == (121, 121)  # 120 from the API (one of them updated) + one left alone
+    assert updated == ("user 5", "city 5", 1.25) and untouched == ("not in the API",)
     summary = logged_summary(run.stdout + run.stderr)
-    assert summary["rows"] == 122 and summary["mode"] == "upsert" and summary["source"] == "people"
+    assert summary["rows"] == 120 and summary["mode"] == "upsert" and summary["source"] == "people"
+    assert API_KEY not in run.stdout + run.stderr
 
 
 class OAuthApi:
@@ -139,23 +139,21 @@ class OAuthApi:
 
 
 @pytest.mark.airflow_cli
-def test_secrets_never_reach_logs_errors_or_xcom(httpserver: HTTPServer, tmp_path: Path) -> None:
+def test_secrets_never_reach_logs_errors_or_xcom(httpserver: HTTPServer, tmp_path: Path, cli: AirflowCli) -> None:
     pytest.importorskip("airflow_etl_provider.hooks.sqlite", reason="the SQLite connector is not there yet")
     api = OAuthApi(httpserver, _users({i: f"user {i}" for i in range(1, 151)}))
-    home = _home(tmp_path)
-    cli = AirflowCli(
-        home,
-        connections={
-            "example_rest_api": _api_connection(
-                httpserver,
-                auth_type="oauth2",
-                client_id="etl-client",
-                client_secret=CLIENT_SECRET,
-                token_url=httpserver.url_for("/v1/oauth/token"),
-                rate_limit=600,
-            ),
-            "example_warehouse": {"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")},
-        },
+    home = cli.home
+    _connect(
+        cli,
+        example_rest_api=_api_connection(
+            httpserver,
+            auth_type="oauth2",
+            client_id="etl-client",
+            client_secret=CLIENT_SECRET,
+            token_url=httpserver.url_for("/v1/oauth/token"),
+            rate_limit=600,
+        ),
+        example_warehouse={"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")},
     )
     run = cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-01", "-t", json.dumps({"endpoint": "users"}))
 
