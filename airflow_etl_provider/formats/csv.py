@@ -1,6 +1,6 @@
 """CSV: Arrow's streaming CSV reader and writer, with exact types where the caller declares them.
 
-Reading streams block by block (`block_size` bytes, default 4 MiB) and re-batches to
+Reading streams block by block (`block_size` bytes, default 1 MiB) and re-batches to
 `chunk_size`. Types are inferred from the first block unless `column_types` declares them;
 decimals are written as plain decimal text and come back exact when declared
 (`{"amount": "decimal128(18,2)"}`). NULL is an empty unquoted field; an empty string is `""`,
@@ -25,7 +25,8 @@ from airflow_etl_provider.exceptions import SourceError
 from airflow_etl_provider.formats.arrow_types import apply_column_types, encode_for_text, parse_column_types
 from airflow_etl_provider.formats.base import FileFormat, FileSource, FormatOptionError, register_format
 
-DEFAULT_BLOCK_SIZE = 4 << 20
+#: Arrow reads ahead several blocks; 1 MiB keeps that near 70 MB at full speed (4 MiB: ~200 MB).
+DEFAULT_BLOCK_SIZE = 1 << 20
 QUOTING = {"needed": "needed", "all": "all_valid", "none": "none"}
 
 _WRONG_COLUMNS = re.compile(r"Expected (\d+) columns, got (\d+)")

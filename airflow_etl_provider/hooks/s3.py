@@ -9,10 +9,12 @@ arrives; a failure aborts the upload, so no partial object ever becomes visible.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import io
 import posixpath
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, BinaryIO, ClassVar
@@ -97,8 +99,10 @@ class _RangedReader(io.RawIOBase):
 class _MultipartWriter(io.RawIOBase):
     """A write-only stream uploading parts of `part_size` bytes as soon as they fill.
 
-    Nothing is visible until `complete()`; `abort()` discards every uploaded part. An object
-    smaller than one part is sent with a single PUT instead.
+    One part uploads in a background thread while the next one fills, so producing and
+    sending overlap and at most three parts are in memory. Nothing is visible until
+    `complete()`; `abort()` discards every uploaded part. An object smaller than one part is
+    sent with a single PUT instead.
     """
 
     def __init__(self, client: Any, bucket: str, key: str, *, part_size: int, extra_args: dict[str, Any]):
@@ -109,6 +113,8 @@ class _MultipartWriter(io.RawIOBase):
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
         self._written = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight: Future[None] | None = None
 
     @property
     def parts(self) -> int:
@@ -125,36 +131,60 @@ class _MultipartWriter(io.RawIOBase):
         self._buffer += view
         self._written += len(view)
         while len(self._buffer) >= self._part_size:
-            self._upload_part(bytes(self._buffer[: self._part_size]))
+            part = bytes(self._buffer[: self._part_size])
             del self._buffer[: self._part_size]
+            self._send(part)
         return len(view)
 
-    def _upload_part(self, data: bytes) -> None:
+    def _send(self, part: bytes) -> None:
+        """Upload `part` in the background once the previous part is done."""
         if self._upload_id is None:
             created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key, **self._extra_args)
             self._upload_id = created["UploadId"]
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-part")
+        self._wait()
         number = len(self._parts) + 1
+        self._parts.append({"PartNumber": number})
+        assert self._executor is not None
+        self._in_flight = self._executor.submit(self._upload_part, number, part)
+
+    def _upload_part(self, number: int, part: bytes) -> None:
         response = self._client.upload_part(
-            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=data
+            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=part
         )
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        self._parts[number - 1]["ETag"] = response["ETag"]
+
+    def _wait(self) -> None:
+        """Wait for the part in flight; its failure is raised here."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
 
     def complete(self) -> None:
         if self._upload_id is None:
             self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._extra_args)
         else:
             if self._buffer:
-                self._upload_part(bytes(self._buffer))
+                self._send(bytes(self._buffer))
+            self._wait()
             self._client.complete_multipart_upload(
                 Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
             )
-        self._buffer.clear()
+        self._finish()
 
     def abort(self) -> None:
-        self._buffer.clear()
         if self._upload_id is not None:
+            with contextlib.suppress(Exception):  # the abort below discards that part anyway
+                self._wait()
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
             self._upload_id = None
+        self._finish()
+
+    def _finish(self) -> None:
+        self._buffer = bytearray()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
 
 class S3Store(FileStore):
