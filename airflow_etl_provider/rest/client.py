@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.utils import resolve_proxies
 
 from airflow_etl_provider.rest.auth import AuthStrategy, NoAuth
 from airflow_etl_provider.rest.errors import PaginationError, RestApiError
@@ -50,7 +49,6 @@ class RestClient:
         redactor: Redactor | None = None,
         verify: bool = True,
         log: logging.Logger | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.session = session
@@ -62,9 +60,7 @@ class RestClient:
         self.rate_limiter = rate_limiter or RateLimiter(0)
         self.redactor = redactor or Redactor()
         self.log = log or logging.getLogger(__name__)
-        self._sleep = sleep
-        self.requests_sent = 0
-        self._proxy_cache: dict[tuple[str, str], dict[str, str]] = {}
+        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
 
     def url(self, path: str) -> str:
         """`path` resolved against the base URL; a full URL is kept as it is."""
@@ -88,9 +84,8 @@ class RestClient:
             prepared = self.session.prepare_request(request)
             where = self.redactor.url(prepared.url or "")
             self.rate_limiter.acquire()
-            self.requests_sent += 1
             try:
-                response = self.session.send(prepared, timeout=self.timeout, proxies=self._proxies(prepared))
+                response = self.session.send(prepared, timeout=self.timeout, **self._settings(prepared))
             except (requests.ConnectionError, requests.Timeout) as error:
                 if not retryable or attempt >= limit:
                     raise RestApiError(
@@ -114,12 +109,18 @@ class RestClient:
                 continue
             raise self.status_error(method, where, response, attempt)
 
-    def _proxies(self, prepared: requests.PreparedRequest) -> dict[str, str]:
-        """Proxy settings per host, resolved once: requests re-reads the environment on every call."""
+    def _settings(self, prepared: requests.PreparedRequest) -> dict[str, Any]:
+        """Proxies and CA bundle from the environment, read once per host.
+
+        `Session.send` skips the environment (`Session.request` would re-read it, with a
+        scan of os.environ, on every call).
+        """
         key = urlsplit(prepared.url or "")[:2]
-        if key not in self._proxy_cache:
-            self._proxy_cache[key] = resolve_proxies(prepared, self.session.proxies, self.session.trust_env)
-        return self._proxy_cache[key]
+        if key not in self._environment:
+            self._environment[key] = self.session.merge_environment_settings(
+                prepared.url, {}, None, self.session.verify, None
+            )
+        return self._environment[key]
 
     def status_error(self, method: str, where: str, response: requests.Response, retries: int) -> RestApiError:
         """An error naming status, redacted URL and the start of the body."""
@@ -141,7 +142,7 @@ class RestClient:
         if delay > MAX_RETRY_AFTER:
             raise RestApiError(f"{where} asked to wait {delay:.0f} s ({reason}); giving up", url=where)
         self.log.warning("%s from %s; retry %d of %d in %.2f s", reason, where, attempt, limit, delay)
-        self._sleep(delay)
+        time.sleep(delay)
 
     # -- many calls ------------------------------------------------------------------
 
