@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from airflow_etl_provider.cli import _commands
 from airflow_etl_provider.exceptions import (
@@ -42,25 +42,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
 
-    parser = argparse.ArgumentParser(prog="airflow-etl", description=__doc__.splitlines()[0])
+    summary, exit_codes = __doc__.split("\n\n", 1)
+    parser = argparse.ArgumentParser(
+        prog="airflow-etl",
+        description=summary.replace("`", ""),
+        epilog=exit_codes,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, run: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
-        sub.set_defaults(run=getattr(_commands, name.replace("-", "_") + ("_command" if "-" in name else "")))
+        sub.set_defaults(run=run)
         return sub
 
-    add("connectors", "list connection types: type, name, origin, operations")
-    add("plugins", "list third-party connectors (name, version, author, origin) and broken plugin files")
-    add("test", "test an Airflow connection (exit 1 when the test fails)").add_argument("conn_id")
-    schema = add("schema", "show tables, columns and constraints of a connection")
+    add("connectors", _commands.connectors, "list connection types: type, name, origin, operations")
+    add("plugins", _commands.plugins, "list third-party connectors (name, version, author, origin) and broken files")
+    add("test", _commands.test, "test an Airflow connection (exit 1 when the test fails)").add_argument("conn_id")
+    schema = add("schema", _commands.schema, "show tables, columns and constraints of a connection")
     schema.add_argument("conn_id")
     schema.add_argument("--table", help="only this table (or file, endpoint)")
-    preview = add("preview", "show the first rows of a source")
+    preview = add("preview", _commands.preview, "show the first rows of a source")
     preview.add_argument("conn_id")
     preview.add_argument("source", help="table, query, file or endpoint, as the connector names it")
     preview.add_argument("--limit", type=_positive, default=20, help="rows to show (default 20)")
-    info = add("provider-info", "render a plugin distribution's provider info (JSON) from its connector classes")
+    info = add(
+        "provider-info",
+        _commands.provider_info_command,
+        "render a plugin distribution's provider info (JSON) from its connector classes",
+    )
     info.add_argument("connectors", nargs="+", metavar="MODULE:CLASS")
     info.add_argument("--package-name", help="the distribution name (default: the installed one's)")
     info.add_argument("--version", help="the distribution version (default: the installed one's)")
