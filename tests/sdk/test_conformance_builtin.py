@@ -6,13 +6,17 @@ A connector whose module does not exist yet is skipped with the reason.
 from __future__ import annotations
 
 import importlib
+import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from airflow_etl_provider.sdk import ConnectorConformance
 
@@ -31,6 +35,8 @@ SQLite, sqlite_marks = _connector("airflow_etl_provider.hooks.sqlite", "SQLiteCo
 Filesystem, filesystem_marks = _connector("airflow_etl_provider.hooks.filesystem", "FilesystemConnectorHook")
 Postgres, postgres_marks = _connector("airflow_etl_provider.hooks.postgres", "PostgresConnectorHook")
 MySql, mysql_marks = _connector("airflow_etl_provider.hooks.mysql", "MySqlConnectorHook")
+S3, s3_marks = _connector("airflow_etl_provider.hooks.s3", "S3ConnectorHook")
+RestApi, rest_marks = _connector("airflow_etl_provider.hooks.rest_api", "RestApiConnectorHook")
 
 
 class TestSQLiteConformance(ConnectorConformance):
@@ -116,6 +122,67 @@ class TestMySqlConformance(ConnectorConformance):
             conn.commit()
         finally:
             conn.close()
+        return "people"
+
+    @pytest.fixture
+    def destination(self, conn_id: str) -> str:
+        return "conformance_out"
+
+
+class TestS3Conformance(ConnectorConformance):
+    pytestmark = s3_marks
+    connector_class = S3
+
+    @pytest.fixture
+    def conn_id(self, moto_server: str, s3_bucket: str, airflow_connection: Callable[..., str]) -> str:
+        extra = {"endpoint_url": moto_server, "region_name": "us-east-1", "bucket": s3_bucket}
+        return airflow_connection("aws", login="testing", password="testing", extra=extra)
+
+    @pytest.fixture
+    def source(self, conn_id: str, moto_server: str, s3_bucket: str) -> str:
+        import boto3
+
+        body = pa.BufferOutputStream()
+        pq.write_table(pa.table({"id": [r[0] for r in ROWS], "name": [r[1] for r in ROWS]}), body)
+        client = boto3.client(
+            "s3",
+            endpoint_url=moto_server,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        client.put_object(Bucket=s3_bucket, Key="people.parquet", Body=body.getvalue().to_pybytes())
+        return "people.parquet"
+
+    @pytest.fixture
+    def destination(self, conn_id: str) -> str:
+        return "out/conformance.parquet"
+
+
+class TestRestApiConformance(ConnectorConformance):
+    """Against a tiny JSON API on loopback that lists what was POSTed to it."""
+
+    pytestmark = rest_marks
+    connector_class = RestApi
+
+    @pytest.fixture
+    def conn_id(self, httpserver: HTTPServer, airflow_connection: Callable[..., str]) -> str:
+        stored: dict[str, list[Any]] = {"people": [{"id": i, "name": n} for i, n in ROWS], "conformance_out": []}
+
+        def collection(request: Request) -> Response:
+            name = request.path.rsplit("/", 1)[-1]
+            if request.method == "POST":
+                stored[name].extend(json.loads(request.data))
+            return Response(json.dumps(stored[name]), content_type="application/json")
+
+        for name in stored:
+            httpserver.expect_request(f"/api/{name}").respond_with_handler(collection)
+        return airflow_connection(
+            "rest_api", host=httpserver.url_for("/api/"), extra={"health_check_endpoint": "people"}
+        )
+
+    @pytest.fixture
+    def source(self, conn_id: str) -> str:
         return "people"
 
     @pytest.fixture
