@@ -86,9 +86,8 @@ class MySqlConnectorHook(ConnectorHook):
             "connect_timeout": {
                 "type": "integer",
                 "minimum": 1,
-                "default": 10,
                 "title": "Connect timeout (seconds)",
-                "description": "How long opening the connection may take.",
+                "description": "How long opening the connection may take (defaults to `timeout`).",
             },
         },
     }
@@ -116,7 +115,7 @@ class MySqlConnectorHook(ConnectorHook):
             "user": conn.login or "",
             "password": conn.password or "",
             "charset": config["charset"],
-            "connection_timeout": int(config["connect_timeout"]),
+            "connection_timeout": int(config.get("connect_timeout") or self.timeout),
             "time_zone": "+00:00",
             "autocommit": True,
             "use_pure": not mysql.connector.HAVE_CEXT,

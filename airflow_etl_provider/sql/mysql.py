@@ -18,6 +18,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ KEY_BINARY_TYPE = "VARBINARY(255)"
 UTC_COMMENT = "UTC"
 #: Rows per INSERT statement on the fallback path (keeps each statement under max_allowed_packet).
 INSERT_ROWS_PER_STATEMENT = 1000
+_NEEDS_ESCAPE = r"[\\\t\n]"
 _TYPE = re.compile(r"^\s*([a-z0-9]+(?: precision)?)\s*(?:\(([^)]*)\))?\s*(unsigned)?", re.IGNORECASE)
 
 
@@ -308,7 +310,8 @@ def _escaped_text(column: pa.Array) -> pa.Array:
     column = _storable(column)
     binary = pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)
     text = column.cast(pa.large_binary() if binary else pa.large_string())
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or binary:
+    is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or binary
+    if is_text and pc.any(pc.match_substring_regex(text, _NEEDS_ESCAPE)).as_py():
         for char, escape in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n")):
             text = pc.replace_substring(text, char, escape)
     text = text.cast(pa.large_binary())
@@ -452,23 +455,42 @@ class MySqlLoader(SqlLoader):
     # -- writing ------------------------------------------------------------------------
 
     def insert_batches(self, table: TableName, batches: Iterable[pa.RecordBatch]) -> None:
-        for batch in batches:
-            if batch.num_rows:
-                if self.infile_dir is not None:
-                    self._load_data(table, batch)
-                else:
-                    self._insert(table, batch)
+        if self.infile_dir is None:
+            for batch in batches:
+                self._insert(table, batch)
+            return
+        # One chunk is sent (and the server parses it) while the next is read and written out:
+        # the source and the server work at the same time, with at most two chunks on disk.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-data") as sender:
+            sending: Future[None] | None = None
+            for batch in batches:
+                if not batch.num_rows:
+                    continue
+                path = self._write_chunk(batch)
+                try:
+                    if sending is not None:
+                        sending.result()
+                except BaseException:
+                    os.unlink(path)
+                    raise
+                sending = sender.submit(self._load_data, table, path, batch.schema.names, batch.num_rows)
+            if sending is not None:
+                sending.result()
 
-    def _load_data(self, table: TableName, batch: pa.RecordBatch) -> None:
+    def _write_chunk(self, batch: pa.RecordBatch) -> str:
         fd, path = tempfile.mkstemp(prefix="chunk_", suffix=".tsv", dir=self.infile_dir)
+        with os.fdopen(fd, "wb") as file:
+            file.write(infile_bytes(batch))
+        return path
+
+    def _load_data(self, table: TableName, path: str, names: Sequence[str], rows: int) -> None:
+        """Send one chunk file; the server's warnings (LOCAL implies IGNORE) become an error."""
+        columns = ", ".join(self.quote(name) for name in names)
+        sql = (
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE {self.qualified(table)} CHARACTER SET binary "
+            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({columns})"
+        )
         try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(infile_bytes(batch))
-            names = ", ".join(self.quote(name) for name in batch.schema.names)
-            sql = (
-                f"LOAD DATA LOCAL INFILE %s INTO TABLE {self.qualified(table)} CHARACTER SET binary "
-                f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({names})"
-            )
             cursor = self.connection.cursor()
             try:
                 cursor.execute(sql, (path,))
@@ -477,11 +499,10 @@ class MySqlLoader(SqlLoader):
                 cursor.close()
         finally:
             os.unlink(path)
-        # LOCAL implies IGNORE: the server turns bad values and duplicate keys into warnings.
-        if warnings or loaded != batch.num_rows:
+        if warnings or loaded != rows:
             details = "; ".join(f"{row[2]}" for row in self.query("SHOW WARNINGS LIMIT 3"))
             raise LoadError(
-                f"Loading into {table}: the server accepted {loaded} of {batch.num_rows} rows of a chunk with "
+                f"Loading into {table}: the server accepted {loaded} of {rows} rows of a chunk with "
                 f"{warnings} warning(s): {details or 'no details'}. Nothing was kept."
             )
 

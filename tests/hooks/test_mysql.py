@@ -91,6 +91,7 @@ def test_config_defaults_and_unknown_extras_are_kept(airflow_connection: Callabl
     args = hook.connect_args()
     assert (args["host"], args["port"], args["user"], args["time_zone"]) == ("db", 3306, "u", "+00:00")
     assert args["ssl_disabled"] is True
+    assert args["connection_timeout"] == 30  # the common `timeout` when connect_timeout is not set
 
 
 def test_config_ssl_options_reach_the_driver(airflow_connection: Callable[..., str]) -> None:
