@@ -1,0 +1,323 @@
+"""PostgreSQL connector: streams tables and queries with COPY, loads with COPY through SqlLoader.
+
+Works with Airflow `postgres` connections as they are (host, port, login, password, schema =
+database). The connection itself is built by the official provider's `PostgresHook.get_conn`
+(psycopg 3, IAM tokens, `cursor` and other extras it understands), so both read one
+connection the same way; this hook only adds the few extras below.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+import pyarrow as pa
+from psycopg import sql
+from psycopg.rows import tuple_row
+
+from airflow_etl_provider.arrow_batches import or_empty, rebatch
+from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook, batches_to_dataframe
+from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
+from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, copy_select, iter_copy_out, pg_column
+from airflow_etl_provider.types import ColumnInfo, ForeignKey, LoadMode, LoadResult, SchemaInfo, TableInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Extras this connector reads itself; libpq must not see them.
+_OWN_EXTRAS = ("schema", "timeout", "retry_count")
+
+SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
+class PostgresConnectorHook(ConnectorHook):
+    """Reads and writes a PostgreSQL database."""
+
+    conn_type = "postgres"
+    hook_name = "PostgreSQL (ETL)"
+    default_conn_name = "postgres_default"
+    description = (
+        "A PostgreSQL database: extract tables or queries with COPY; append, replace (staging swap) "
+        "and upsert (ON CONFLICT) with COPY, each in one transaction."
+    )
+    form_owner_distribution = "apache-airflow-providers-postgres"
+    config_schema = {
+        "type": "object",
+        "additionalProperties": True,
+        "properties": {
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "default": "public",
+                "title": "Schema",
+                "description": "Schema for unqualified table names and for schema discovery.",
+            },
+            "sslmode": {
+                "type": "string",
+                "enum": SSL_MODES,
+                "title": "SSL mode",
+                "description": "libpq sslmode: whether and how strictly the connection uses TLS.",
+            },
+            "application_name": {
+                "type": "string",
+                "default": "airflow-etl-provider",
+                "title": "Application name",
+                "description": "Shown in pg_stat_activity, so a DBA can see which sessions are ETL loads.",
+            },
+            "connect_timeout": {
+                "type": "integer",
+                "minimum": 1,
+                "title": "Connect timeout (seconds)",
+                "description": "How long to wait for the server to accept the connection (defaults to `timeout`).",
+            },
+        },
+    }
+    ui_field_behaviour = {
+        "relabeling": {"schema": "Database"},
+        "placeholders": {"host": "db.example.com", "port": "5432", "schema": "analytics", "login": "etl"},
+    }
+    transient_errors = (
+        ConnectionError,
+        TimeoutError,
+        psycopg.errors.SerializationFailure,
+        psycopg.errors.DeadlockDetected,
+        psycopg.errors.AdminShutdown,
+        psycopg.errors.CannotConnectNow,
+    )
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
+        self._db: psycopg.Connection | None = None
+        self._warned_types: set[str] = set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def schema(self) -> str:
+        return str(self.config["schema"])
+
+    def _libpq_connection(self) -> Any:
+        """The Airflow connection with this connector's own extras replaced by libpq settings."""
+        from airflow.sdk import Connection
+
+        conn = self.connection
+        extra = {key: value for key, value in self.connection.extra_dejson.items() if key not in _OWN_EXTRAS}
+        extra["application_name"] = self.config["application_name"]
+        extra["connect_timeout"] = int(self.config.get("connect_timeout") or self.timeout)
+        return Connection(
+            conn_id=self.conn_id,
+            conn_type="postgres",
+            host=conn.host,
+            login=conn.login,
+            password=conn.password,
+            schema=conn.schema,
+            port=conn.port,
+            extra=json.dumps(extra),
+        )
+
+    def _connect(self) -> psycopg.Connection:
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        db = PostgresHook(postgres_conn_id=self.conn_id, connection=self._libpq_connection()).get_conn()
+        if not isinstance(db, psycopg.Connection):
+            raise ConnectorConfigError(
+                self.conn_id, "extra", "the postgres provider returned a psycopg2 connection; install psycopg>=3."
+            )
+        db.autocommit = True
+        db.row_factory = tuple_row  # the provider's `cursor` extra may have set dict rows
+        db.execute("SET TIME ZONE 'UTC'")
+        if self.schema != "public":
+            db.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
+        return db
+
+    def open(self) -> None:
+        self._db = self.with_retries(self._connect, "Connecting to PostgreSQL")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> psycopg.Connection:
+        if self._db is None:
+            raise RuntimeError("Use the hook as a context manager (`with hook:`) before reading or writing.")
+        return self._db
+
+    def get_conn(self) -> psycopg.Connection:
+        return self.db
+
+    # -- test_connection -----------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        conn = self.connection
+        where = f"database {conn.schema!r} on {conn.host}:{conn.port or 5432} as {conn.login!r}"
+        try:
+            with self:
+                self.db.execute("SELECT 1").fetchone()
+                version = self.db.info.parameter_status("server_version")
+        except ConnectorConfigError as error:
+            return False, str(error)
+        except psycopg.Error as error:
+            return False, f"Connection {self.conn_id!r}: {self._explain(error)} ({where})."
+        return True, f"Connected to {where} (PostgreSQL {version})."
+
+    def _explain(self, error: psycopg.Error) -> str:
+        """Say which of auth / host / database failed, in words and without the password."""
+        text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        password = self.connection.password
+        if password:
+            text = text.replace(password, "***")
+        lowered = text.lower()
+        missing_role = "role" in lowered and "does not exist" in lowered
+        if error.sqlstate in {"28P01", "28000"} or "authentication" in lowered or missing_role:
+            return f"authentication failed, check login and password: {text}"
+        if error.sqlstate == "3D000" or ("database" in lowered and "does not exist" in lowered):
+            return f"the database does not exist, check the Database (schema) field: {text}"
+        if isinstance(error, psycopg.OperationalError) and error.sqlstate is None:
+            return f"the server is unreachable, check host, port and network: {text}"
+        return text
+
+    # -- extract -------------------------------------------------------------------------
+
+    def _table(self, text: str) -> TableName:
+        table = parse_table_name(text, quote_chars='"')
+        return table if table.schema else TableName(table.name, self.schema)
+
+    def _select_for(self, source: str, parameters: Sequence[Any] | dict[str, Any] | None) -> str:
+        if is_query(source):
+            query = source.strip().rstrip(";")
+            if parameters:
+                query = psycopg.ClientCursor(self.db).mogrify(query, parameters)
+            return query
+        table = self._table(source)
+        return f"SELECT * FROM {'.'.join(sql.Identifier(p).as_string(self.db) for p in table.parts())}"
+
+    def _describe(self, select: str, source: str) -> list[PgColumn]:
+        """Column names and types of `select` from its result description (no row is read)."""
+        with self.db.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({select}) AS q LIMIT 0".encode())
+            result = cursor.pgresult
+            columns = [
+                pg_column(column.name, column.type_code, result.fmod(i))
+                for i, column in enumerate(cursor.description or [])
+            ]
+        for column in columns:
+            if not column.known and column.type_name not in self._warned_types:
+                self._warned_types.add(column.type_name)
+                self.log.warning(
+                    "Reading %s from connection %r: column %r has type %s, which has no exact Arrow type; "
+                    "it is read as text.",
+                    source,
+                    self.conn_id,
+                    column.name,
+                    column.type_name,
+                )
+        return columns
+
+    def _stream(self, select: str, source: str, chunk_size: int) -> Iterator[pa.RecordBatch]:
+        try:
+            columns = self._describe(select, source)
+            schema = pa.schema([pa.field(c.name, c.arrow_type) for c in columns])
+            batches = iter_copy_out(self.db, f"COPY ({copy_select(select, columns)}) TO STDOUT (FORMAT csv)", columns)
+            yield from or_empty(rebatch(batches, chunk_size), schema)
+        except (psycopg.Error, pa.ArrowInvalid) as error:
+            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error
+
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+        """Stream a table or query with `COPY (...) TO STDOUT (FORMAT csv)`.
+
+        Option `parameters`: values for `%s` / `%(name)s` placeholders of a query, bound by
+        psycopg on the client (COPY takes no server-side parameters).
+        """
+        with self:
+            yield from self._stream(self._select_for(source, options.get("parameters")), source, chunk_size)
+
+    def preview(self, source: str, limit: int = 100, **options: Any) -> pd.DataFrame:
+        """The first `limit` rows; the LIMIT runs on the server."""
+        with self:
+            select = f"SELECT * FROM ({self._select_for(source, options.get('parameters'))}) AS q LIMIT {int(limit)}"
+            batches = list(self._stream(select, source, max(1, int(limit))))
+        return batches_to_dataframe(batches)
+
+    # -- load ----------------------------------------------------------------------------
+
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        with self:
+            return PostgresLoader(self.db).load(chunks, self._table(destination), mode=mode, keys=keys)
+
+    # -- schema discovery ----------------------------------------------------------------
+
+    def get_schema(self, source: str | None = None) -> SchemaInfo:
+        """Tables and views of the configured schema in two catalog queries (not one per table)."""
+        names = [self._table(source).name] if source else None
+        with self:
+            columns = self.db.execute(
+                "SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
+                "pg_get_expr(d.adbin, d.adrelid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+                "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+                "AND (%s::text[] IS NULL OR c.relname = ANY(%s)) AND c.relname NOT LIKE '\\_etl\\_stage\\_%%' "
+                "ORDER BY c.relname, a.attnum",
+                (self.schema, names, names),
+            ).fetchall()
+            constraints = self.db.execute(
+                "SELECT c.relname, k.contype, k.conname, "
+                "array(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY AS u(n, o) JOIN pg_attribute a "
+                "  ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o), "
+                "CASE WHEN rn.nspname = n.nspname THEN r.relname ELSE rn.nspname || '.' || r.relname END, "
+                "array(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY AS u(n, o) JOIN pg_attribute a "
+                "  ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o) "
+                "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "LEFT JOIN pg_class r ON r.oid = k.confrelid LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+                "WHERE n.nspname = %s AND k.contype IN ('p', 'u', 'f') AND (%s::text[] IS NULL OR c.relname = ANY(%s)) "
+                "ORDER BY c.relname, k.conname",
+                (self.schema, names, names),
+            ).fetchall()
+        return _schema_info(columns, constraints)
+
+
+_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table"}
+
+
+def _schema_info(columns: list[tuple[Any, ...]], constraints: list[tuple[Any, ...]]) -> SchemaInfo:
+    by_table: dict[str, dict[str, Any]] = {}
+    for table, kind, name, type_name, nullable, default in columns:
+        entry = by_table.setdefault(table, {"kind": _KINDS[kind], "columns": [], "pk": (), "unique": [], "fks": []})
+        entry["columns"].append(ColumnInfo(name, type_name, nullable=nullable, default=default))
+    for table, kind, _name, cols, target, target_cols in constraints:
+        entry = by_table.get(table)
+        if entry is None:
+            continue
+        if kind == "p":
+            entry["pk"] = tuple(cols)
+        elif kind == "u":
+            entry["unique"].append(tuple(cols))
+        else:
+            entry["fks"].append(ForeignKey(tuple(cols), target, tuple(target_cols)))
+    return SchemaInfo(
+        tuple(
+            TableInfo(
+                name=name,
+                kind=entry["kind"],
+                columns=tuple(entry["columns"]),
+                primary_key=entry["pk"],
+                unique=tuple(entry["unique"]),
+                foreign_keys=tuple(entry["fks"]),
+            )
+            for name, entry in by_table.items()
+        )
+    )

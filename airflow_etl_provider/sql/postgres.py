@@ -1,0 +1,432 @@
+"""PostgreSQL dialect: the type map both ways, CSV for COPY in both directions, the loader.
+
+Both directions use `COPY ... (FORMAT csv)`: the server writes and parses CSV in C, Arrow's
+CSV reader and writer do the same on this side, so no value goes through a Python object
+except the few types CSV cannot carry as-is (bytea as hex, arrays as JSON / array literals).
+A session of this connector runs with `TimeZone = UTC`, so `timestamptz` text is always `+00`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from psycopg import sql
+from psycopg.postgres import types as pg_types
+
+from airflow_etl_provider.sql.loader import SqlLoader
+from airflow_etl_provider.sql.names import TableName
+
+#: `numeric` declared without precision: Arrow needs one. Values with more than 10 decimals
+#: or 28 integer digits raise an error (never rounded): cast the column in the query then.
+UNCONSTRAINED_NUMERIC = pa.decimal128(38, 10)
+
+_SCALARS: dict[str, pa.DataType] = {
+    "bool": pa.bool_(),
+    "int2": pa.int16(),
+    "int4": pa.int32(),
+    "int8": pa.int64(),
+    "oid": pa.int64(),
+    "float4": pa.float32(),
+    "float8": pa.float64(),
+    "text": pa.string(),
+    "varchar": pa.string(),
+    "bpchar": pa.string(),
+    "name": pa.string(),
+    "char": pa.string(),
+    "json": pa.string(),
+    "jsonb": pa.string(),
+    "uuid": pa.string(),
+    "bytea": pa.binary(),
+    "date": pa.date32(),
+    "time": pa.time64("us"),
+    "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+}
+
+
+def _numeric(typmod: int) -> pa.DataType:
+    if typmod < 4:
+        return UNCONSTRAINED_NUMERIC
+    precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+    if scale > precision:  # negative scale (PostgreSQL 15) is stored as a large unsigned number
+        return UNCONSTRAINED_NUMERIC
+    return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+
+
+def _scalar(name: str, typmod: int) -> pa.DataType | None:
+    return _numeric(typmod) if name == "numeric" else _SCALARS.get(name)
+
+
+@dataclass(frozen=True)
+class PgColumn:
+    """A result column: its name, PostgreSQL type and the Arrow type that carries it exactly."""
+
+    name: str
+    type_name: str
+    arrow_type: pa.DataType
+    is_array: bool = False
+    known: bool = True
+
+
+def pg_column(name: str, oid: int, typmod: int) -> PgColumn:
+    """Map a column's type OID and modifier to Arrow; unknown types are carried as text."""
+    info = pg_types.get(oid)
+    if info is not None and info.oid == oid:
+        arrow_type = _scalar(info.name, typmod)
+        if arrow_type is not None:
+            return PgColumn(name, info.name, arrow_type)
+    elif info is not None and info.array_oid == oid and info.name != "bytea":
+        element = _scalar(info.name, typmod)
+        if element is not None:
+            return PgColumn(name, f"{info.name}[]", pa.list_(element), is_array=True)
+    return PgColumn(name, info.name if info else f"oid {oid}", pa.string(), known=False)
+
+
+def _is_binary(arrow_type: pa.DataType) -> bool:
+    return (
+        pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+        or pa.types.is_fixed_size_binary(arrow_type)
+    )
+
+
+def postgres_type(arrow_type: pa.DataType) -> str:
+    """Column type used when a table is created from an Arrow schema."""
+    if isinstance(arrow_type, pa.ExtensionType):
+        return "jsonb" if arrow_type.extension_name == "arrow.json" else postgres_type(arrow_type.storage_type)
+    if pa.types.is_dictionary(arrow_type):
+        return postgres_type(arrow_type.value_type)
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_int8(arrow_type) or pa.types.is_int16(arrow_type) or pa.types.is_uint8(arrow_type):
+        return "smallint"
+    if pa.types.is_int32(arrow_type) or pa.types.is_uint16(arrow_type):
+        return "integer"
+    if pa.types.is_int64(arrow_type) or pa.types.is_uint32(arrow_type):
+        return "bigint"
+    if pa.types.is_uint64(arrow_type):
+        return "numeric(20,0)"
+    if pa.types.is_float16(arrow_type) or pa.types.is_float32(arrow_type):
+        return "real"
+    if pa.types.is_float64(arrow_type):
+        return "double precision"
+    if pa.types.is_decimal(arrow_type):
+        return f"numeric({arrow_type.precision},{arrow_type.scale})"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz" if arrow_type.tz else "timestamp"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_time(arrow_type):
+        return "time"
+    if pa.types.is_duration(arrow_type):
+        return "interval"
+    if _is_binary(arrow_type):
+        return "bytea"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        element = arrow_type.value_type
+        return "jsonb" if pa.types.is_nested(element) else f"{postgres_type(element)}[]"
+    if pa.types.is_nested(arrow_type):
+        return "jsonb"
+    return "text"
+
+
+# -- COPY TO: CSV from the server into Arrow -----------------------------------------------
+
+
+def copy_select(select: str, columns: Sequence[PgColumn]) -> str:
+    """`select` rewritten so that every column reaches CSV in a form Arrow parses exactly.
+
+    Columns are renamed positionally (`q(c0, c1, ...)`), so duplicate names are fine.
+    """
+    aliases = [f"c{i}" for i in range(len(columns))]
+    exprs = [
+        f"array_to_json({alias}::text[])::text" if column.is_array else alias
+        for alias, column in zip(aliases, columns, strict=True)
+    ]
+    return f"SELECT {', '.join(exprs)} FROM ({select}) AS q({', '.join(aliases)})"
+
+
+def csv_read_options(columns: Sequence[PgColumn], block_size: int) -> tuple[Any, Any, Any]:
+    """Read, parse and convert options matching PostgreSQL's CSV output for `columns`."""
+    names = [f"c{i}" for i in range(len(columns))]
+    column_types = {
+        name: pa.string() if column.is_array or pa.types.is_binary(column.arrow_type) else column.arrow_type
+        for name, column in zip(names, columns, strict=True)
+    }
+    read = pa_csv.ReadOptions(column_names=names, block_size=block_size, use_threads=True)
+    parse = pa_csv.ParseOptions(newlines_in_values=True)
+    convert = pa_csv.ConvertOptions(
+        column_types=column_types,
+        true_values=["t"],
+        false_values=["f"],
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
+    return read, parse, convert
+
+
+def _from_hex(values: pa.Array) -> pa.Array:
+    return pa.array([None if v is None else bytes.fromhex(v[2:]) for v in values.to_pylist()], type=pa.binary())
+
+
+def _from_json_array(values: pa.Array, arrow_type: pa.ListType) -> pa.Array:
+    as_text = pa.array([None if v is None else json.loads(v) for v in values.to_pylist()], type=pa.list_(pa.string()))
+    return as_text.cast(arrow_type)
+
+
+def to_arrow(batch: pa.RecordBatch, columns: Sequence[PgColumn]) -> pa.RecordBatch:
+    """A parsed CSV batch with bytea and arrays decoded and the real column names."""
+    arrays = []
+    for array, column in zip(batch.columns, columns, strict=True):
+        if column.is_array:
+            array = _from_json_array(array, column.arrow_type)
+        elif pa.types.is_binary(column.arrow_type):
+            array = _from_hex(array)
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=[column.name for column in columns])
+
+
+class CopyOutStream(io.RawIOBase):
+    """`COPY ... TO STDOUT` data as a readable byte stream, for Arrow's streaming CSV reader.
+
+    Arrow reads ahead on its own thread, so reads are serialised by a lock and `drain`
+    (used after a cancel) never races that thread on the connection.
+    """
+
+    def __init__(self, copy: psycopg.Copy) -> None:
+        super().__init__()
+        self._copy = copy
+        self._pending = bytearray()
+        self._lock = threading.Lock()
+        self.finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self, wanted: int) -> None:
+        while len(self._pending) < wanted and not self.finished:
+            try:
+                data = self._copy.read()
+            except BaseException:
+                self.finished = True
+                raise
+            if not data:
+                self.finished = True
+            self._pending += data
+
+    def readinto(self, buffer: Any) -> int:
+        with self._lock:
+            self._fill(len(buffer))
+            size = min(len(buffer), len(self._pending))
+            buffer[:size] = self._pending[:size]
+            del self._pending[:size]
+            return size
+
+    def drain(self) -> None:
+        """Read and drop the rest of the COPY (after a cancel: until the server stops)."""
+        with self._lock:
+            while not self.finished:
+                self._pending.clear()
+                self._fill(1)
+
+
+# -- COPY FROM: Arrow into CSV for the server ----------------------------------------------
+
+
+def _array_literal(values: list[Any] | None) -> str | None:
+    if values is None:
+        return None
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        else:
+            text = value if isinstance(value, str) else str(value)
+            items.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(items) + "}"
+
+
+def _csv_ready(array: pa.Array) -> pa.Array:
+    arrow_type = array.type
+    if _is_binary(arrow_type):
+        return pa.array([None if v is None else "\\x" + v.hex() for v in array.to_pylist()], type=pa.string())
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        if pa.types.is_nested(arrow_type.value_type):
+            return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string())
+        return pa.array([_array_literal(v) for v in array.to_pylist()], type=pa.string())
+    if pa.types.is_nested(arrow_type):
+        return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string())
+    if isinstance(arrow_type, pa.ExtensionType):
+        return _csv_ready(array.storage)
+    return array
+
+
+def csv_payload(batch: pa.RecordBatch) -> bytes:
+    """One batch as PostgreSQL CSV: NULL unquoted and empty, every string quoted."""
+    arrays = [_csv_ready(column) for column in batch.columns]
+    prepared = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(prepared, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue().to_pybytes()
+
+
+# -- the loader ----------------------------------------------------------------------------
+
+
+class PostgresLoader(SqlLoader):
+    """PostgreSQL: DDL is transactional, so every mode (swap included) is one transaction.
+
+    The connection must be in autocommit mode; the transaction is opened with `BEGIN`.
+    """
+
+    connection: psycopg.Connection
+
+    def quote(self, identifier: str) -> str:
+        return sql.Identifier(identifier).as_string(self.connection)
+
+    def column_type(self, arrow_type: pa.DataType) -> str:
+        return postgres_type(arrow_type)
+
+    def begin(self) -> None:
+        self.connection.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if not self.connection.closed:
+            self.connection.execute("ROLLBACK")
+
+    def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
+        self.connection.execute(statement.encode(), params)
+
+    def _rows(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self.connection.execute(statement.encode(), params).fetchall()
+
+    def table_schema(self, table: TableName) -> pa.Schema | None:
+        rows = self._rows(
+            "SELECT a.attname, coalesce(nullif(t.typbasetype, 0), a.atttypid)::int, "
+            "CASE WHEN t.typbasetype <> 0 THEN t.typtypmod ELSE a.atttypmod END, a.attnotnull "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p') "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            (table.schema or "public", table.name),
+        )
+        if not rows:
+            return None
+        fields = [
+            pa.field(name, pg_column(name, oid, typmod).arrow_type, not notnull) for name, oid, typmod, notnull in rows
+        ]
+        return pa.schema(fields)
+
+    def has_unique_key(self, table: TableName, keys: Sequence[str]) -> bool:
+        rows = self._rows(
+            "SELECT array(SELECT a.attname FROM unnest(i.indkey) AS k(attnum) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
+            "FROM pg_index i WHERE i.indrelid = %s::regclass AND i.indisunique AND i.indpred IS NULL "
+            "AND i.indexprs IS NULL",
+            (self.qualified(table),),
+        )
+        return any(sorted(columns) == sorted(keys) for (columns,) in rows)
+
+    def insert_batches(self, table: TableName, batches: Iterable[pa.RecordBatch]) -> None:
+        """One `COPY ... FROM STDIN (FORMAT csv)` per run of batches with the same columns."""
+        for names, group in groupby(batches, key=lambda batch: tuple(batch.schema.names)):
+            columns = ", ".join(self.quote(name) for name in names)
+            statement = f"COPY {self.qualified(table)} ({columns}) FROM STDIN (FORMAT csv)"
+            with self.connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
+                for batch in group:
+                    copy.write(csv_payload(batch))
+
+    def create_staging_like(self, staging: TableName, target: TableName) -> None:
+        self.execute(f"CREATE TABLE {self.qualified(staging)} (LIKE {self.qualified(target)} INCLUDING ALL)")
+
+    def swap(self, target: TableName, staging: TableName) -> None:
+        """Drop `target`, rename `staging` to it, and carry over foreign keys and serial sequences.
+
+        `LIKE ... INCLUDING ALL` copies columns, defaults, checks, indexes and identity but
+        not foreign keys; a `serial` column's sequence belongs to the old table and would be
+        dropped with it, so it is detached first and handed to the new table after.
+        """
+        old = self.qualified(target)
+        foreign_keys = self._rows(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'",
+            (old,),
+        )
+        sequences = self._rows(
+            "SELECT s.oid::regclass::text, a.attname FROM pg_depend d "
+            "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+            "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+            "WHERE d.refobjid = %s::regclass AND d.deptype = 'a'",
+            (old,),
+        )
+        for sequence, _column in sequences:
+            self.execute(f"ALTER SEQUENCE {sequence} OWNED BY NONE")
+        self.drop_table(target)
+        self.execute(f"ALTER TABLE {self.qualified(staging)} RENAME TO {self.quote(target.name)}")
+        for sequence, column in sequences:
+            self.execute(f"ALTER SEQUENCE {sequence} OWNED BY {old}.{self.quote(column)}")
+        self._rename_indexes(target, staging.name)
+        for name, definition in foreign_keys:
+            self.execute(f"ALTER TABLE {old} ADD CONSTRAINT {self.quote(name)} {definition}")
+
+    def _rename_indexes(self, table: TableName, staging_name: str) -> None:
+        """Give the staging table's indexes (and so its PK / unique constraints) the target's names."""
+        indexes = self._rows(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+            (self.qualified(table),),
+        )
+        for (index,) in indexes:
+            if index.startswith(staging_name):
+                renamed = (table.name + index[len(staging_name) :])[: self.max_identifier_length]
+                self.execute(f"ALTER INDEX {self.qualified(table.with_name(index))} RENAME TO {self.quote(renamed)}")
+
+    def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
+        names = ", ".join(self.quote(column) for column in columns)
+        updates = [f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in columns if c not in keys]
+        action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        self.execute(
+            f"INSERT INTO {self.qualified(target)} ({names}) SELECT {names} FROM {self.qualified(staging)} "
+            f"ON CONFLICT ({', '.join(self.quote(k) for k in keys)}) {action}"
+        )
+
+
+def iter_copy_out(
+    connection: psycopg.Connection, statement: str, columns: Sequence[PgColumn], block_size: int = 4 << 20
+) -> Iterator[pa.RecordBatch]:
+    """Stream `COPY (...) TO STDOUT (FORMAT csv)` as Arrow batches of the real column types.
+
+    Closing the iterator early cancels the statement and drains it, so the connection stays
+    usable (a half-read COPY otherwise blocks every later command).
+    """
+    read, parse, convert = csv_read_options(columns, block_size)
+    with connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
+        stream = CopyOutStream(copy)
+        try:
+            buffered = io.BufferedReader(stream, block_size)
+            if not buffered.peek(1):  # no rows: Arrow refuses an empty CSV
+                return
+            for batch in pa_csv.open_csv(buffered, read, parse, convert):
+                yield to_arrow(batch, columns)
+        finally:
+            if not stream.finished:
+                _cancel(connection, stream)
+
+
+def _cancel(connection: psycopg.Connection, stream: CopyOutStream) -> None:
+    connection.cancel_safe()
+    with contextlib.suppress(psycopg.errors.QueryCanceled):
+        stream.drain()
