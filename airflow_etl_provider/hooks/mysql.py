@@ -70,7 +70,7 @@ class MySqlConnectorHook(ConnectorHook):
                 "type": "boolean",
                 "default": False,
                 "title": "Use TLS",
-                "description": "Encrypt the connection with TLS.",
+                "description": "Require TLS; when off, TLS is still used if the server offers it.",
             },
             "ssl_ca": {
                 "type": "string",
@@ -125,12 +125,10 @@ class MySqlConnectorHook(ConnectorHook):
         # Connections made for the official provider keep TLS settings in an `ssl` object.
         provider_ssl = config.get("ssl") if isinstance(config.get("ssl"), dict) else {}
         ca = config.get("ssl_ca") or provider_ssl.get("ca")
-        if config["use_ssl"] or ca:
+        if config["use_ssl"] or ca:  # else the driver's default: TLS whenever the server offers it
             args.update(ssl_disabled=False, ssl_verify_cert=bool(config["ssl_verify"]))
             if ca:
                 args["ssl_ca"] = ca
-        else:
-            args["ssl_disabled"] = True
         return args
 
     def open(self) -> None:
@@ -211,9 +209,10 @@ class MySqlConnectorHook(ConnectorHook):
     def _qualified(self, table: TableName) -> str:
         return ".".join(quote_identifier(part) for part in table.parts())
 
-    def _loader(self) -> MySqlLoader:
-        local_infile = bool(self._query("SELECT @@local_infile")[0][0])
-        if not local_infile:
+    def _loader(self, *, loading: bool = False) -> MySqlLoader:
+        """The dialect on this session; for `loading`, with LOAD DATA when the server allows it."""
+        local_infile = loading and bool(self._query("SELECT @@local_infile")[0][0])
+        if loading and not local_infile:
             self.log.warning(
                 "Server of connection %r has local_infile=OFF; loading with multi-row INSERTs (slower). "
                 "Enable it with SET GLOBAL local_infile = 1.",
@@ -297,7 +296,7 @@ class MySqlConnectorHook(ConnectorHook):
         **options: Any,
     ) -> LoadResult:
         with self:
-            return self._loader().load(chunks, self._table(destination), mode=mode, keys=keys)
+            return self._loader(loading=True).load(chunks, self._table(destination), mode=mode, keys=keys)
 
     # -- schema --------------------------------------------------------------------------
 

@@ -221,7 +221,7 @@ def description_type(type_code: int, flags: int, charset: int | None) -> pa.Data
 
 
 def _parse_time(text: str) -> int:
-    """Microseconds of a MySQL TIME value (may be negative or beyond 24 h)."""
+    """Microseconds since midnight of a MySQL TIME value; durations outside a day do not fit time64."""
     negative = text.startswith("-")
     hours, minutes, seconds = text.lstrip("-").split(":")
     whole, _, fraction = seconds.partition(".")
@@ -247,6 +247,7 @@ def raw_column(values: Sequence[bytes | bytearray | None], arrow_type: pa.DataTy
 
 
 def raw_batch(rows: Sequence[Sequence[Any]], columns: Sequence[ColumnType], *, source: str) -> pa.RecordBatch:
+    """Rows fetched by a raw cursor as one RecordBatch; a value that does not parse names its column."""
     values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     arrays = []
     for column, column_values in zip(columns, values, strict=True):
