@@ -29,6 +29,9 @@ from airflow_etl_provider.sql.names import TableName
 #: `numeric` declared without precision: Arrow needs one. Values with more than 10 decimals
 #: or 28 integer digits raise an error (never rounded): cast the column in the query then.
 UNCONSTRAINED_NUMERIC = pa.decimal128(38, 10)
+#: json and jsonb: the text exactly as the server renders it, marked as JSON (Arrow's canonical
+#: `arrow.json` extension type, the one the other connectors and Parquet use).
+JSON = pa.json_(pa.string())
 
 _SCALARS: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
@@ -43,8 +46,8 @@ _SCALARS: dict[str, pa.DataType] = {
     "bpchar": pa.string(),
     "name": pa.string(),
     "char": pa.string(),
-    "json": pa.string(),
-    "jsonb": pa.string(),
+    "json": JSON,
+    "jsonb": JSON,
     "uuid": pa.string(),
     "bytea": pa.binary(),
     "date": pa.date32(),
@@ -102,7 +105,7 @@ def _is_binary(arrow_type: pa.DataType) -> bool:
 
 def postgres_type(arrow_type: pa.DataType) -> str:
     """Column type used when a table is created from an Arrow schema."""
-    if isinstance(arrow_type, pa.ExtensionType):
+    if isinstance(arrow_type, pa.BaseExtensionType):
         return "jsonb" if arrow_type.extension_name == "arrow.json" else postgres_type(arrow_type.storage_type)
     if pa.types.is_dictionary(arrow_type):
         return postgres_type(arrow_type.value_type)
@@ -156,13 +159,18 @@ def copy_select(select: str, columns: Sequence[PgColumn]) -> str:
     return f"SELECT {', '.join(exprs)} FROM ({select}) AS q({', '.join(aliases)})"
 
 
+def _csv_type(column: PgColumn) -> pa.DataType:
+    """The type Arrow's CSV reader produces for `column` (text for what `to_arrow` decodes)."""
+    arrow_type = column.arrow_type
+    if column.is_array or pa.types.is_binary(arrow_type) or isinstance(arrow_type, pa.BaseExtensionType):
+        return pa.string()
+    return arrow_type
+
+
 def csv_read_options(columns: Sequence[PgColumn], block_size: int) -> tuple[Any, Any, Any]:
     """Read, parse and convert options matching PostgreSQL's CSV output for `columns`."""
     names = [f"c{i}" for i in range(len(columns))]
-    column_types = {
-        name: pa.string() if column.is_array or pa.types.is_binary(column.arrow_type) else column.arrow_type
-        for name, column in zip(names, columns, strict=True)
-    }
+    column_types = {name: _csv_type(column) for name, column in zip(names, columns, strict=True)}
     read = pa_csv.ReadOptions(column_names=names, block_size=block_size, use_threads=True)
     parse = pa_csv.ParseOptions(newlines_in_values=True)
     convert = pa_csv.ConvertOptions(
@@ -193,6 +201,8 @@ def to_arrow(batch: pa.RecordBatch, columns: Sequence[PgColumn]) -> pa.RecordBat
             array = _from_json_array(array, column.arrow_type)
         elif pa.types.is_binary(column.arrow_type):
             array = _from_hex(array)
+        elif isinstance(column.arrow_type, pa.BaseExtensionType):
+            array = pa.ExtensionArray.from_storage(column.arrow_type, array)
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, names=[column.name for column in columns])
 
@@ -267,7 +277,7 @@ def _csv_ready(array: pa.Array) -> pa.Array:
         return pa.array([_array_literal(v) for v in array.to_pylist()], type=pa.string())
     if pa.types.is_nested(arrow_type):
         return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string())
-    if isinstance(arrow_type, pa.ExtensionType):
+    if isinstance(arrow_type, pa.BaseExtensionType):
         return _csv_ready(array.storage)
     return array
 

@@ -13,6 +13,8 @@ import pytest
 from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
 from airflow_etl_provider.hooks.postgres import PostgresConnectorHook
 
+JSON = pa.json_(pa.string())
+
 ALL_TYPES_DDL = """
 CREATE TABLE all_types (
     id integer PRIMARY KEY,
@@ -163,8 +165,8 @@ def test_extract_maps_every_type_exactly(hook: PostgresConnectorHook, admin: psy
         "day": pa.date32(),
         "at": pa.timestamp("us"),
         "at_tz": pa.timestamp("us", tz="UTC"),
-        "doc": pa.string(),
-        "docb": pa.string(),
+        "doc": JSON,
+        "docb": JSON,
         "uid": pa.string(),
         "raw": pa.binary(),
         "ints": pa.list_(pa.int32()),
@@ -260,6 +262,7 @@ def test_load_creates_a_missing_table_from_the_arrow_schema(
             "day": pa.array([0, 19000], pa.date32()),
             "ratio": [0.5, None],
             "tags": [["x", "y"], None],
+            "doc": pa.ExtensionArray.from_storage(JSON, pa.array(['{"a": [1, "\u00e9"]}', None])),
         }
     )
     hook.load(data.to_batches(), "created")
@@ -279,6 +282,7 @@ def test_load_creates_a_missing_table_from_the_arrow_schema(
         "day": "date",
         "ratio": "double precision",
         "tags": "text[]",
+        "doc": "jsonb",
     }
     assert pa.Table.from_batches(list(hook.extract("created"))).equals(data)
 
