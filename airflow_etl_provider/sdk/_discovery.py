@@ -110,8 +110,8 @@ def _registered_types_of(module_name: str) -> list[str]:
 def _import_file(path: Path) -> None:
     """Import `path` as Airflow does: a top-level module named after the file."""
     name = path.stem
-    loaded = sys.modules.get(name)
-    if loaded is not None and getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == path:
+    loaded_file = getattr(sys.modules.get(name), "__file__", None)
+    if loaded_file and Path(loaded_file).resolve() == path:
         return
     loader = importlib.machinery.SourceFileLoader(name, str(path))
     spec = importlib.util.spec_from_loader(name, loader)

@@ -78,8 +78,8 @@ def _distribution_field(cls: type, field: str) -> str:
             meta = distribution(dist_name).metadata
         except PackageNotFoundError:
             continue
-        value = meta.get(field) or (meta.get("Author-email") if field == "Author" else None)
-        if value:
+        names = [field, "Author-email"] if field == "Author" else [field]
+        for value in (v for name in names for v in meta.get_all(name) or [] if v):
             return str(value)
     return ""
 
