@@ -187,3 +187,12 @@ def test_console_script_is_installed(sqlite_conn_id: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
+
+
+def test_disabling_plugins_hides_them(
+    run: Callable[..., tuple[int, str, str]], plugin_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_ETL_DISABLE_PLUGINS", "true")
+    code, out, _ = run("connectors", "--json", "--plugin-dir", str(plugin_dir))
+    types = {c["conn_type"] for c in json.loads(out)}
+    assert code == 0 and "sqlite" in types and "etl_numbers" not in types
