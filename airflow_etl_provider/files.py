@@ -14,6 +14,7 @@ to the format.
 from __future__ import annotations
 
 import posixpath
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -38,6 +39,34 @@ APPEND_READ_ROWS = 50_000
 
 def has_glob(path: str) -> bool:
     return any(ch in path for ch in GLOB_CHARS)
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A shell glob as a regex, as local paths match: `*` and `?` stay within one folder, `**` crosses folders."""
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            parts.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            parts.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1 :]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1 : end]
+            parts.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(parts) + r"\Z")
 
 
 class FileStore(ABC):
@@ -228,7 +257,7 @@ class _Target:
     """Where a load writes: one named file, or new files named from a pattern."""
 
     single: str | None
-    pattern: str | None  # contains one "{}" replaced by a unique token per file
+    pattern: str | None  # its "*" is replaced by a unique token per file
     kind: FileKind
     replaces: tuple[str, ...]  # names that replace-mode deletes after success
     appends: bool = False  # the single file exists and its rows come first
@@ -236,13 +265,10 @@ class _Target:
 
 def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[str, Any]) -> _Target:
     if store.is_container(destination) or destination.endswith("/"):
-        kind_options = {"format": DEFAULT_WRITE_FORMAT, **options}
-        kind = file_kind("x", kind_options)
-        assert kind is not None
+        kind = _kind_from_options(options)
         prefix = destination.rstrip("/")
-        pattern = posixpath.join(prefix, "part-{}" + kind.extension) if prefix else "part-{}" + kind.extension
-        glob = posixpath.join(prefix, "*" + kind.extension) if prefix else "*" + kind.extension
-        return _Target(None, pattern, kind, _existing(store, glob, mode))
+        pattern = posixpath.join(prefix, "part-*" + kind.extension) if prefix else "part-*" + kind.extension
+        return _Target(None, pattern, kind, _existing(store, pattern.replace("part-*", "*"), mode))
     kind = file_kind(destination, options)
     if kind is None:
         raise LoadError(
@@ -250,13 +276,22 @@ def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[st
             f"or end the name with a known extension (.csv, .csv.gz, .json, .jsonl, .parquet, .xlsx)."
         )
     if "*" in posixpath.basename(destination):
-        return _Target(None, destination.replace("*", "{}", 1), kind, _existing(store, destination, mode))
+        return _Target(None, destination, kind, _existing(store, destination, mode))
     if options.get("max_rows_per_file"):
         raise LoadError(
             f"max_rows_per_file needs several file names; write to a directory ('{posixpath.dirname(destination)}/') "
             f"or a pattern such as '{destination.replace(kind.extension, '-*' + kind.extension)}'."
         )
     return _Target(destination, None, kind, (), appends=mode is LoadMode.APPEND and store.exists(destination))
+
+
+def _kind_from_options(options: dict[str, Any]) -> FileKind:
+    """The kind of files written into a directory: `format` (default Parquet) and `compression`."""
+    fmt = get_format(options.get("format") or DEFAULT_WRITE_FORMAT)
+    compression = parse_compression(options.get("compression"))
+    if compression and not fmt.compressible:
+        raise LoadError(f"{fmt.name} files compress internally; gzip does not apply.")
+    return FileKind(fmt, compression)
 
 
 def _existing(store: FileStore, pattern: str, mode: LoadMode) -> tuple[str, ...]:
@@ -295,7 +330,7 @@ def write_files(
         chunks = carried = _AfterExisting(store, destination, target.kind, chunks, format_options)
     try:
         for number, part in enumerate(_Parts(chunks, int(max_rows) if max_rows else None)):
-            name = target.single or target.pattern.format(f"{token}-{number:05d}")  # type: ignore[union-attr]
+            name = target.single or target.pattern.replace("*", f"{token}-{number:05d}", 1)  # type: ignore[union-attr]
             counted = _Counted(part)
             with store.atomic_writer(name, store_options or {}) as raw:
                 sink = compressing(raw, target.kind.compression)

@@ -10,7 +10,6 @@ arrives; a failure aborts the upload, so no partial object ever becomes visible.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import io
 import posixpath
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +22,7 @@ import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
-from airflow_etl_provider.files import FileStore, file_kind, has_glob, read_files, sample_table, write_files
+from airflow_etl_provider.files import FileStore, file_kind, glob_regex, has_glob, read_files, sample_table, write_files
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
 
@@ -225,7 +224,8 @@ class S3Store(FileStore):
         bucket, key = split_uri(uri)
         if has_glob(key):
             fixed = key[: min(key.index(ch) for ch in "*?[" if ch in key)]
-            found = [k for k, _ in self.list(f"s3://{bucket}/{fixed}") if fnmatch.fnmatchcase(k, key)]
+            matcher = glob_regex(key)
+            found = [k for k, _ in self.list(f"s3://{bucket}/{fixed}") if matcher.match(k)]
         elif key == "" or key.endswith("/"):
             found = [k for k, _ in self.list(uri)]
         elif self.exists(uri):

@@ -179,3 +179,30 @@ def test_the_extra_schema_keeps_the_amazon_providers_keys_and_checks_its_own(mak
     assert hook.config["endpoint_url"] == moto_server and hook.config["prefix"] == ""
     with pytest.raises(ConnectorConfigError, match="field 'bucket'"):
         _ = make_hook(bucket=5).config
+
+
+def test_a_part_that_fails_to_upload_fails_the_load_and_leaves_no_object(hook, client, s3_bucket):
+    def chunks_then_lose_the_upload():
+        yield from big_table(60_000).to_batches(max_chunksize=20_000)  # first 5 MiB part is sent
+        for upload in client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []):
+            client.abort_multipart_upload(Bucket=s3_bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        yield from big_table(60_000).to_batches(max_chunksize=20_000)
+
+    with pytest.raises(LoadError, match="NoSuchUpload"):
+        hook.load(chunks_then_lose_the_upload(), "lost.csv", mode="replace", part_size_mb=5)
+    assert keys(client, s3_bucket) == []
+
+
+def test_glob_stars_stay_in_one_folder_unless_doubled(hook, client, s3_bucket):
+    for key in ("g/a.csv", "g/sub/b.csv", "g/sub/deeper/c.csv"):
+        client.put_object(Bucket=s3_bucket, Key=f"landing/{key}", Body=b"n\n1\n")
+    assert [f.rsplit("/", 1)[1] for f in hook.store.expand("g/*.csv")] == ["a.csv"]
+    assert len(hook.store.expand("g/**/*.csv")) == 3
+
+
+def test_replace_into_a_prefix_leaves_objects_in_sub_prefixes(hook, client, s3_bucket):
+    client.put_object(Bucket=s3_bucket, Key="landing/out/keep/other.parquet", Body=b"x")
+    hook.load(pa.table({"a": [1]}).to_batches(), "out/", mode="replace")
+    hook.load(pa.table({"a": [2]}).to_batches(), "out/", mode="replace")
+    names = keys(client, s3_bucket, "landing/out/")
+    assert "landing/out/keep/other.parquet" in names and len(names) == 2
