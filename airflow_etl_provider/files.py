@@ -160,7 +160,9 @@ def read_files(store: FileStore, source: str, *, chunk_size: int, options: dict[
     return rebatch(_read_each(store, names, chunk_size, dict(options)), chunk_size)
 
 
-def _read_each(store: FileStore, names: list[str], chunk_size: int, options: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+def _read_each(
+    store: FileStore, names: list[str], chunk_size: int, options: dict[str, Any]
+) -> Iterator[pa.RecordBatch]:
     file_name_column = options.pop("file_name_column", None)
     declared = parse_column_types(options.pop("column_types", None))
     kind_options = {k: options.pop(k) for k in ("format", "compression") if k in options}
@@ -181,7 +183,8 @@ def _read_each(store: FileStore, names: list[str], chunk_size: int, options: dic
                     f"{_columns(first_schema)}; files read as one stream must share their columns."
                 )
             if file_name_column:
-                batch = batch.append_column(file_name_column, pa.repeat(pa.scalar(source.name, pa.string()), batch.num_rows))
+                names_column = pa.repeat(pa.scalar(source.name, pa.string()), batch.num_rows)
+                batch = batch.append_column(file_name_column, names_column)
             yield batch
 
 

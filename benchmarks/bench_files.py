@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -61,9 +60,9 @@ def pg_to_s3_parquet() -> int:
 def sql_to_s3_baseline() -> int:
     from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator
 
-    SqlToS3Operator(task_id="baseline", query="SELECT * FROM orders", s3_bucket=BUCKET, s3_key="baseline/orders.parquet",
-                    sql_conn_id="bench_pg", aws_conn_id="bench_s3", file_format="parquet", replace=True,
-                    ).execute(context={})
+    SqlToS3Operator(task_id="baseline", query="SELECT * FROM orders", s3_bucket=BUCKET,
+                    s3_key="baseline/orders.parquet", sql_conn_id="bench_pg", aws_conn_id="bench_s3",
+                    file_format="parquet", replace=True).execute(context={})
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(hook_for("bench_s3").store.open_seekable(f"s3://{BUCKET}/baseline/orders.parquet")).metadata.num_rows
@@ -233,7 +232,7 @@ def main() -> None:
                 (f"s3 csv -> postgres, etl ({label})", "s3_csv_to_pg",
                  f"s3 csv -> postgres, S3ToSqlOperator ({label})", "s3_to_sql_baseline"),
             ]
-            pairs = [pair for pair, key in zip(pairs, ("pg-s3", "s3-pg")) if key in directions]
+            pairs = [pair for pair, key in zip(pairs, ("pg-s3", "s3-pg"), strict=True) if key in directions]
             for ours, ours_fn, theirs, theirs_fn in pairs:
                 kwargs = {"column_types": COLUMN_TYPES} if ours_fn == "s3_csv_to_pg" else {}
                 results.append(measure(ours, f"benchmarks.bench_files:{ours_fn}", rows=rows, env=env, **kwargs))
@@ -245,8 +244,8 @@ def main() -> None:
             if mysql and "s3-mysql" in directions:
                 if "pg-s3" not in directions:
                     measure("(parquet source)", "benchmarks.bench_files:pg_to_s3_parquet", rows=rows, env=env)
-                results.append(measure(f"s3 parquet -> mysql, etl ({label})", "benchmarks.bench_files:s3_parquet_to_mysql",
-                                       rows=rows, env=env))
+                results.append(measure(f"s3 parquet -> mysql, etl ({label})",
+                                       "benchmarks.bench_files:s3_parquet_to_mysql", rows=rows, env=env))
                 print_table(results[-1:])
         for write_rows in args.write_rows or []:
             results.append(measure(f"generated -> s3 parquet, etl ({write_rows // 1000}k)",

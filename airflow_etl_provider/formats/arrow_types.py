@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -99,7 +100,7 @@ def apply_column_types(batch: pa.RecordBatch, types: Mapping[str, pa.DataType], 
     if not types or not any(name in types for name in batch.schema.names):
         return batch
     arrays: list[pa.Array] = []
-    for name, column in zip(batch.schema.names, batch.columns):
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
         target = types.get(name)
         if target is not None and column.type != target:
             column = _cast(column, target, name, where)

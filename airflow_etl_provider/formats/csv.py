@@ -52,7 +52,9 @@ class _Transcoder(io.RawIOBase):
 class CsvFormat(FileFormat):
     name = "csv"
     extensions = (".csv", ".tsv", ".txt")
-    read_options = frozenset({"delimiter", "header", "column_names", "quote_char", "encoding", "column_types", "block_size"})
+    read_options = frozenset(
+        {"delimiter", "header", "column_names", "quote_char", "encoding", "column_types", "block_size"}
+    )
     write_options = frozenset({"delimiter", "header", "quoting", "encoding"})
 
     def read(self, source: FileSource, *, chunk_size: int, **options: Any) -> Iterator[pa.RecordBatch]:

@@ -65,7 +65,7 @@ class RecordConverter:
             ) from error
 
     def _refuse_new_keys(self, records: list[dict[str, Any]], positions: list[int], known: set[str]) -> None:
-        for record, position in zip(records, positions):
+        for record, position in zip(records, positions, strict=True):
             extra = set(record) - known
             if extra:
                 raise SourceError(
@@ -89,7 +89,7 @@ def _key_union(records: list[dict[str, Any]]) -> list[str]:
 def _first_odd_value(values: list[Any], positions: list[int]) -> int:
     """Position of the first value whose Python type differs from the first non-null one."""
     first_type = next((type(v) for v in values if v is not None), None)
-    for value, position in zip(values, positions):
+    for value, position in zip(values, positions, strict=True):
         if value is not None and type(value) is not first_type:
             return position
     return positions[0]

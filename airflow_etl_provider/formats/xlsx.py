@@ -61,7 +61,7 @@ class XlsxFormat(FileFormat):
             if not header_written:
                 sheet.append(batch.schema.names)
                 header_written = True
-            for row in zip(*(column.to_pylist() for column in _excel_columns(batch).columns)):
+            for row in zip(*(column.to_pylist() for column in _excel_columns(batch).columns), strict=True):
                 sheet.append(list(row))
             rows += batch.num_rows
         book.save(sink)

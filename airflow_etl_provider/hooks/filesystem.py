@@ -8,6 +8,7 @@ final name, so readers see the old file or the new one, never a half-written one
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import uuid
@@ -101,10 +102,8 @@ class LocalStore(FileStore):
 
     def delete(self, names: Iterable[str]) -> None:
         for name in names:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path(name))
-            except FileNotFoundError:
-                pass
 
     def display(self, name: str) -> str:
         return name

@@ -69,7 +69,8 @@ def test_imports_csv_objects_into_a_table(cli, postgres_database, moto_server, s
 
     s3 = _s3(moto_server)
     s3.put_object(Bucket=s3_bucket, Key="imports/orders/a.csv",
-                  Body='id,amount,created_at,note\n1,12.50,2026-01-01T12:00:00.123456Z,"comma, ""quote""\nline ✓"\n'.encode())
+                  Body='id,amount,created_at,note\n'
+                       '1,12.50,2026-01-01T12:00:00.123456Z,"comma, ""quote""\nline ✓"\n'.encode())
     s3.put_object(Bucket=s3_bucket, Key="imports/orders/b.csv",
                   Body=b'id,amount,created_at,note\n2,,,\n3,-0.01,1999-12-31T23:59:59+00:00,""\n')
 
@@ -83,6 +84,8 @@ def test_imports_csv_objects_into_a_table(cli, postgres_database, moto_server, s
     assert logged_summary(run.stdout + run.stderr)["rows"] == 3
 
     with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
-        rows = conn.execute("SELECT id, amount, created_at, note, source_object FROM orders_imported ORDER BY id").fetchall()
+        rows = conn.execute(
+            "SELECT id, amount, created_at, note, source_object FROM orders_imported ORDER BY id"
+        ).fetchall()
     assert [row[:4] for row in rows] == ORDERS
     assert rows[0][4] == f"s3://{s3_bucket}/imports/orders/a.csv"

@@ -6,7 +6,8 @@ import pyarrow as pa
 import pytest
 
 from airflow_etl_provider.exceptions import SourceError
-from airflow_etl_provider.formats import get_format, json as json_format
+from airflow_etl_provider.formats import get_format
+from airflow_etl_provider.formats import json as json_format
 from airflow_etl_provider.formats.base import FileSource
 
 JSON = get_format("json")
