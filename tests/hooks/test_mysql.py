@@ -312,11 +312,18 @@ def snapshot(hook: MySqlConnectorHook) -> tuple:
     return tuple(sorted(state.items()))
 
 
-def failing_chunks(on_third: Callable[[], None]) -> Iterator[pa.RecordBatch]:
-    for index in range(5):
-        if index == 2:
-            on_third()
-        yield sample_batch(1000 + index * 100, 100)
+def failing_chunks(kill: Callable[[], None]) -> Iterator[pa.RecordBatch]:
+    """Five chunks; the third is large, and `kill` runs while it is being sent.
+
+    The loader sends a chunk while it reads the next, so pulling the fourth chunk happens while
+    the third is loading.
+    """
+    start = 1000
+    for index, size in enumerate([100, 100, 50_000, 100, 100]):
+        if index == 3:
+            kill()
+        yield sample_batch(start, size)
+        start += size
 
 
 def bad_value() -> Iterator[pa.RecordBatch]:
