@@ -474,7 +474,7 @@ class MySqlLoader(SqlLoader):
                 except BaseException:
                     os.unlink(path)
                     raise
-                sending = sender.submit(self._load_data, table, path, batch.schema.names, batch.num_rows)
+                sending = sender.submit(self._load_data, table, path, batch.schema, batch.num_rows)
             if sending is not None:
                 sending.result()
 
@@ -484,12 +484,11 @@ class MySqlLoader(SqlLoader):
             file.write(infile_bytes(batch))
         return path
 
-    def _load_data(self, table: TableName, path: str, names: Sequence[str], rows: int) -> None:
+    def _load_data(self, table: TableName, path: str, schema: pa.Schema, rows: int) -> None:
         """Send one chunk file; the server's warnings (LOCAL implies IGNORE) become an error."""
-        columns = ", ".join(self.quote(name) for name in names)
         sql = (
             f"LOAD DATA LOCAL INFILE %s INTO TABLE {self.qualified(table)} CHARACTER SET binary "
-            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({columns})"
+            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' {self._infile_columns(schema)}"
         )
         try:
             cursor = self.connection.cursor()
@@ -506,6 +505,17 @@ class MySqlLoader(SqlLoader):
                 f"Loading into {table}: the server accepted {loaded} of {rows} rows of a chunk with "
                 f"{warnings} warning(s): {details or 'no details'}. Nothing was kept."
             )
+
+    def _infile_columns(self, schema: pa.Schema) -> str:
+        """The column list; JSON goes through a variable, as MySQL refuses JSON from binary text."""
+        targets, conversions = [], []
+        for index, field in enumerate(schema):
+            if is_json_type(field.type):
+                targets.append(f"@json{index}")
+                conversions.append(f"{self.quote(field.name)} = CONVERT(@json{index} USING utf8mb4)")
+            else:
+                targets.append(self.quote(field.name))
+        return f"({', '.join(targets)})" + (f" SET {', '.join(conversions)}" if conversions else "")
 
     def _insert(self, table: TableName, batch: pa.RecordBatch) -> None:
         names = ", ".join(self.quote(name) for name in batch.schema.names)
