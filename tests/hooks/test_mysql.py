@@ -106,6 +106,22 @@ def test_invalid_extra_names_the_field(airflow_connection: Callable[..., str]) -
         MySqlConnectorHook(conn_id).connect_args()
 
 
+def test_connection_form_comes_from_the_config_schema() -> None:
+    import importlib.resources
+
+    import jsonschema
+
+    from airflow_etl_provider.ui_fields import connection_type_entry
+
+    entry = connection_type_entry(MySqlConnectorHook)
+    assert entry["connection-type"] == "mysql"
+    assert {"charset", "use_ssl", "ssl_ca", "ssl_verify", "connect_timeout"} <= set(entry["conn-fields"])
+    assert entry["conn-fields"]["charset"]["schema"]["default"] == "utf8mb4"
+    schema = json.loads((importlib.resources.files("airflow") / "provider.yaml.schema.json").read_text())
+    item_schema = schema["properties"]["connection-types"]["items"]
+    jsonschema.validate(entry, {**item_schema, "definitions": schema.get("definitions", {})})
+
+
 def test_test_connection_succeeds(mysql_conn_id: str, mysql_database) -> None:
     ok, message = MySqlConnectorHook(mysql_conn_id).test_connection()
     assert ok and mysql_database.name in message
