@@ -12,7 +12,8 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
 
 import mysql.connector
 import pyarrow as pa
@@ -31,6 +32,9 @@ from airflow_etl_provider.sql.mysql import (
 )
 from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
 from airflow_etl_provider.types import ColumnInfo, ForeignKey, LoadMode, LoadResult, SchemaInfo, TableInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_PORT = 3306
 #: errno -> what the person filling the form should check.
@@ -143,7 +147,8 @@ class MySqlConnectorHook(ConnectorHook):
 
     def _drop_session(self) -> None:
         """Abandon an unbuffered result mid-way: end the session, and open a new one if still in use."""
-        self.db.shutdown()
+        with suppress(mysql_errors.Error):
+            self.db.shutdown()
         self._db = self._connect() if self._open_depth > 1 else None
 
     def close(self) -> None:
@@ -263,21 +268,27 @@ class MySqlConnectorHook(ConnectorHook):
         columns = declared or [
             ColumnType(d[0], description_type(d[1], d[7], d[8] if len(d) > 8 else None)) for d in cursor.description
         ]
-        finished = False
+        exhausted = yielded = False
         try:
-            while True:
-                rows = cursor.fetchmany(chunk_size)
-                if not rows:
-                    finished = True
-                    break
+            while rows := self._fetch(cursor, chunk_size, source):
+                yielded = True
                 yield raw_batch(rows, columns, source=source)
+            exhausted = True
+            if not yielded:  # no rows: one empty batch still carries the schema
+                yield raw_batch([], columns, source=source)
         finally:
-            if finished:
+            if exhausted:
                 cursor.close()
             else:  # stopped early: drop the unread rest of the result with the session
                 self._drop_session()
 
-    def preview(self, source: str, limit: int = 100, **options: Any):
+    def _fetch(self, cursor: Any, chunk_size: int, source: str) -> list[tuple[Any, ...]]:
+        try:
+            return cursor.fetchmany(chunk_size)
+        except mysql_errors.Error as error:
+            raise SourceError(f"Reading {source!r} from connection {self.conn_id!r} failed: {error.msg}") from error
+
+    def preview(self, source: str, limit: int = 100, **options: Any) -> pd.DataFrame:
         """The first `limit` rows; the LIMIT is part of the query, so the server reads no more."""
         select = f"SELECT * FROM ({self._select_for(source)}) AS _preview LIMIT {int(limit)}"
         with self:

@@ -197,6 +197,13 @@ def test_extract_query_with_parameters_keeps_declared_types(typed: MySqlConnecto
     assert table.column("id").to_pylist() == [1, 2]
 
 
+def test_extract_of_an_empty_result_carries_the_schema(typed: MySqlConnectorHook) -> None:
+    (batch,) = typed.extract("SELECT id, amount FROM typed WHERE id < 0")
+    assert batch.num_rows == 0
+    assert batch.schema.field("amount").type == pa.decimal128(12, 2)
+    assert list(typed.preview("SELECT id, amount FROM typed WHERE id < 0").columns) == ["id", "amount"]
+
+
 def test_extract_missing_table_is_a_source_error(hook: MySqlConnectorHook) -> None:
     with pytest.raises(SourceError, match="does not exist"):
         list(hook.extract("nope"))
