@@ -16,6 +16,7 @@ from __future__ import annotations
 import posixpath
 import re
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -328,7 +329,8 @@ def write_files(
     target.kind.format.check_options(format_options, writing=True)
     result = LoadResult(destination=destination, mode=mode.value)
     written: list[str] = []
-    token = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 1_000_000:06d}"
+    # Unique across concurrent loads (mapped tasks writing into one folder), sortable by time.
+    token = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{uuid.uuid4().hex[:8]}"
     if target.appends:
         chunks = carried = _AfterExisting(store, destination, target.kind, chunks, format_options)
     try:

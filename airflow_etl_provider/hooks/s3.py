@@ -321,23 +321,31 @@ class S3ConnectorHook(ConnectorHook):
             },
         },
     }
-    transient_errors: ClassVar[tuple[type[BaseException], ...]] = (
-        ConnectionError, TimeoutError, EndpointConnectionError,
-    )
 
     # -- client --------------------------------------------------------------------------
 
     @cached_property
     def s3_hook(self) -> Any:
-        """The amazon provider's hook: it owns credentials, region, endpoint and assume-role."""
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        """The amazon provider's hook: it owns credentials, region, endpoint and assume-role.
 
-        config = {
+        `timeout` and `retry_count` become botocore's timeouts and retries, so every request
+        (not only connecting) is retried on throttling and dropped connections. A botocore
+        setting given in the connection's `config_kwargs` wins over them: passing a config to
+        the hook would otherwise replace that extra entirely.
+        """
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        given = dict(self.connection.extra_dejson.get("config_kwargs") or {})
+        if given.get("signature_version") == "unsigned":
+            given["signature_version"] = UNSIGNED
+        own = {
             "connect_timeout": self.timeout,
             "read_timeout": self.timeout,
             "retries": {"max_attempts": self.retry_count + 1, "mode": "standard"},
         }
-        return S3Hook(aws_conn_id=self.conn_id, config=config)
+        return S3Hook(aws_conn_id=self.conn_id, config=Config(**{**own, **given}))
 
     def open(self) -> None:
         self.__dict__.pop("client", None)

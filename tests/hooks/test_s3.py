@@ -206,3 +206,12 @@ def test_replace_into_a_prefix_leaves_objects_in_sub_prefixes(hook, client, s3_b
     hook.load(pa.table({"a": [2]}).to_batches(), "out/", mode="replace")
     names = keys(client, s3_bucket, "landing/out/")
     assert "landing/out/keep/other.parquet" in names and len(names) == 2
+
+
+def test_botocore_settings_of_the_connection_are_kept(make_hook, s3_bucket):
+    botocore = {"s3": {"addressing_style": "path"}, "read_timeout": 7}
+    hook = make_hook(bucket=s3_bucket, timeout=12, config_kwargs=botocore)
+    config = hook.client.meta.config
+    assert config.s3 == {"addressing_style": "path"}
+    assert (config.read_timeout, config.connect_timeout) == (7, 12)
+    assert hook.test_connection()[0] is True
