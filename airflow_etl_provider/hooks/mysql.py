@@ -127,8 +127,8 @@ class MySqlConnectorHook(ConnectorHook):
         if conn.schema:
             args["database"] = conn.schema
         # Connections made for the official provider keep TLS settings in an `ssl` object.
-        provider_ssl = config.get("ssl") if isinstance(config.get("ssl"), dict) else {}
-        ca = config.get("ssl_ca") or provider_ssl.get("ca")
+        provider_ssl = config.get("ssl")
+        ca = config.get("ssl_ca") or (provider_ssl.get("ca") if isinstance(provider_ssl, dict) else None)
         if config["use_ssl"] or ca:  # else the driver's default: TLS whenever the server offers it
             args.update(ssl_disabled=False, ssl_verify_cert=bool(config["ssl_verify"]))
             if ca:
@@ -201,7 +201,7 @@ class MySqlConnectorHook(ConnectorHook):
         try:
             cursor = db.cursor()
             cursor.execute("SELECT VERSION(), DATABASE()")
-            version, database = cursor.fetchone()
+            version, database = (text_value(value) for value in cursor.fetchone() or ("", ""))
         finally:
             db.close()
         return True, f"Connected to {where}, server {version}, database {database or '(none)'}."
