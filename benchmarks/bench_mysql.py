@@ -20,6 +20,7 @@ with `pip --target` into a temporary directory put on PYTHONPATH of that one mea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -31,8 +32,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # Imported here, not in the movements, so start-up time is not counted as transfer time.
+import airflow.providers.postgres.hooks.postgres  # noqa: E402, F401
 from airflow.providers.common.sql.operators.generic_transfer import GenericTransfer  # noqa: E402
 
+with contextlib.suppress(ImportError):  # on PYTHONPATH only for the GenericTransfer measurement
+    import airflow.providers.mysql.hooks.mysql  # noqa: F401
+
+import airflow_etl_provider.hooks.filesystem  # noqa: E402, F401
+import airflow_etl_provider.hooks.postgres  # noqa: E402, F401
 from airflow_etl_provider.hooks.mysql import MySqlConnectorHook  # noqa: E402
 from airflow_etl_provider.operators.extract_load import ExtractLoadOperator  # noqa: E402
 from benchmarks.harness import Measurement, measure, print_table  # noqa: E402
