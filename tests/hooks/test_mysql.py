@@ -355,6 +355,13 @@ def bad_value() -> Iterator[pa.RecordBatch]:
     yield pa.RecordBatch.from_pydict({"id": pa.array(["1200", "not a number"]), "label": pa.array(["a", "b"])})
 
 
+def value_the_server_rejects() -> Iterator[pa.RecordBatch]:
+    """Chunk 3 fits the Arrow types but not VARCHAR(20): only the server can tell."""
+    yield sample_batch(1000, 100)
+    yield sample_batch(1100, 100)
+    yield sample_batch(1200, 100, label="x" * 30)
+
+
 @pytest.fixture
 def existing(hook: MySqlConnectorHook) -> MySqlConnectorHook:
     run(
@@ -369,10 +376,15 @@ MODES = [("append", None), ("replace", None), ("upsert", ["id"])]
 
 
 @pytest.mark.parametrize(("mode", "keys"), MODES)
-def test_bad_value_in_chunk_three_leaves_table_unchanged(existing: MySqlConnectorHook, mode: str, keys) -> None:
+@pytest.mark.parametrize(
+    ("chunks", "error"), [(bad_value, "row 202, column 'id'"), (value_the_server_rejects, "too long|truncated")]
+)
+def test_bad_value_in_chunk_three_leaves_table_unchanged(
+    existing: MySqlConnectorHook, mode: str, keys, chunks: Callable[[], Iterator[pa.RecordBatch]], error: str
+) -> None:
     before = snapshot(existing)
-    with pytest.raises(LoadError, match="row 202, column 'id'"):
-        existing.load(bad_value(), "t", mode=mode, keys=keys)
+    with pytest.raises(LoadError, match=error):
+        existing.load(chunks(), "t", mode=mode, keys=keys)
     assert snapshot(existing) == before
 
 
