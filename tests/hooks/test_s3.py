@@ -215,3 +215,12 @@ def test_botocore_settings_of_the_connection_are_kept(make_hook, s3_bucket):
     assert config.s3 == {"addressing_style": "path"}
     assert (config.read_timeout, config.connect_timeout) == (7, 12)
     assert hook.test_connection()[0] is True
+
+
+def test_assume_role_goes_through_the_amazon_providers_session(make_hook, s3_bucket, moto_server):
+    hook = make_hook(bucket=s3_bucket, role_arn="arn:aws:iam::123456789012:role/etl-writer",
+                     service_config={"sts": {"endpoint_url": moto_server}})
+    hook.load(pa.table({"a": [1]}).to_batches(), "assumed.csv", mode="replace")
+    credentials = hook.s3_hook.get_session().get_credentials().get_frozen_credentials()
+    assert credentials.access_key != "testing" and credentials.token  # temporary ones from STS, not the login
+    assert read_all(hook, "assumed.csv").to_pylist() == [{"a": 1}]
