@@ -8,13 +8,13 @@ A session of this connector runs with `TimeZone = UTC`, so `timestamptz` text is
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from queue import Full, Queue
 from typing import Any
 
 import psycopg
@@ -210,45 +210,76 @@ def to_arrow(batch: pa.RecordBatch, columns: Sequence[PgColumn]) -> pa.RecordBat
 class CopyOutStream(io.RawIOBase):
     """`COPY ... TO STDOUT` data as a readable byte stream, for Arrow's streaming CSV reader.
 
-    Arrow reads ahead on its own thread, so reads are serialised by a lock and `drain`
-    (used after a cancel) never races that thread on the connection.
+    A pump thread reads the server's output into a bounded queue of ~1 MiB blocks, so the
+    server keeps producing while Arrow parses (at most `prefetch` bytes wait in between).
     """
 
-    def __init__(self, copy: psycopg.Copy) -> None:
+    def __init__(self, copy: psycopg.Copy, *, block: int = 1 << 20, prefetch: int = 16 << 20) -> None:
         super().__init__()
         self._copy = copy
-        self._pending = bytearray()
-        self._lock = threading.Lock()
-        self.finished = False
+        self._block = block
+        self._queue: Queue[bytes | None] = Queue(maxsize=max(1, prefetch // block))
+        self._stop = threading.Event()
+        self._pending = memoryview(b"")
+        self.error: BaseException | None = None
+        self.at_end = False
+        self._drained = False
+        self._thread = threading.Thread(target=self._pump, name="postgres-copy-reader", daemon=True)
+        self._thread.start()
+
+    def _offer(self, item: bytes | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except Full:
+                continue
+
+    def _pump(self) -> None:
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while data := self._copy.read():
+                if self._stop.is_set():
+                    continue  # stopping: read the rest of the COPY and drop it
+                parts.append(bytes(data))
+                size += len(data)
+                if size >= self._block:
+                    self._offer(b"".join(parts))
+                    parts, size = [], 0
+            self._drained = True
+            if parts:
+                self._offer(b"".join(parts))
+        except BaseException as error:
+            self.error = error
+        finally:
+            self._offer(None)
 
     def readable(self) -> bool:
         return True
 
-    def _fill(self, wanted: int) -> None:
-        while len(self._pending) < wanted and not self.finished:
-            try:
-                data = self._copy.read()
-            except BaseException:
-                self.finished = True
-                raise
-            if not data:
-                self.finished = True
-            self._pending += data
-
     def readinto(self, buffer: Any) -> int:
-        with self._lock:
-            self._fill(len(buffer))
-            size = min(len(buffer), len(self._pending))
-            buffer[:size] = self._pending[:size]
-            del self._pending[:size]
-            return size
+        while not self._pending and not self.at_end:
+            item = self._queue.get()
+            if item is None:
+                self.at_end = True
+                if self.error is not None:
+                    raise OSError(f"reading COPY output failed: {self.error}") from self.error
+            else:
+                self._pending = memoryview(item)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
-    def drain(self) -> None:
-        """Read and drop the rest of the COPY (after a cancel: until the server stops)."""
-        with self._lock:
-            while not self.finished:
-                self._pending.clear()
-                self._fill(1)
+    def stop(self, connection: psycopg.Connection) -> None:
+        """Cancel the COPY if it is still running and wait until the connection is free again."""
+        self._stop.set()
+        if self._thread.is_alive() and not self._drained:
+            connection.cancel_safe()
+        self._thread.join()
+        if isinstance(self.error, psycopg.errors.QueryCanceled):
+            self.error = None
 
 
 # -- COPY FROM: Arrow into CSV for the server ----------------------------------------------
@@ -269,6 +300,10 @@ def _array_literal(values: list[Any] | None) -> str | None:
 
 def _csv_ready(array: pa.Array) -> pa.Array:
     arrow_type = array.type
+    if pa.types.is_timestamp(arrow_type) and arrow_type.tz:
+        # Arrow stores UTC instants; without the zone it prints them as UTC wall time 25x faster
+        # than with it, and the session's TimeZone is UTC, so the server reads the same instant.
+        return array.cast(pa.timestamp(arrow_type.unit))
     if _is_binary(arrow_type):
         return pa.array([None if v is None else "\\x" + v.hex() for v in array.to_pylist()], type=pa.string())
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
@@ -289,6 +324,39 @@ def csv_payload(batch: pa.RecordBatch) -> bytes:
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(prepared, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
     return sink.getvalue().to_pybytes()
+
+
+def send_in_background(write: Callable[[bytes], None], payloads: Iterable[bytes], depth: int = 2) -> None:
+    """Call `write` for each payload on a worker thread while the next payload is being built.
+
+    The server parses one chunk while this process extracts and encodes the next; at most
+    `depth` encoded chunks wait in between, so memory stays bounded. An error on either side
+    stops both and is raised here.
+    """
+    queue: Queue[bytes | None] = Queue(maxsize=depth)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            while (payload := queue.get()) is not None:
+                write(payload)
+        except BaseException as error:
+            failures.append(error)
+            while queue.get() is not None:  # keep draining so the producer never blocks
+                pass
+
+    thread = threading.Thread(target=worker, name="postgres-copy-writer", daemon=True)
+    thread.start()
+    try:
+        for payload in payloads:
+            if failures:
+                break
+            queue.put(payload)
+    finally:
+        queue.put(None)
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 # -- the loader ----------------------------------------------------------------------------
@@ -357,8 +425,7 @@ class PostgresLoader(SqlLoader):
             columns = ", ".join(self.quote(name) for name in names)
             statement = f"COPY {self.qualified(table)} ({columns}) FROM STDIN (FORMAT csv)"
             with self.connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
-                for batch in group:
-                    copy.write(csv_payload(batch))
+                send_in_background(copy.write, (csv_payload(batch) for batch in group))
 
     def create_staging_like(self, staging: TableName, target: TableName) -> None:
         self.execute(f"CREATE TABLE {self.qualified(staging)} (LIKE {self.qualified(target)} INCLUDING ALL)")
@@ -425,18 +492,20 @@ def iter_copy_out(
     read, parse, convert = csv_read_options(columns, block_size)
     with connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
         stream = CopyOutStream(copy)
+        buffered = io.BufferedReader(stream, block_size)
+        reader = None
         try:
-            buffered = io.BufferedReader(stream, block_size)
             if not buffered.peek(1):  # no rows: Arrow refuses an empty CSV
                 return
-            for batch in pa_csv.open_csv(buffered, read, parse, convert):
+            reader = pa_csv.open_csv(buffered, read, parse, convert)
+            for batch in reader:
                 yield to_arrow(batch, columns)
+        except Exception as error:
+            if stream.error is not None:  # the server's error, not Arrow's wrapper around it
+                raise stream.error from error
+            raise
         finally:
-            if not stream.finished:
-                _cancel(connection, stream)
-
-
-def _cancel(connection: psycopg.Connection, stream: CopyOutStream) -> None:
-    connection.cancel_safe()
-    with contextlib.suppress(psycopg.errors.QueryCanceled):
-        stream.drain()
+            if reader is not None:
+                reader.close()  # stops Arrow's read-ahead before the stream goes away
+            stream.stop(connection)
+            buffered.close()

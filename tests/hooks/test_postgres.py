@@ -209,6 +209,13 @@ def test_bad_source_is_a_source_error(hook: PostgresConnectorHook) -> None:
         list(hook.extract("no_such_table"))
 
 
+def test_server_error_mid_stream_is_a_source_error(hook: PostgresConnectorHook) -> None:
+    with hook:
+        with pytest.raises(SourceError, match="division by zero"):
+            list(hook.extract("SELECT 1 / (200000 - g) AS v FROM generate_series(1, 300000) g", chunk_size=1000))
+        assert hook.db.execute("SELECT 42").fetchone() == (42,)
+
+
 def test_stopping_early_leaves_the_connection_usable(hook: PostgresConnectorHook) -> None:
     with hook:
         stream = hook.extract("SELECT g FROM generate_series(1, 500000) g", chunk_size=1000)
