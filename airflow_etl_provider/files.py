@@ -26,8 +26,8 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from airflow_etl_provider.arrow_batches import rebatch
-from airflow_etl_provider.exceptions import LoadError, SourceError
-from airflow_etl_provider.formats import FileFormat, FileSource, format_for_extension, get_format
+from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
+from airflow_etl_provider.formats import FileFormat, FileSource, FormatOptionError, format_for_extension, get_format
 from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.formats.compression import compressing, decompressing, parse_compression, split_compression
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, TableInfo
@@ -324,16 +324,16 @@ def write_files(
         raise LoadError("Files cannot be upserted (no keys to match rows on); use mode 'append' or 'replace'.")
     options = dict(options)
     max_rows = options.pop("max_rows_per_file", None)
-    target = _target(store, destination, mode, {**options, "max_rows_per_file": max_rows})
     format_options = {k: v for k, v in options.items() if k not in ("format", "compression")}
-    target.kind.format.check_options(format_options, writing=True)
     result = LoadResult(destination=destination, mode=mode.value)
     written: list[str] = []
     # Unique across concurrent loads (mapped tasks writing into one folder), sortable by time.
     token = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{uuid.uuid4().hex[:8]}"
-    if target.appends:
-        chunks = carried = _AfterExisting(store, destination, target.kind, chunks, format_options)
     try:
+        target = _target(store, destination, mode, {**options, "max_rows_per_file": max_rows})
+        target.kind.format.check_options(format_options, writing=True)
+        if target.appends:
+            chunks = carried = _AfterExisting(store, destination, target.kind, chunks, format_options)
         for number, part in enumerate(_Parts(chunks, int(max_rows) if max_rows else None)):
             name = target.single or target.pattern.replace("*", f"{token}-{number:05d}", 1)  # type: ignore[union-attr]
             counted = _Counted(part)
@@ -348,7 +348,7 @@ def write_files(
             result.chunks += counted.chunks
     except Exception as error:
         store.delete(written)
-        if isinstance(error, LoadError):
+        if isinstance(error, (LoadError, FormatOptionError, ConnectorConfigError)):
             raise
         raise LoadError(f"Writing {store.display(destination)} failed, nothing was left behind: {error}") from error
     if target.replaces:

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, ClassVar
 import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
+from airflow_etl_provider.exceptions import ConnectorConfigError, EtlError, SourceError
 from airflow_etl_provider.files import FileStore, file_kind, glob_regex, has_glob, read_files, sample_table, write_files
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
@@ -251,7 +251,7 @@ class S3Store(FileStore):
         except ClientError as error:
             if _error_code(error) in {"404", "NoSuchKey", "NotFound"}:
                 return False
-            raise
+            raise EtlError(f"Cannot look up {self.uri(name)} (connection {self.conn_id!r}): {error}") from error
         return True
 
     def open_read(self, name: str) -> BinaryIO:
@@ -264,7 +264,11 @@ class S3Store(FileStore):
 
     def open_seekable(self, name: str) -> BinaryIO:
         bucket, key = split_uri(self.uri(name))
-        return io.BufferedReader(_RangedReader(self.client, bucket, key), buffer_size=READ_BUFFER)  # type: ignore[return-value]
+        try:
+            raw = _RangedReader(self.client, bucket, key)
+        except ClientError as error:
+            raise SourceError(f"Cannot read {self.uri(name)} (connection {self.conn_id!r}): {error}") from error
+        return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
 
     @contextmanager
     def atomic_writer(self, name: str, options: dict[str, Any]) -> Iterator[BinaryIO]:

@@ -56,6 +56,8 @@ def test_the_amazon_providers_connection_works_as_it_is(aws_conn_id, s3_bucket):
     assert read_all(hook, f"s3://{s3_bucket}/x.parquet").to_pylist() == [{"a": 1}]
     with pytest.raises(ConnectorConfigError, match="'bucket'.*no default bucket"):
         hook.extract("x.parquet", chunk_size=10)
+    with pytest.raises(ConnectorConfigError, match="'bucket'.*no default bucket"):
+        hook.load(pa.table({"a": [1]}).to_batches(), "x.parquet", mode="replace")
 
 
 @pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.parquet", "t.json", "t.jsonl.gz", "t.xlsx"])
