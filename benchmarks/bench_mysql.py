@@ -198,44 +198,59 @@ def mysql_provider_path(workdir: str) -> dict[str, str]:
     return {"PYTHONPATH": f"{Path(__file__).resolve().parent.parent}{os.pathsep}{target}"}
 
 
+def median_runs(results: list[Measurement]) -> list[Measurement]:
+    """One measurement per name: the run with the median time (first-seen order kept)."""
+    by_name: dict[str, list[Measurement]] = {}
+    for result in results:
+        by_name.setdefault(result.name, []).append(result)
+    return [sorted(runs, key=lambda m: m.seconds)[len(runs) // 2] for runs in by_name.values()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big-rows", type=int, default=4_000_000)
     parser.add_argument("--gt-rows", type=int, default=200_000)
     parser.add_argument("--page-size", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each throughput figure")
     parser.add_argument("--skip-setup", action="store_true")
     args = parser.parse_args()
     if not args.skip_setup:
         setup(args.rows, args.big_rows)
+    n, big = args.rows, args.big_rows
+    cli_select, load_data = "raw: mariadb CLI select -> TSV", "raw: mariadb CLI LOAD DATA LOCAL"
+    gt = f"GenericTransfer pg -> mysql (page_size={args.page_size:,})"
     with tempfile.TemporaryDirectory(prefix="bench_mysql_") as workdir:
         files = os.path.join(workdir, "files")
         os.mkdir(files)
         os.environ.update(connections(files))
         os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
         tsv = os.path.join(workdir, "src.tsv")
-        n, big = args.rows, args.big_rows
         cext = c_extension_env()
         results: list[Measurement] = []
 
         def run(name: str, target: str, rows: int, env: dict[str, str] | None = None, **kwargs: object) -> None:
             started = time.perf_counter()
             results.append(measure(name, f"benchmarks.bench_mysql:{target}", rows=rows, env=env, **kwargs))
-            print(f"  {name}: {time.perf_counter() - started:.1f} s", flush=True)
+            print(
+                f"  {name}: {time.perf_counter() - started:.1f} s (load average {os.getloadavg()[0]:.1f})", flush=True
+            )
 
-        run("raw: mariadb CLI select -> TSV", "cli_select", n, table="src", path=tsv)
-        run("raw: mariadb CLI LOAD DATA LOCAL", "cli_load_data", n, table="raw_dst", path=tsv)
-        run(f"mysql extract {n:,}", "extract_mysql", n, table="src")
+        # Interleaved, so a busy moment of the machine hits every figure alike; medians are reported.
+        for _ in range(args.repeat):
+            run(cli_select, "cli_select", n, table="src", path=tsv)
+            run(load_data, "cli_load_data", n, table="raw_dst", path=tsv)
+            run("postgres -> mysql", "postgres_to_mysql", n, table="dst")
+            run("postgres -> mysql [C ext]", "postgres_to_mysql", n, env=cext, table="dst_c")
+            run(f"mysql extract {n:,}", "extract_mysql", n, table="src")
+            run(f"mysql extract {n:,} [C ext]", "extract_mysql", n, env=cext, table="src")
+            run("mysql -> parquet", "mysql_to_parquet", n, table="src")
+            run("mysql -> parquet [C ext]", "mysql_to_parquet", n, env=cext, table="src")
         run(f"mysql extract {big:,}", "extract_mysql", big, table="src_big")
-        run(f"mysql extract {n:,} [C ext]", "extract_mysql", n, env=cext, table="src")
         run(f"mysql extract {big:,} [C ext]", "extract_mysql", big, env=cext, table="src_big")
-        run("mysql -> parquet", "mysql_to_parquet", n, table="src")
-        run("mysql -> parquet [C ext]", "mysql_to_parquet", n, env=cext, table="src")
-        run("postgres -> mysql", "postgres_to_mysql", n, table="dst")
-        run("postgres -> mysql [C ext]", "postgres_to_mysql", n, env=cext, table="dst_c")
         provider = mysql_provider_path(workdir)
         run(
-            f"GenericTransfer pg -> mysql (page_size={args.page_size:,})",
+            gt,
             "generic_transfer",
             args.gt_rows,
             env=provider,
@@ -244,8 +259,7 @@ def main() -> None:
             page_size=args.page_size,
         )
     print()
-    cli_select, load_data = "raw: mariadb CLI select -> TSV", "raw: mariadb CLI LOAD DATA LOCAL"
-    gt = f"GenericTransfer pg -> mysql (page_size={args.page_size:,})"
+    results = median_runs(results)
     print_table(
         results,
         baseline={
