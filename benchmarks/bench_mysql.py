@@ -8,7 +8,9 @@ Against the local MariaDB and PostgreSQL, on the same generated orders table
 - MySQL -> Parquet file (filesystem connector) beside the `mariadb` CLI writing the same rows as TSV;
 - Postgres -> MySQL beside a raw `LOAD DATA LOCAL INFILE` of the same rows by the `mariadb` CLI,
   and beside Airflow's GenericTransfer with page_size (on --gt-rows, as it pages with LIMIT/OFFSET).
-Each movement runs in a fresh process (benchmarks/harness.py): rows/s and peak RSS.
+Each movement runs in a fresh process (benchmarks/harness.py): rows/s and peak RSS. The
+throughput figures are run --repeat times, interleaved, and the median run is reported (the
+machine is shared, so a single run is noisy).
 
 mysql-connector's C extension needs OpenSSL >= 3.2 and this machine's Python has 3.0 loaded
 first, so by default the pure-Python protocol runs; rows marked [C ext] preload the driver's own
