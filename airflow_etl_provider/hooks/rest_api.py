@@ -607,13 +607,17 @@ class HttpConnectorHook(RestApiConnectorHook):
 
     @cached_property
     def config(self) -> dict[str, Any]:
+        """The http extra mapped onto our settings: known keys kept, scalar others sent as headers."""
         extra = dict(self.connection.extra_dejson)
         ours = {k: v for k, v in extra.items() if k in self.config_schema["properties"] or k == "retry_count"}
         ours.pop("auth_type", None)
         headers = {
             k: str(v)
             for k, v in extra.items()
-            if k not in ours and k not in self.HTTP_PROVIDER_OPTIONS and isinstance(v, (str, int, float))
+            if k not in ours
+            and k not in self.HTTP_PROVIDER_OPTIONS
+            and isinstance(v, (str, int, float))
+            and not isinstance(v, bool)
         }
         if headers:
             ours["headers"] = {**headers, **ours.get("headers", {})}
