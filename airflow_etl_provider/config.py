@@ -68,8 +68,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
 def validate_config(conn_id: str, schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """Validate `extra` against `schema`; return it with the schema's defaults filled in.
 
-    Every problem is reported in one error, each line naming its field.
+    Every problem is reported in one error, each line naming its field. A `null` value counts
+    as unset: the UI form stores null for a field the user cleared.
     """
+    extra = {key: value for key, value in extra.items() if value is not None}
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(extra), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

@@ -51,3 +51,8 @@ def test_secret_values_never_appear_in_errors() -> None:
     with pytest.raises(ConnectorConfigError) as raised:
         validate_config("c", SCHEMA, {"bucket": "b", "api_key": "s3cr3t-value"})
     assert "s3cr3t-value" not in str(raised.value) and "api_key" in str(raised.value)
+
+
+def test_null_values_count_as_unset() -> None:
+    config = validate_config("c", SCHEMA, {"bucket": "x", "mode": None, "api_key": None})
+    assert config["mode"] == "a" and "api_key" not in config
