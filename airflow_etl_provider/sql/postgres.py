@@ -428,19 +428,35 @@ class PostgresLoader(SqlLoader):
                 send_in_background(copy.write, (csv_payload(batch) for batch in group))
 
     def create_staging_like(self, staging: TableName, target: TableName) -> None:
-        self.execute(f"CREATE TABLE {self.qualified(staging)} (LIKE {self.qualified(target)} INCLUDING ALL)")
+        """A copy of `target`'s columns, defaults, checks and identity, without its indexes.
+
+        COPY into an unindexed table is about twice as fast; `swap` builds the indexes once
+        the rows are in (a sort instead of one index insert per row), and an upsert's merge
+        only needs the target's unique index.
+        """
+        self.execute(
+            f"CREATE TABLE {self.qualified(staging)} (LIKE {self.qualified(target)} INCLUDING ALL EXCLUDING INDEXES)"
+        )
 
     def swap(self, target: TableName, staging: TableName) -> None:
-        """Drop `target`, rename `staging` to it, and carry over foreign keys and serial sequences.
+        """Put `staging` in place of `target` with the target's indexes, keys and sequences.
 
-        `LIKE ... INCLUDING ALL` copies columns, defaults, checks, indexes and identity but
-        not foreign keys; a `serial` column's sequence belongs to the old table and would be
+        Definitions are read from the old table first; once it is dropped and the staging
+        table carries its name, they apply verbatim: primary key / unique / exclusion
+        constraints and plain indexes (keeping their names), then foreign keys (which `LIKE`
+        never copies). A `serial` column's sequence belongs to the old table and would be
         dropped with it, so it is detached first and handed to the new table after.
         """
         old = self.qualified(target)
-        foreign_keys = self._rows(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'f'",
+        constraints = self._rows(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+            "AND contype IN ('p', 'u', 'x', 'f') ORDER BY contype = 'f', conname",
+            (old,),
+        )
+        indexes = self._rows(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = %s::regclass "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+            "WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)",
             (old,),
         )
         sequences = self._rows(
@@ -456,20 +472,14 @@ class PostgresLoader(SqlLoader):
         self.execute(f"ALTER TABLE {self.qualified(staging)} RENAME TO {self.quote(target.name)}")
         for sequence, column in sequences:
             self.execute(f"ALTER SEQUENCE {sequence} OWNED BY {old}.{self.quote(column)}")
-        self._rename_indexes(target, staging.name)
-        for name, definition in foreign_keys:
+        keys = [(name, definition) for name, definition in constraints if not definition.startswith("FOREIGN KEY")]
+        foreign = [(name, definition) for name, definition in constraints if definition.startswith("FOREIGN KEY")]
+        for name, definition in keys:
             self.execute(f"ALTER TABLE {old} ADD CONSTRAINT {self.quote(name)} {definition}")
-
-    def _rename_indexes(self, table: TableName, staging_name: str) -> None:
-        """Give the staging table's indexes (and so its PK / unique constraints) the target's names."""
-        indexes = self._rows(
-            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
-            (self.qualified(table),),
-        )
-        for (index,) in indexes:
-            if index.startswith(staging_name):
-                renamed = (table.name + index[len(staging_name) :])[: self.max_identifier_length]
-                self.execute(f"ALTER INDEX {self.qualified(table.with_name(index))} RENAME TO {self.quote(renamed)}")
+        for (definition,) in indexes:
+            self.execute(definition)
+        for name, definition in foreign:
+            self.execute(f"ALTER TABLE {old} ADD CONSTRAINT {self.quote(name)} {definition}")
 
     def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
         names = ", ".join(self.quote(column) for column in columns)

@@ -317,6 +317,8 @@ def target(admin: psycopg.Connection) -> str:
         "score numeric(6,2) CHECK (score >= 0))"
     )
     admin.execute("INSERT INTO target (name, parent_id, score) VALUES ('one', 1, 1.5), ('two', 2, 2.5)")
+    admin.execute("CREATE INDEX target_name_idx ON target (lower(name)) WHERE score > 0")
+    admin.execute("ALTER TABLE target ADD CONSTRAINT target_name_key UNIQUE (name)")
     return "target"
 
 
@@ -339,6 +341,10 @@ def chunks(count: int, start: int = 1, size: int = 5) -> list[pa.RecordBatch]:
 
 
 def test_append_replace_upsert(hook: PostgresConnectorHook, admin: psycopg.Connection, target: str) -> None:
+    before_indexes = admin.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'target' ORDER BY 1"
+    ).fetchall()
+    assert len(before_indexes) == 3
     hook.load(chunks(2, start=10), target)
     assert admin.execute("SELECT count(*) FROM target").fetchone() == (12,)
 
@@ -367,7 +373,7 @@ def test_upsert_without_unique_key_is_refused(
 ) -> None:
     before = rows(admin, target)
     with pytest.raises(LoadError, match="primary key or unique constraint"):
-        hook.load(chunks(1), target, mode="upsert", keys=["name"])
+        hook.load(chunks(1), target, mode="upsert", keys=["parent_id"])
     assert rows(admin, target) == before
 
 
