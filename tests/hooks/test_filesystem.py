@@ -208,3 +208,17 @@ def test_base_path_is_required(airflow_connection):
     hook = FilesystemConnectorHook(airflow_connection("filesystem", extra={}))
     with pytest.raises(ConnectorConfigError, match="'base_path'"):
         hook.extract("x.csv", chunk_size=1)
+
+
+def test_a_writer_failure_stops_pulling_from_the_source_and_leaves_nothing(hook, base):
+    pulled = []
+
+    def source():
+        for i in range(100):
+            pulled.append(i)
+            yield pa.record_batch({"nested": pa.array([{"a": i}])})  # CSV cannot hold a struct
+
+    with pytest.raises(LoadError, match="nothing was left behind"):
+        hook.load(source(), "t.csv", mode="replace")
+    assert len(pulled) < 10
+    assert os.listdir(base) == []

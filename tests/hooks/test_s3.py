@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 import boto3
 import pyarrow as pa
@@ -185,10 +186,14 @@ def test_the_extra_schema_keeps_the_amazon_providers_keys_and_checks_its_own(mak
 
 def test_a_part_that_fails_to_upload_fails_the_load_and_leaves_no_object(hook, client, s3_bucket):
     def chunks_then_lose_the_upload():
-        yield from big_table(60_000).to_batches(max_chunksize=20_000)  # first 5 MiB part is sent
-        for upload in client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []):
+        yield from big_table(60_000).to_batches(max_chunksize=20_000)  # over one 5 MiB part
+        deadline = time.monotonic() + 20
+        while not (uploads := client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])):
+            assert time.monotonic() < deadline, "the writer never started the multipart upload"
+            time.sleep(0.05)
+        for upload in uploads:
             client.abort_multipart_upload(Bucket=s3_bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-        yield from big_table(60_000).to_batches(max_chunksize=20_000)
+        yield from big_table(120_000).to_batches(max_chunksize=20_000)
 
     with pytest.raises(LoadError, match="NoSuchUpload"):
         hook.load(chunks_then_lose_the_upload(), "lost.csv", mode="replace", part_size_mb=5)
