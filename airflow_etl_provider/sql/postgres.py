@@ -445,16 +445,17 @@ class PostgresLoader(SqlLoader):
         table carries its name, they apply verbatim: primary key / unique / exclusion
         constraints and plain indexes (keeping their names), then foreign keys (which `LIKE`
         never copies). A `serial` column's sequence belongs to the old table and would be
-        dropped with it, so it is detached first and handed to the new table after.
+        dropped with it, so it is detached first and handed to the new table after. When the
+        target does not exist yet the lookups find nothing and the staging table is renamed.
         """
         old = self.qualified(target)
         constraints = self._rows(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass(%s) "
             "AND contype IN ('p', 'u', 'x', 'f') ORDER BY contype = 'f', conname",
             (old,),
         )
         indexes = self._rows(
-            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = %s::regclass "
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = to_regclass(%s) "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
             "WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)",
             (old,),
@@ -463,7 +464,7 @@ class PostgresLoader(SqlLoader):
             "SELECT s.oid::regclass::text, a.attname FROM pg_depend d "
             "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
             "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
-            "WHERE d.refobjid = %s::regclass AND d.deptype = 'a'",
+            "WHERE d.refobjid = to_regclass(%s) AND d.deptype = 'a'",
             (old,),
         )
         for sequence, _column in sequences:

@@ -368,6 +368,21 @@ def test_append_replace_upsert(hook: PostgresConnectorHook, admin: psycopg.Conne
     assert {row[0]: row[1] for row in once}[1] == "first" and {row[0]: row[1] for row in once}[50] == "fifty"
 
 
+def test_replace_creates_a_missing_table(hook: PostgresConnectorHook, admin: psycopg.Connection) -> None:
+    hook.load([pa.RecordBatch.from_pydict({"id": [1, 2]})], "fresh", mode="replace")
+    assert rows(admin, "fresh") == [(1,), (2,)]
+
+
+def test_replace_refuses_when_a_view_depends_on_the_target(
+    hook: PostgresConnectorHook, admin: psycopg.Connection, target: str
+) -> None:
+    admin.execute("CREATE VIEW target_names AS SELECT name FROM target")
+    before = rows(admin, target)
+    with pytest.raises(LoadError, match="depend"):
+        hook.load(chunks(1), target, mode="replace")
+    assert rows(admin, target) == before
+
+
 def test_upsert_without_unique_key_is_refused(
     hook: PostgresConnectorHook, admin: psycopg.Connection, target: str
 ) -> None:
