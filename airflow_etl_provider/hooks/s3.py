@@ -31,6 +31,8 @@ MIN_PART_SIZE = 5 * MIB
 DEFAULT_PART_SIZE = 8 * MIB
 READ_BUFFER = 1 * MIB
 DELETE_BATCH = 1000
+#: Parts are doubled in size every this many parts (8 MiB parts reach ~8 TB within 10,000).
+PARTS_PER_SIZE_STEP = 1000
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -133,6 +135,8 @@ class _MultipartWriter(io.RawIOBase):
             part = bytes(self._buffer[: self._part_size])
             del self._buffer[: self._part_size]
             self._send(part)
+            if len(self._parts) % PARTS_PER_SIZE_STEP == 0:
+                self._part_size *= 2  # S3 takes 10,000 parts: growing them keeps any size in reach
         return len(view)
 
     def _send(self, part: bytes) -> None:
