@@ -231,3 +231,17 @@ def test_assume_role_goes_through_the_amazon_providers_session(make_hook, s3_buc
     credentials = hook.s3_hook.get_session().get_credentials().get_frozen_credentials()
     assert credentials.access_key != "testing" and credentials.token  # temporary ones from STS, not the login
     assert read_all(hook, "assumed.csv").to_pylist() == [{"a": 1}]
+
+
+def test_parts_grow_so_big_objects_stay_within_the_part_limit(hook, client, s3_bucket, monkeypatch):
+    from airflow_etl_provider.hooks import s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "PARTS_PER_SIZE_STEP", 2)
+    payload = os.urandom(30 * 1024 * 1024)
+    with hook.store.atomic_writer("grown.bin", {"part_size_mb": 5}) as sink:
+        for start in range(0, len(payload), 1 << 20):
+            sink.write(payload[start : start + (1 << 20)])
+    sizes = [client.head_object(Bucket=s3_bucket, Key="landing/grown.bin", PartNumber=n)["ContentLength"]
+             for n in (1, 2, 3, 4)]
+    assert sizes == [5 << 20, 5 << 20, 10 << 20, 10 << 20]
+    assert client.get_object(Bucket=s3_bucket, Key="landing/grown.bin")["Body"].read() == payload
