@@ -109,8 +109,5 @@ class SalesforceConnectorHook(RestApiConnectorHook, ConnectorPlugin):
 
 
 def _without_attributes(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Drop Salesforce's per-record `attributes` (type, url), also inside related objects, and
-    a null relationship column (`Owner`) whose fields already have columns (`Owner__Name`)."""
-    names = batch.schema.names
-    drop = [n for n in names if "attributes" in n.split("__") or any(o.startswith(f"{n}__") for o in names)]
-    return batch.drop_columns(drop)
+    """Drop Salesforce's per-record `attributes` (type, url), also inside related objects."""
+    return batch.drop_columns([n for n in batch.schema.names if "attributes" in n.split("__")])

@@ -32,7 +32,7 @@ from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.openapi import USUAL_DOCUMENT_PATHS, OpenApiDocument
 from airflow_etl_provider.rest.paginators import PAGINATORS, BasePaginator, create_paginator
 from airflow_etl_provider.rest.ratelimit import RateLimiter
-from airflow_etl_provider.rest.records import NESTED_MODES, shape_record
+from airflow_etl_provider.rest.records import FLATTEN_SEPARATOR, NESTED_MODES, shape_record
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
@@ -407,7 +407,11 @@ class RestApiConnectorHook(ConnectorHook):
         return None
 
     def _sampled_table(self, endpoint: str) -> TableInfo:
-        """Columns of an endpoint inferred from its first page (all nullable: JSON promises nothing)."""
+        """Columns of an endpoint inferred from its first page (all nullable: JSON promises nothing).
+
+        Fields holding only nulls in the sample are listed with type `null`, except a null
+        parent object whose flattened children (`Owner__Name`) have columns.
+        """
         page = next(
             self.client.pages(
                 endpoint, create_paginator({"type": "single_page"}), records_path=self.config["records_path"]
@@ -416,8 +420,13 @@ class RestApiConnectorHook(ConnectorHook):
         batcher = ArrowBatcher(chunk_size=max(1, len(page)), log=self.log)
         for _ in batcher.add(shape_record(r, self.config["nested"]) for r in page):
             pass
-        columns = tuple(ColumnInfo(field.name, str(field.type), True) for field in batcher.schema)
-        return TableInfo(name=endpoint, columns=columns, kind="endpoint")
+        columns = [ColumnInfo(field.name, str(field.type), True) for field in batcher.schema]
+        columns += [
+            ColumnInfo(name, str(pa.null()), True)
+            for name in batcher.untyped
+            if not any(typed.startswith(name + FLATTEN_SEPARATOR) for typed in batcher.fields)
+        ]
+        return TableInfo(name=endpoint, columns=tuple(columns), kind="endpoint")
 
     # -- extract -----------------------------------------------------------------------
 

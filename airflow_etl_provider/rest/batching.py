@@ -5,6 +5,11 @@ and type it has seen so later chunks stay consistent with earlier ones:
 - a column seen before but absent from a chunk is filled with nulls;
 - a new column is added to the running schema and carried by every later chunk (earlier
   chunks, already handed on, cannot gain it);
+- a column holding only nulls so far has no type yet: it stays out of the schema (and out of
+  the chunks) until a value fixes its type, so no chunk carries a null-typed column whose type
+  a later chunk would change. This also keeps a null parent object (`"Owner": null` after
+  `"Owner": {"Name": ...}`) from adding an `Owner` column: its known children `Owner__Name`
+  are filled with nulls like any absent column;
 - a column whose values no longer fit its type is promoted (int64 -> double, anything ->
   string), with a warning, and keeps the promoted type from then on.
 """
@@ -60,6 +65,8 @@ class ArrowBatcher:
             raise ValueError(f"chunk_size must be >= 1, not {chunk_size}")
         self.chunk_size = chunk_size
         self.fields: dict[str, pa.DataType] = {}
+        #: Columns seen so far with nulls only, in first-seen order; not in `fields` (no type yet).
+        self.untyped: dict[str, None] = {}
         self._rows: list[dict[str, Any]] = []
         self._log = log or logging.getLogger(__name__)
 
@@ -81,10 +88,18 @@ class ArrowBatcher:
 
     def _build(self) -> pa.RecordBatch:
         rows, self._rows = self._rows, []
+        arrays = [self._column(name, [row.get(name) for row in rows]) for name in list(self.fields)]
         for name in dict.fromkeys(chain.from_iterable(rows)):  # every key, in first-seen order
             if name not in self.fields:
-                self.fields[name] = pa.null()
-        arrays = [self._column(name, [row.get(name) for row in rows]) for name in list(self.fields)]
+                inferred = _array([row.get(name) for row in rows])
+                if pa.types.is_null(inferred.type):  # no type yet: left out for now
+                    self.untyped[name] = None
+                else:
+                    self.untyped.pop(name, None)
+                    self.fields[name] = inferred.type
+                    arrays.append(inferred)
+        if not arrays:  # every value null: keep the rows, in a batch without columns
+            return pa.RecordBatch.from_struct_array(pa.array([{}] * len(rows), type=pa.struct([])))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _column(self, name: str, values: list[Any]) -> pa.Array:
@@ -92,9 +107,6 @@ class ArrowBatcher:
         # would silently truncate 2.5 to 2.
         inferred = _array(values)
         known = self.fields[name]
-        if pa.types.is_null(known):
-            self.fields[name] = inferred.type
-            return inferred
         if inferred.type == known:
             return inferred
         target = promote(known, inferred.type)

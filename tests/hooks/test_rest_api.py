@@ -262,11 +262,16 @@ def test_get_schema_from_swagger_at_the_host_root(api: FakeApi, rest_conn) -> No
 
 
 def test_get_schema_falls_back_to_configured_endpoints(api: FakeApi, rest_conn) -> None:
-    api.route("orders", lambda r: json_response({"results": [{"id": 1, "total": 9.5, "note": None}]}))
+    records = [
+        {"id": 1, "total": 9.5, "note": None, "owner": {"name": "Ada"}},
+        {"id": 2, "total": 3.0, "note": None, "owner": None},  # a null parent: no `owner` column
+    ]
+    api.route("orders", lambda r: json_response({"results": records}))
     schema = RestApiConnectorHook(rest_conn(endpoints="orders")).get_schema()
     assert [(c.name, c.type) for c in schema.table("orders").columns] == [
         ("id", "int64"),
         ("total", "double"),
+        ("owner__name", "string"),
         ("note", "null"),
     ]
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -51,8 +52,9 @@ def _record(account: dict[str, Any]) -> dict[str, Any]:
 class FakeSalesforce:
     """Token endpoint, paged /query, /limits and describe, as the REST API documents them."""
 
-    def __init__(self, server: HTTPServer) -> None:
+    def __init__(self, server: HTTPServer, accounts: list[dict[str, Any]] = ACCOUNTS) -> None:
         self.server = server
+        self.accounts = accounts
         self.queries: list[str] = []
         self.tokens_issued = 0
         server.expect_request("/services/oauth2/token", method="POST").respond_with_handler(self.token)
@@ -116,18 +118,23 @@ class FakeSalesforce:
 
     def page(self, start: int, end: int) -> Callable[[Request], Response]:
         def respond(request: Request) -> Response:
-            body: dict[str, Any] = {"totalSize": len(ACCOUNTS), "done": end >= len(ACCOUNTS)}
+            body: dict[str, Any] = {"totalSize": len(self.accounts), "done": end >= len(self.accounts)}
             if not body["done"]:
                 body["nextRecordsUrl"] = f"{API}/query/01gQUERY-{end}"
-            body["records"] = [_record(a) for a in ACCOUNTS[start:end]]
+            body["records"] = [_record(a) for a in self.accounts[start:end]]
             return Response(json.dumps(body), content_type="application/json")
 
         return respond
 
 
 @pytest.fixture
-def salesforce(httpserver: HTTPServer) -> FakeSalesforce:
-    return FakeSalesforce(httpserver)
+def accounts() -> list[dict[str, Any]]:
+    return ACCOUNTS
+
+
+@pytest.fixture
+def salesforce(httpserver: HTTPServer, accounts: list[dict[str, Any]]) -> FakeSalesforce:
+    return FakeSalesforce(httpserver, accounts)
 
 
 @pytest.fixture
@@ -144,12 +151,28 @@ def test_query_follows_next_records_url_and_drops_attributes(conn_id: str, sales
     hook = registry.hook_for(conn_id)
     batches = list(hook.extract("SELECT Id, Name, Owner.Name FROM Account", chunk_size=2))
     assert [b.num_rows for b in batches] == [2, 2, 1]
-    assert batches[0].schema.names == ["Id", "Name", "Owner__Name"]
+    # Initech's null Owner (page 2) adds no `Owner` column: every chunk has the same schema.
+    assert [b.schema.names for b in batches] == [["Id", "Name", "Owner__Name"]] * 3
+    assert len({b.schema for b in batches}) == 1
     rows = [row for b in batches for row in b.to_pylist()]
     assert [r["Name"] for r in rows] == ["Acme", "Globex", "Initech", "Umbrella", "Hooli"]
     assert rows[2]["Owner__Name"] is None
     assert salesforce.queries == ["SELECT Id, Name, Owner.Name FROM Account"]
     assert salesforce.tokens_issued == 1
+
+
+@pytest.mark.parametrize(
+    "accounts", [[{**a, "Owner": None} for a in ACCOUNTS[:2]] + ACCOUNTS[2:]], ids=["owner-null-on-page-1"]
+)
+def test_owner_null_on_the_first_page_gets_its_column_once_typed(conn_id: str) -> None:
+    batches = list(registry.hook_for(conn_id).extract("SELECT Id, Name, Owner.Name FROM Account", chunk_size=2))
+    assert [b.schema.names for b in batches] == [
+        ["Id", "Name"],
+        ["Id", "Name", "Owner__Name"],
+        ["Id", "Name", "Owner__Name"],
+    ]
+    assert not any(pa.types.is_null(field.type) for b in batches for field in b.schema)
+    assert [row["Owner__Name"] for row in batches[1].to_pylist() + batches[2].to_pylist()] == [None, "Linus", "Ada"]
 
 
 def test_object_name_reads_standard_fields(conn_id: str, salesforce: FakeSalesforce) -> None:

@@ -160,3 +160,42 @@ def test_batcher_is_fast_enough_for_streaming() -> None:
     batches = [*ArrowBatcher(chunk_size=10_000).add(rows)]
     assert sum(b.num_rows for b in batches) == 50_000
     assert time.perf_counter() - started < 5
+
+
+def _extract(records: list[dict], chunk_size: int) -> list[pa.RecordBatch]:
+    batcher = ArrowBatcher(chunk_size=chunk_size)
+    return [*batcher.add(shape_record(r) for r in records), *batcher.flush()]
+
+
+def test_null_parent_object_after_real_ones_adds_no_column() -> None:
+    records = [
+        {"Id": "A", "Owner": {"Name": "Ada"}},
+        {"Id": "B", "Owner": {"Name": "Grace"}},
+        {"Id": "C", "Owner": None},
+        {"Id": "D", "Owner": {"Name": "Linus"}},
+        {"Id": "E", "Owner": None},
+    ]
+    batches = _extract(records, chunk_size=2)
+    expected = pa.schema([("Id", pa.string()), ("Owner__Name", pa.string())])
+    assert [b.schema for b in batches] == [expected] * 3
+    assert [r["Owner__Name"] for b in batches for r in b.to_pylist()] == ["Ada", "Grace", None, "Linus", None]
+
+
+def test_column_null_at_first_joins_once_a_value_types_it() -> None:
+    records = [
+        {"id": 1, "Owner": None, "note": None},
+        {"id": 2, "Owner": None, "note": None},
+        {"id": 3, "Owner": {"Name": "Ada"}, "note": None},
+        {"id": 4, "Owner": None, "note": "late"},
+        {"id": 5, "Owner": None, "note": None},
+    ]
+    batches = _extract(records, chunk_size=2)
+    assert [b.schema.names for b in batches] == [["id"], ["id", "Owner__Name", "note"], ["id", "Owner__Name", "note"]]
+    assert not any(pa.types.is_null(f.type) for b in batches for f in b.schema)
+    assert batches[1].column("note").to_pylist() == [None, "late"]
+    assert batches[2].schema == batches[1].schema
+
+
+def test_chunk_of_all_null_records_keeps_its_rows() -> None:
+    [batch] = _extract([{"a": None}, {"a": None}], chunk_size=5)
+    assert batch.num_rows == 2 and batch.num_columns == 0
