@@ -146,9 +146,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "type": "integer",
             "minimum": 0,
             "maximum": 20,
-            "default": 5,
             "title": "Max retries",
-            "description": "Retries on 429/500/502/503/504 and dropped connections (Retry-After is honoured).",
+            "description": "Retries on 429/500/502/503/504 and dropped connections (Retry-After is honoured). "
+            "Empty: the common Retries (`retry_count`).",
         },
         "backoff_factor": {
             "type": "number",
@@ -291,6 +291,11 @@ class RestApiConnectorHook(ConnectorHook):
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
     @property
+    def max_retries(self) -> int:
+        """HTTP retries: `max_retries` when set, else the common `retry_count` every connector honours."""
+        return int(self.config.get("max_retries", self.retry_count))
+
+    @property
     def client(self) -> RestClient:
         if self._client is None:
             raise RuntimeError("open the hook first: `with hook:`")
@@ -298,37 +303,36 @@ class RestApiConnectorHook(ConnectorHook):
 
     def open(self) -> None:
         config = self.config
-        session = requests.Session()
         redactor = Redactor(query_params=[config["api_key_name"]] if config["api_key_in"] == "query" else [])
         headers = {str(name): str(value) for name, value in config["headers"].items()}
         redactor.add_header_secrets(headers)
-        try:
-            auth = create_auth(
-                config,
-                self.connection.login or "",
-                self.connection.password or "",
-                session=session,
-                timeout=self.timeout,
-                redactor=redactor,
-            )
-        except ValueError as error:
-            session.close()
-            raise ConnectorConfigError(self.conn_id, "auth_type", f"{error}.") from error
         # One limiter per hook instance, kept across open/close so re-opening cannot burst.
         if self.rate_limiter is None:
             self.rate_limiter = RateLimiter(float(config["rate_limit"]))
-        self._client = RestClient(
+        client = RestClient(
             self.base_url,
-            session=session,
-            auth=auth,
+            session=requests.Session(),
             headers=headers,
             timeout=self.timeout,
-            retry=RetryPolicy(config["max_retries"], float(config["backoff_factor"])),
+            retry=RetryPolicy(self.max_retries, float(config["backoff_factor"])),
             rate_limiter=self.rate_limiter,
             redactor=redactor,
             verify=config["verify_ssl"],
             log=self.log,
         )
+        try:
+            # The auth sends its own requests (an OAuth2 token) through the client's retries.
+            client.auth = create_auth(
+                config,
+                self.connection.login or "",
+                self.connection.password or "",
+                send=client.send,
+                redactor=redactor,
+            )
+        except ValueError as error:
+            client.session.close()
+            raise ConnectorConfigError(self.conn_id, "auth_type", f"{error}.") from error
+        self._client = client
 
     def close(self) -> None:
         if self._client is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
@@ -20,6 +21,9 @@ from airflow_etl_provider.rest.redact import Redactor
 
 if TYPE_CHECKING:
     from requests import PreparedRequest
+
+#: Sends a request with the client's retries: `RestClient.send`.
+Send = Callable[..., requests.Response]
 
 
 class AuthStrategy(AuthBase):
@@ -104,6 +108,8 @@ class OAuth2ClientCredentials(AuthStrategy):
 
     The token is renewed shortly before `expires_in` runs out and whenever the API answers
     401 (the caller retries once). Renewal is locked so concurrent requests fetch one token.
+    The token request goes through the client's `send`, so 429, 5xx and dropped connections
+    are retried like data requests (a repeated grant only issues another token).
     """
 
     name = "oauth2"
@@ -118,8 +124,7 @@ class OAuth2ClientCredentials(AuthStrategy):
         client_secret: str,
         scopes: str,
         *,
-        session: requests.Session,
-        timeout: float,
+        send: Send,
         redactor: Redactor,
     ) -> None:
         missing = [
@@ -133,8 +138,7 @@ class OAuth2ClientCredentials(AuthStrategy):
         self._client_id = client_id
         self._client_secret = client_secret
         self._scopes = scopes
-        self._session = session
-        self._timeout = timeout
+        self._send = send
         self._redactor = redactor
         self._token: str | None = None
         self._expires_at = float("inf")
@@ -166,14 +170,12 @@ class OAuth2ClientCredentials(AuthStrategy):
         if self._scopes:
             form["scope"] = self._scopes
         where = self._redactor.url(self._token_url)
+        request = requests.Request("POST", self._token_url, data=form, headers={"Accept": "application/json"})
         try:
-            response = self._session.post(
-                self._token_url, data=form, timeout=self._timeout, headers={"Accept": "application/json"}
-            )
-        except requests.RequestException as error:
-            raise RestApiError(
-                f"OAuth2 token endpoint {where} is unreachable ({type(error).__name__})", url=where
-            ) from self._redactor.exception(error)
+            response = self._send(request, retry_unsafe=True, auth=NoAuth())
+        except RestApiError as error:
+            hint = "" if error.status is None else "; check client_id, client_secret and scopes"
+            raise RestApiError(f"OAuth2 token endpoint: {error}{hint}", status=error.status, url=where) from error
         if response.status_code != 200:
             body = self._redactor.text(response.text[:200])
             raise RestApiError(
@@ -205,8 +207,7 @@ def create_auth(
     login: str,
     password: str,
     *,
-    session: requests.Session,
-    timeout: float,
+    send: Send,
     redactor: Redactor,
 ) -> AuthStrategy:
     """The strategy named by `config["auth_type"]`; credentials from the extra, else login/password.
@@ -233,8 +234,7 @@ def create_auth(
             config.get("client_id") or login,
             config.get("client_secret") or password,
             config.get("scopes", ""),
-            session=session,
-            timeout=timeout,
+            send=send,
             redactor=redactor,
         )
     return NoAuth()

@@ -41,10 +41,10 @@ class RestClient:
         base_url: str,
         *,
         session: requests.Session,
+        retry: RetryPolicy,
         auth: AuthStrategy | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 30.0,
-        retry: RetryPolicy | None = None,
         rate_limiter: RateLimiter | None = None,
         redactor: Redactor | None = None,
         verify: bool = True,
@@ -56,7 +56,7 @@ class RestClient:
         self.session.verify = verify
         self.auth = auth or NoAuth()
         self.timeout = timeout
-        self.retry = retry or RetryPolicy()
+        self.retry = retry
         self.rate_limiter = rate_limiter or RateLimiter(0)
         self.redactor = redactor or Redactor()
         self.log = log or logging.getLogger(__name__)
@@ -71,16 +71,26 @@ class RestClient:
     # -- one call --------------------------------------------------------------------
 
     def send(
-        self, request: requests.Request, *, retry_unsafe: bool = False, max_retries: int | None = None
+        self,
+        request: requests.Request,
+        *,
+        retry_unsafe: bool = False,
+        max_retries: int | None = None,
+        auth: AuthStrategy | None = None,
     ) -> requests.Response:
-        """Send `request`, retrying what is safe to retry; raise RestApiError on failure."""
+        """Send `request`, retrying what is safe to retry; raise RestApiError on failure.
+
+        `auth` replaces the client's strategy for this call: an OAuth2 token request goes
+        through here (same retries) unauthenticated.
+        """
         method = request.method.upper()
         limit = self.retry.max_retries if max_retries is None else max_retries
         retryable = method in IDEMPOTENT_METHODS or retry_unsafe
+        auth = self.auth if auth is None else auth
         attempt = 0
         renewed_auth = False
         while True:
-            request.auth = self.auth
+            request.auth = auth
             prepared = self.session.prepare_request(request)
             where = self.redactor.url(prepared.url or "")
             self.rate_limiter.acquire()
@@ -99,7 +109,7 @@ class RestClient:
             status = response.status_code
             if status < 400:
                 return response
-            if status == 401 and not renewed_auth and self.auth.on_unauthorized():
+            if status == 401 and not renewed_auth and auth.on_unauthorized():
                 renewed_auth = True
                 self.log.info("%s %s answered 401; renewing credentials and retrying once", method, where)
                 continue

@@ -34,7 +34,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 class RetryPolicy:
     """Exponential backoff (`backoff_factor * 2**attempt`, capped) that yields to Retry-After."""
 
-    max_retries: int = 5
+    max_retries: int
     backoff_factor: float = 1.0
     backoff_max: float = 60.0
 

@@ -35,7 +35,7 @@ def rest_conn(api: FakeApi, airflow_connection):
     """Defines a rest_api connection to the fake API with the given extra; returns its id."""
 
     def define(**extra) -> str:
-        extra = {"auth_type": "bearer", "token": TOKEN, "max_retries": 2, "backoff_factor": 0.01, **extra}
+        extra = {"auth_type": "bearer", "token": TOKEN, "retry_count": 2, "backoff_factor": 0.01, **extra}
         return airflow_connection("rest_api", host=api.base_url, extra=extra)
 
     return define
@@ -344,6 +344,59 @@ def test_connection_form_comes_from_the_schema() -> None:
     assert {"timeout", "rate_limit", "max_retries", "paginator", "records_path", "health_check_endpoint"} <= set(fields)
     assert RestApiConnectorHook.operations == frozenset(Operation)
     assert HttpConnectorHook.form_owner_distribution == "apache-airflow-providers-http"
+
+
+@pytest.mark.parametrize(
+    ("conn_type", "extra", "requests_sent"),
+    [
+        ("rest_api", {}, 3),  # retry_count's default (2 retries)
+        ("rest_api", {"retry_count": 1}, 2),
+        ("rest_api", {"retry_count": 1, "max_retries": 3}, 4),  # set explicitly, max_retries wins
+        ("http", {"retry_count": 0}, 1),
+    ],
+)
+def test_max_retries_defaults_to_the_common_retry_count(
+    api: FakeApi, airflow_connection, conn_type: str, extra: dict, requests_sent: int
+) -> None:
+    api.route("down", lambda r: Response("maintenance", status=503))
+    conn_id = airflow_connection(conn_type, host=api.base_url, extra={"backoff_factor": 0.01, **extra})
+    with pytest.raises(RestApiError, match="HTTP 503"):
+        list(hook_for(conn_id).extract("down"))
+    assert api.calls["down"] == requests_sent
+
+
+@pytest.mark.parametrize("retry_count", [1, 0])
+def test_oauth2_token_request_follows_the_connection_retries(
+    api: FakeApi, airflow_connection, retry_count: int
+) -> None:
+    def token(request: Request) -> Response:
+        if api.calls["token"] == 1:
+            return Response("busy", status=503)
+        return json_response({"access_token": "tok-hook-5ecret", "expires_in": 60})
+
+    def items(request: Request) -> Response:
+        if request.headers.get("Authorization") != "Bearer tok-hook-5ecret":
+            return json_response({"error": "unauthorized"}, status=401)
+        return json_response([{"id": 1}])
+
+    api.route("token", token, method="POST")
+    api.route("items", items)
+    extra = {
+        "auth_type": "oauth2",
+        "token_url": api.server.url_for("/api/token"),
+        "client_id": "etl",
+        "client_secret": "client-5ecret",
+        "retry_count": retry_count,
+        "backoff_factor": 0.01,
+    }
+    hook = RestApiConnectorHook(airflow_connection("rest_api", host=api.base_url, extra=extra))
+    if retry_count:
+        assert [row for batch in hook.extract("items") for row in batch.to_pylist()] == [{"id": 1}]
+        assert api.calls["token"] == 2
+    else:
+        with pytest.raises(RestApiError, match="token endpoint.*HTTP 503"):
+            list(hook.extract("items"))
+        assert api.calls["token"] == 1
 
 
 def test_hook_logs_carry_no_secrets(api: FakeApi, rest_conn, caplog: pytest.LogCaptureFixture) -> None:

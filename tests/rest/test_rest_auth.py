@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import socket
 import time
 
 import pytest
@@ -48,19 +49,19 @@ class TokenServer:
         self.tokens.clear()
 
 
-def _oauth_client(api: FakeApi, secret: str = CLIENT_SECRET) -> tuple[RestClient, OAuth2ClientCredentials]:
-    session = requests.Session()
+def _client(base_url: str, redactor: Redactor | None = None) -> RestClient:
+    retry = RetryPolicy(max_retries=1, backoff_factor=0.01)
+    return RestClient(base_url, session=requests.Session(), redactor=redactor, retry=retry)
+
+
+def _oauth_client(
+    api: FakeApi, secret: str = CLIENT_SECRET, token_url: str = ""
+) -> tuple[RestClient, OAuth2ClientCredentials]:
     redactor = Redactor()
-    auth = OAuth2ClientCredentials(
-        api.server.url_for("/api/token"), "my-client", secret, "read", session=session, timeout=5, redactor=redactor
-    )
-    client = RestClient(
-        api.base_url,
-        session=session,
-        auth=auth,
-        redactor=redactor,
-        retry=RetryPolicy(max_retries=1, backoff_factor=0.01),
-    )
+    client = _client(api.base_url, redactor)
+    token_url = token_url or api.server.url_for("/api/token")
+    auth = OAuth2ClientCredentials(token_url, "my-client", secret, "read", send=client.send, redactor=redactor)
+    client.auth = auth
     return client, auth
 
 
@@ -111,9 +112,47 @@ def test_oauth2_401_after_renewal_fails_without_secrets(api: FakeApi) -> None:
 def test_oauth2_bad_client_secret_is_reported_plainly(api: FakeApi) -> None:
     TokenServer(api, lifetime=60)
     client, _ = _oauth_client(api, secret="wrong-secret-123")
-    with pytest.raises(RestApiError, match="token endpoint .* answered HTTP 401.*client_id, client_secret") as error:
+    with pytest.raises(RestApiError, match="token endpoint.* answered HTTP 401.*client_id, client_secret") as error:
         _get(client)
     assert "wrong-secret-123" not in str(error.value)
+    assert api.calls["token"] == 1  # a refused grant is not retried
+
+
+@pytest.mark.parametrize(("status", "headers"), [(503, {}), (429, {"Retry-After": "0"}), (502, {})])
+def test_oauth2_token_request_is_retried_like_data_requests(api: FakeApi, status: int, headers: dict) -> None:
+    def token(request: Request) -> Response:
+        if api.calls["token"] == 1:
+            return json_response({"error": "temporarily_unavailable"}, status=status, headers=headers)
+        return json_response({"access_token": "tok-second-try", "expires_in": 60})
+
+    def data(request: Request) -> Response:
+        authorized = request.headers.get("Authorization") == "Bearer tok-second-try"
+        return json_response([{"id": 1}] if authorized else {"error": "no"}, status=200 if authorized else 401)
+
+    api.route("token", token, method="POST")
+    api.route("data", data)
+    client, auth = _oauth_client(api)
+    assert _get(client).json() == [{"id": 1}]
+    assert api.calls["token"] == 2 and auth.tokens_fetched == 1
+
+
+def test_oauth2_token_endpoint_down_fails_after_the_retries(api: FakeApi) -> None:
+    api.route("token", lambda r: json_response({"error": "down"}, status=503), method="POST")
+    api.route("data", lambda r: json_response([]))
+    client, _ = _oauth_client(api)
+    with pytest.raises(RestApiError, match=r"token endpoint: POST .*/api/token answered HTTP 503 after 1 retries"):
+        _get(client)
+    assert api.calls["token"] == 2 and "data" not in api.calls
+
+
+def test_oauth2_unreachable_token_endpoint_is_retried_then_reported(api: FakeApi) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens once the socket is closed
+    client, _ = _oauth_client(api, token_url=f"http://127.0.0.1:{port}/token")
+    with pytest.raises(RestApiError, match="token endpoint: .*ConnectionError.*after 2 attempts") as error:
+        _get(client)
+    assert error.value.status is None and CLIENT_SECRET not in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -138,21 +177,19 @@ def test_header_strategies(api: FakeApi, config: dict, login: str, password: str
         return json_response([])
 
     api.route("who", handler)
-    session = requests.Session()
-    auth = create_auth(config, login, password, session=session, timeout=5, redactor=Redactor())
-    RestClient(api.base_url, session=session, auth=auth).send(requests.Request("GET", api.base_url + "/who"))
+    client = _client(api.base_url)
+    client.auth = create_auth(config, login, password, send=client.send, redactor=Redactor())
+    client.send(requests.Request("GET", api.base_url + "/who"))
     assert seen == expected
 
 
 def test_api_key_in_query(api: FakeApi) -> None:
     seen = {}
     api.route("q", lambda r: seen.update(r.args) or json_response([]))
-    session = requests.Session()
+    client = _client(api.base_url)
     config = {"auth_type": "api_key", "api_key": "qkey-12345", "api_key_name": "apikey", "api_key_in": "query"}
-    auth = create_auth(config, "", "", session=session, timeout=5, redactor=Redactor())
-    RestClient(api.base_url, session=session, auth=auth).send(
-        requests.Request("GET", api.base_url + "/q", params={"a": 1})
-    )
+    client.auth = create_auth(config, "", "", send=client.send, redactor=Redactor())
+    client.send(requests.Request("GET", api.base_url + "/q", params={"a": 1}))
     assert seen == {"a": "1", "apikey": "qkey-12345"}
 
 
@@ -167,4 +204,4 @@ def test_api_key_in_query(api: FakeApi) -> None:
 )
 def test_missing_credentials_are_named(config: dict, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        create_auth(config, "", "", session=requests.Session(), timeout=5, redactor=Redactor())
+        create_auth(config, "", "", send=_client("http://127.0.0.1/").send, redactor=Redactor())

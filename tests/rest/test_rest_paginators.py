@@ -9,13 +9,14 @@ from werkzeug import Request, Response
 from airflow_etl_provider.rest.client import RestClient
 from airflow_etl_provider.rest.errors import PaginationError
 from airflow_etl_provider.rest.paginators import PAGINATORS, create_paginator
+from airflow_etl_provider.rest.retry import RetryPolicy
 from tests.rest.rest_fake_api import FakeApi, json_response, people
 
 RECORDS = people(95)
 
 
 def _client(api: FakeApi) -> RestClient:
-    return RestClient(api.base_url, session=requests.Session())
+    return RestClient(api.base_url, session=requests.Session(), retry=RetryPolicy(max_retries=0))
 
 
 def _ids(client: RestClient, path: str, settings: dict, **kwargs) -> list[int]:

@@ -143,8 +143,8 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("7") == 7
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10
     assert parse_retry_after("soon") is None
-    assert RetryPolicy(backoff_factor=1, backoff_max=5).delay(4, None) == 5
-    assert RetryPolicy().delay(1, "3") == 3
+    assert RetryPolicy(max_retries=5, backoff_factor=1, backoff_max=5).delay(4, None) == 5
+    assert RetryPolicy(max_retries=1).delay(1, "3") == 3
 
 
 def test_redactor_strips_credentials_from_urls_and_text() -> None:
