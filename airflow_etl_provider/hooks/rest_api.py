@@ -622,7 +622,8 @@ class HttpConnectorHook(RestApiConnectorHook):
     def config(self) -> dict[str, Any]:
         """The http extra mapped onto our settings: known keys kept, scalar others sent as headers."""
         extra = dict(self.connection.extra_dejson)
-        ours = {k: v for k, v in extra.items() if k in self.config_schema["properties"] or k == "retry_count"}
+        schema = self.full_config_schema()  # the common extras (timeout, retry_count) are settings too
+        ours = {k: v for k, v in extra.items() if k in schema["properties"]}
         ours.pop("auth_type", None)
         headers = {
             k: str(v)
@@ -640,4 +641,4 @@ class HttpConnectorHook(RestApiConnectorHook):
             ours["auth_type"] = "basic"
         if "verify" in extra:
             ours["verify_ssl"] = str(extra["verify"]).lower() not in ("false", "0", "no")
-        return validate_config(self.conn_id, self.full_config_schema(), ours)
+        return validate_config(self.conn_id, schema, ours)
