@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -231,9 +232,8 @@ def _parse_time(text: str) -> int:
     return micros
 
 
-def raw_column(values: Sequence[bytes | bytearray | None], arrow_type: pa.DataType) -> pa.Array:
-    """One column of raw text-protocol values as an Arrow array of `arrow_type`."""
-    raw = pa.array(values, type=pa.binary())
+def raw_column(raw: pa.Array, arrow_type: pa.DataType) -> pa.Array:
+    """One column of raw text-protocol values (a binary array) as an Arrow array of `arrow_type`."""
     if pa.types.is_binary(arrow_type):
         return raw
     text = raw.cast(pa.string())
@@ -247,12 +247,19 @@ def raw_column(values: Sequence[bytes | bytearray | None], arrow_type: pa.DataTy
 
 
 def raw_batch(rows: Sequence[Sequence[Any]], columns: Sequence[ColumnType], *, source: str) -> pa.RecordBatch:
-    """Rows fetched by a raw cursor as one RecordBatch; a value that does not parse names its column."""
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    """Rows fetched by a raw cursor as one RecordBatch; a value that does not parse names its column.
+
+    All values go into one binary array in a single pass and each column is a strided `take`
+    of it: transposing the rows in Python would cost more than fetching them.
+    """
+    width = len(columns)
+    cells = pa.array(list(chain.from_iterable(rows)), type=pa.binary())
+    if len(cells) != len(rows) * width:
+        raise SourceError(f"Reading {source}: rows do not all have {width} columns.")
     arrays = []
-    for column, column_values in zip(columns, values, strict=True):
+    for index, column in enumerate(columns):
         try:
-            arrays.append(raw_column(column_values, column.arrow_type))
+            arrays.append(raw_column(cells.take(np.arange(index, len(cells), width)), column.arrow_type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError) as error:
             raise SourceError(
                 f"Reading {source}: column {column.name!r} holds a value that is not {column.arrow_type}: {error}"
