@@ -18,7 +18,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from airflow_etl_provider.sdk import ConnectorConformance, LoadMode
+from airflow_etl_provider.sdk import ConnectorConformance
 
 ROWS = [(1, "ada"), (2, "grace"), (3, "linus"), (4, "margaret"), (5, "barbara")]
 
@@ -99,25 +99,6 @@ class TestPostgresConformance(ConnectorConformance):
     @pytest.fixture
     def destination(self, conn_id: str) -> str:
         return "conformance_out"
-
-    @pytest.mark.parametrize(
-        "mode",
-        [
-            LoadMode.APPEND,
-            pytest.param(
-                LoadMode.REPLACE,
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    reason="replace into a table that does not exist yet fails: PostgresLoader.swap looks the old "
-                    "table up with %s::regclass (UndefinedTable); to_regclass(%s) would return NULL instead",
-                ),
-            ),
-            LoadMode.UPSERT,
-        ],
-        ids=lambda mode: mode.value,
-    )
-    def test_load_mode(self, loadable: Any, mode: LoadMode) -> None:
-        super().test_load_mode(loadable, mode)
 
 
 class TestMySqlConformance(ConnectorConformance):
