@@ -12,16 +12,14 @@ import contextlib
 import glob
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO, ClassVar
 
-import pyarrow as pa
-
 from airflow_etl_provider.exceptions import ConnectorConfigError, EtlError, LoadError, SourceError
-from airflow_etl_provider.files import FileStore, file_kind, has_glob, read_files, sample_table, write_files
-from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
-from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
+from airflow_etl_provider.files import FileStore, file_kind, has_glob, sample_table
+from airflow_etl_provider.hooks.file_base import FileConnectorHook
+from airflow_etl_provider.types import Operation, SchemaInfo, TableInfo
 
 TEMP_MARKER = ".tmp-"
 
@@ -121,7 +119,7 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-class FilesystemConnectorHook(ConnectorHook):
+class FilesystemConnectorHook(FileConnectorHook):
     """Reads and writes CSV, JSON, JSON Lines, Parquet and XLSX files under a base directory."""
 
     conn_type = "filesystem"
@@ -140,7 +138,6 @@ class FilesystemConnectorHook(ConnectorHook):
         },
         "required": ["base_path"],
     }
-    load_modes: ClassVar[tuple[LoadMode, ...]] = (LoadMode.APPEND, LoadMode.REPLACE)
     ui_field_behaviour: ClassVar[dict[str, Any]] = {
         "hidden-fields": ["host", "schema", "login", "password", "port"],
         "relabeling": {},
@@ -191,19 +188,3 @@ class FilesystemConnectorHook(ConnectorHook):
             except (SourceError, EtlError) as error:
                 self.log.warning("Skipping %s in the schema of connection %r: %s", name, self.conn_id, error)
         return SchemaInfo(tuple(tables))
-
-    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
-        self.require(Operation.EXTRACT)
-        return read_files(self.store, source, chunk_size=chunk_size, options=options)
-
-    def load(
-        self,
-        chunks: Iterable[pa.RecordBatch],
-        destination: str,
-        *,
-        mode: LoadMode | str = LoadMode.APPEND,
-        keys: Sequence[str] | None = None,
-        **options: Any,
-    ) -> LoadResult:
-        self.require(Operation.LOAD)
-        return write_files(self.store, chunks, destination, mode=mode, options=options)

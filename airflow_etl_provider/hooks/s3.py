@@ -12,19 +12,18 @@ from __future__ import annotations
 import contextlib
 import io
 import posixpath
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, BinaryIO, ClassVar
 
-import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, EtlError, SourceError
-from airflow_etl_provider.files import FileStore, file_kind, glob_regex, has_glob, read_files, sample_table, write_files
-from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
-from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
+from airflow_etl_provider.files import FileStore, file_kind, glob_regex, has_glob, sample_table
+from airflow_etl_provider.hooks.file_base import FileConnectorHook
+from airflow_etl_provider.types import LoadResult, Operation, SchemaInfo, TableInfo
 
 MIB = 1 << 20
 MIN_PART_SIZE = 5 * MIB
@@ -302,7 +301,7 @@ class S3Store(FileStore):
         return self.uri(name)
 
 
-class S3ConnectorHook(ConnectorHook):
+class S3ConnectorHook(FileConnectorHook):
     """Reads and writes CSV, JSON, JSON Lines, Parquet and XLSX objects in S3 through an `aws` connection."""
 
     conn_type = "aws"
@@ -310,7 +309,9 @@ class S3ConnectorHook(ConnectorHook):
     default_conn_name = "aws_default"
     description = "Objects in S3 or an S3-compatible store: CSV, JSON, JSON Lines, Parquet, XLSX (gzip for text)."
     form_owner_distribution = "apache-airflow-providers-amazon"
-    load_modes: ClassVar[tuple[LoadMode, ...]] = (LoadMode.APPEND, LoadMode.REPLACE)
+    #: `load` options for the upload: `extra_args` (e.g. {"ServerSideEncryption": "AES256",
+    #: "StorageClass": "STANDARD_IA"}) and `part_size_mb` (multipart part size, at least 5).
+    store_option_names = ("extra_args", "part_size_mb")
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         # The same extra carries the amazon provider's keys (region_name, endpoint_url, role_arn...).
@@ -433,28 +434,6 @@ class S3ConnectorHook(ConnectorHook):
                 self.log.warning("Skipping %s in the schema of connection %r: %s", label, self.conn_id, error)
         return SchemaInfo(tuple(tables))
 
-    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
-        self.require(Operation.EXTRACT)
-        return read_files(self.store, source, chunk_size=chunk_size, options=options)
-
-    def load(
-        self,
-        chunks: Iterable[pa.RecordBatch],
-        destination: str,
-        *,
-        mode: LoadMode | str = LoadMode.APPEND,
-        keys: Sequence[str] | None = None,
-        **options: Any,
-    ) -> LoadResult:
-        """Write `chunks` to objects at `destination`.
-
-        Besides the file options: `extra_args` (passed to the upload, e.g.
-        `{"ServerSideEncryption": "AES256", "StorageClass": "STANDARD_IA"}`) and `part_size_mb`
-        (multipart part size, at least 5).
-        """
-        self.require(Operation.LOAD)
-        store_options = {k: options.pop(k) for k in ("extra_args", "part_size_mb") if k in options}
-        store = self.store
-        result = write_files(store, chunks, destination, mode=mode, options=options, store_options=store_options)
+    def describe_write(self, store: FileStore, result: LoadResult) -> None:
+        assert isinstance(store, S3Store)
         result.details["multipart_parts"] = sum(upload.parts for upload in store.uploads)
-        return result

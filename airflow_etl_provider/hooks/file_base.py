@@ -1,0 +1,54 @@
+"""What the file connectors (local filesystem, S3) share: streaming through a `FileStore`.
+
+A file connector only says where its files live (`store`); reading, writing, formats,
+globs and atomic writes are the same code for every store (`airflow_etl_provider.files`).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from airflow_etl_provider.files import FileStore, read_files, write_files
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
+from airflow_etl_provider.types import LoadMode, LoadResult, Operation
+
+
+class FileConnectorHook(ConnectorHook):
+    """A connector whose sources and destinations are files in a `FileStore`."""
+
+    load_modes: ClassVar[tuple[LoadMode, ...]] = (LoadMode.APPEND, LoadMode.REPLACE)
+    #: Options of `load` meant for the store's writer (e.g. S3 upload arguments), not the format.
+    store_option_names: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    @abstractmethod
+    def store(self) -> FileStore:
+        """Where this connection's files live."""
+
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+        self.require(Operation.EXTRACT)
+        return read_files(self.store, source, chunk_size=chunk_size, options=options)
+
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        """Write `chunks` to the file(s) at `destination`; format options go to the writer."""
+        self.require(Operation.LOAD)
+        store_options = {name: options.pop(name) for name in self.store_option_names if name in options}
+        store = self.store
+        result = write_files(store, chunks, destination, mode=mode, options=options, store_options=store_options)
+        self.describe_write(store, result)
+        return result
+
+    def describe_write(self, store: FileStore, result: LoadResult) -> None:
+        """Add store-specific facts of a finished write to `result.details`."""
