@@ -9,7 +9,7 @@ connection the same way; this hook only adds the few extras below.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -19,10 +19,11 @@ from psycopg.rows import tuple_row
 
 from airflow_etl_provider.arrow_batches import or_empty, rebatch
 from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
-from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook, batches_to_dataframe
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
+from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
 from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, copy_select, iter_copy_out, pg_column
-from airflow_etl_provider.types import ColumnInfo, ForeignKey, LoadMode, LoadResult, SchemaInfo, TableInfo
+from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +34,7 @@ _OWN_EXTRAS = ("schema", "timeout", "retry_count")
 SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
-class PostgresConnectorHook(ConnectorHook):
+class PostgresConnectorHook(SqlConnectorHook):
     """Reads and writes a PostgreSQL database."""
 
     conn_type = "postgres"
@@ -90,7 +91,6 @@ class PostgresConnectorHook(ConnectorHook):
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
-        self._db: psycopg.Connection | None = None
         self._warned_types: set[str] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -133,22 +133,8 @@ class PostgresConnectorHook(ConnectorHook):
             db.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
         return db
 
-    def open(self) -> None:
-        self._db = self.with_retries(self._connect, "Connecting to PostgreSQL")
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> psycopg.Connection:
-        if self._db is None:
-            raise RuntimeError("Use the hook as a context manager (`with hook:`) before reading or writing.")
-        return self._db
-
-    def get_conn(self) -> psycopg.Connection:
-        return self.db
+    def loader(self) -> PostgresLoader:
+        return PostgresLoader(self.db)
 
     # -- test_connection -----------------------------------------------------------------
 
@@ -183,7 +169,7 @@ class PostgresConnectorHook(ConnectorHook):
 
     # -- extract -------------------------------------------------------------------------
 
-    def _table(self, text: str) -> TableName:
+    def table_name(self, text: str) -> TableName:
         table = parse_table_name(text, quote_chars='"')
         return table if table.schema else TableName(table.name, self.schema)
 
@@ -193,7 +179,7 @@ class PostgresConnectorHook(ConnectorHook):
             if parameters:
                 query = psycopg.ClientCursor(self.db).mogrify(query, parameters)
             return query
-        table = self._table(source)
+        table = self.table_name(source)
         return f"SELECT * FROM {'.'.join(sql.Identifier(p).as_string(self.db) for p in table.parts())}"
 
     def _describe(self, select: str, source: str) -> list[PgColumn]:
@@ -243,25 +229,11 @@ class PostgresConnectorHook(ConnectorHook):
             batches = list(self._stream(select, source, max(1, int(limit))))
         return batches_to_dataframe(batches)
 
-    # -- load ----------------------------------------------------------------------------
-
-    def load(
-        self,
-        chunks: Iterable[pa.RecordBatch],
-        destination: str,
-        *,
-        mode: LoadMode | str = LoadMode.APPEND,
-        keys: Sequence[str] | None = None,
-        **options: Any,
-    ) -> LoadResult:
-        with self:
-            return PostgresLoader(self.db).load(chunks, self._table(destination), mode=mode, keys=keys)
-
     # -- schema discovery ----------------------------------------------------------------
 
     def get_schema(self, source: str | None = None) -> SchemaInfo:
         """Tables and views of the configured schema in two catalog queries (not one per table)."""
-        names = [self._table(source).name] if source else None
+        names = [self.table_name(source).name] if source else None
         with self:
             columns = self.db.execute(
                 "SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "

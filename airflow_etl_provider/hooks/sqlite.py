@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
-from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
-from airflow_etl_provider.sql.names import is_query, parse_table_name
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE
+from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
+from airflow_etl_provider.sql.names import is_query
 from airflow_etl_provider.sql.rows import rows_to_batch
 from airflow_etl_provider.sql.sqlite import SQLiteLoader, arrow_type_for, quote_identifier
-from airflow_etl_provider.types import ColumnInfo, ForeignKey, LoadMode, LoadResult, SchemaInfo, TableInfo
+from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
 
 
-class SQLiteConnectorHook(ConnectorHook):
+class SQLiteConnectorHook(SqlConnectorHook):
     """Reads and writes a SQLite database file."""
 
     conn_type = "sqlite"
@@ -47,10 +48,6 @@ class SQLiteConnectorHook(ConnectorHook):
         "placeholders": {"host": "/data/warehouse.db"},
     }
 
-    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id, **kwargs)
-        self._db: sqlite3.Connection | None = None
-
     @property
     def database_path(self) -> Path:
         host = self.connection.host
@@ -62,32 +59,20 @@ class SQLiteConnectorHook(ConnectorHook):
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def open(self) -> None:
+    def _connect(self) -> sqlite3.Connection:
         path = self.database_path
         if not path.parent.is_dir():
             raise ConnectorConfigError(
-                self.conn_id,
-                "host",
-                f"the directory {str(path.parent)!r} of the database file does not exist.",
+                self.conn_id, "host", f"the directory {str(path.parent)!r} of the database file does not exist."
             )
-        self._db = sqlite3.connect(path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         journal_mode = self.config.get("journal_mode")
         if journal_mode:
-            self._db.execute(f"PRAGMA journal_mode = {journal_mode}")
+            db.execute(f"PRAGMA journal_mode = {journal_mode}")
+        return db
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("Use the hook as a context manager (`with hook:`) before reading or writing.")
-        return self._db
-
-    def get_conn(self) -> sqlite3.Connection:
-        return self.db
+    def loader(self) -> SQLiteLoader:
+        return SQLiteLoader(self.db)
 
     # -- contract ------------------------------------------------------------------------
 
@@ -104,7 +89,7 @@ class SQLiteConnectorHook(ConnectorHook):
     def _select_for(self, source: str) -> str:
         if is_query(source):
             return source.strip().rstrip(";")
-        table = parse_table_name(source)
+        table = self.table_name(source)
         qualified = ".".join(quote_identifier(part) for part in table.parts())
         return f"SELECT * FROM {qualified}"
 
@@ -138,18 +123,6 @@ class SQLiteConnectorHook(ConnectorHook):
                     yield batch
             finally:
                 cursor.close()
-
-    def load(
-        self,
-        chunks: Iterable[pa.RecordBatch],
-        destination: str,
-        *,
-        mode: LoadMode | str = LoadMode.APPEND,
-        keys: Sequence[str] | None = None,
-        **options: Any,
-    ) -> LoadResult:
-        with self:
-            return SQLiteLoader(self.db).load(chunks, parse_table_name(destination), mode=mode, keys=keys)
 
     def get_schema(self, source: str | None = None) -> SchemaInfo:
         """Tables and views with columns, primary key, unique indexes and foreign keys (3 queries)."""

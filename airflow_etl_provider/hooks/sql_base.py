@@ -1,0 +1,66 @@
+"""What the SQL connectors (SQLite, PostgreSQL, MySQL) share: one DB-API connection per
+`with` block, reused for every chunk, and loading through the shared `SqlLoader` template."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from airflow_etl_provider.hooks.base import ConnectorHook
+from airflow_etl_provider.sql.loader import SqlLoader
+from airflow_etl_provider.sql.names import TableName, parse_table_name
+from airflow_etl_provider.types import LoadMode, LoadResult, Operation
+
+
+class SqlConnectorHook(ConnectorHook):
+    """A connector over one database connection opened when the hook is entered."""
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
+        self._db: Any = None
+
+    @abstractmethod
+    def _connect(self) -> Any:
+        """A new DB-API connection for this Airflow connection."""
+
+    @abstractmethod
+    def loader(self) -> SqlLoader:
+        """The dialect's loader bound to the open connection."""
+
+    def open(self) -> None:
+        self._db = self.with_retries(self._connect, f"Connecting to {self.hook_name}")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            raise RuntimeError("Use the hook as a context manager (`with hook:`) before reading or writing.")
+        return self._db
+
+    def get_conn(self) -> Any:
+        return self.db
+
+    def table_name(self, text: str) -> TableName:
+        """A destination or source table name as given in a DAG."""
+        return parse_table_name(text)
+
+    def load(
+        self,
+        chunks: Iterable[pa.RecordBatch],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        """Append, replace or upsert into a table (see `SqlLoader`); created from the chunks if missing."""
+        self.require(Operation.LOAD)
+        with self:
+            return self.loader().load(chunks, self.table_name(destination), mode=mode, keys=keys)
