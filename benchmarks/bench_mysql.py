@@ -1,13 +1,14 @@
 """Throughput and peak memory of the MySQL connector, beside raw MariaDB tools and GenericTransfer.
 
-    python benchmarks/bench_mysql.py --rows 1000000 --big-rows 4000000 --gt-rows 200000
+    python benchmarks/bench_mysql.py --rows 1000000 --big-rows 4000000
 
 Against the local MariaDB and PostgreSQL, on the same generated orders table
 (BIGINT id, INT with NULLs, DECIMAL(12,2), DATETIME(6), TINYINT(1), VARCHAR):
 - MySQL extract at --rows and --big-rows (peak RSS should not grow with the row count);
 - MySQL -> Parquet file (filesystem connector) beside the `mariadb` CLI writing the same rows as TSV;
 - Postgres -> MySQL beside a raw `LOAD DATA LOCAL INFILE` of the same rows by the `mariadb` CLI,
-  and beside Airflow's GenericTransfer with page_size (on --gt-rows, as it pages with LIMIT/OFFSET).
+  and beside Airflow's GenericTransfer with page_size on the same rows (--gt-rows to move fewer:
+  it pages with LIMIT/OFFSET, so its rate drops as the table grows).
 Each movement runs in a fresh process (benchmarks/harness.py): rows/s and peak RSS. The
 throughput figures are run --repeat times, interleaved, and the median run is reported (the
 machine is shared, so a single run is noisy).
@@ -212,7 +213,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big-rows", type=int, default=4_000_000)
-    parser.add_argument("--gt-rows", type=int, default=200_000)
+    parser.add_argument("--gt-rows", type=int, help="rows GenericTransfer moves (default: --rows)")
     parser.add_argument("--page-size", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each throughput figure")
     parser.add_argument("--skip-setup", action="store_true")
@@ -220,6 +221,7 @@ def main() -> None:
     if not args.skip_setup:
         setup(args.rows, args.big_rows)
     n, big = args.rows, args.big_rows
+    gt_rows = args.gt_rows or n
     cli_select, load_data = "raw: mariadb CLI select -> TSV", "raw: mariadb CLI LOAD DATA LOCAL"
     gt = f"GenericTransfer pg -> mysql (page_size={args.page_size:,})"
     with tempfile.TemporaryDirectory(prefix="bench_mysql_") as workdir:
@@ -254,10 +256,10 @@ def main() -> None:
         run(
             gt,
             "generic_transfer",
-            args.gt_rows,
+            gt_rows,
             env=provider,
             table="gt_dst",
-            limit=args.gt_rows,
+            limit=gt_rows,
             page_size=args.page_size,
         )
     print()
