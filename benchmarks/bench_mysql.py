@@ -76,10 +76,12 @@ def _mysql_count(table: str) -> int:
 
 
 def extract_mysql(table: str) -> int:
+    _check_driver()
     return sum(batch.num_rows for batch in MySqlConnectorHook("bench_mysql").extract(table, chunk_size=CHUNK_SIZE))
 
 
 def _operator(**kwargs: object) -> int:
+    _check_driver()
     return int(ExtractLoadOperator(task_id="bench", chunk_size=CHUNK_SIZE, **kwargs).execute(context={})["rows"])
 
 
@@ -175,10 +177,20 @@ def connections(files_dir: str) -> dict[str, str]:
 
 
 def c_extension_env() -> dict[str, str]:
+    """Preload the driver's OpenSSL (and libstdc++, which otherwise finds no static TLS left)."""
     import mysql
 
     vendor = Path(mysql.__path__[0]) / "vendor"
-    return {"LD_PRELOAD": f"{vendor / 'libcrypto.so.3'}:{vendor / 'libssl.so.3'}"}
+    preload = [vendor / "libcrypto.so.3", vendor / "libssl.so.3", Path("/lib/x86_64-linux-gnu/libstdc++.so.6")]
+    return {"LD_PRELOAD": ":".join(str(path) for path in preload if path.exists()), "BENCH_MYSQL_CEXT": "1"}
+
+
+def _check_driver() -> None:
+    """Fail the measurement when the C extension is not in the state its name says."""
+    import mysql.connector
+
+    if bool(os.environ.get("BENCH_MYSQL_CEXT")) != mysql.connector.HAVE_CEXT:
+        raise RuntimeError(f"mysql-connector C extension loaded: {mysql.connector.HAVE_CEXT}, expected the opposite")
 
 
 def mysql_provider_path(workdir: str) -> dict[str, str]:
