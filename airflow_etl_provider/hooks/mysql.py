@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,8 @@ import pyarrow as pa
 from mysql.connector import errors as mysql_errors
 
 from airflow_etl_provider.exceptions import SourceError
-from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook, batches_to_dataframe
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
+from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.sql.mysql import (
     ColumnType,
     MySqlLoader,
@@ -30,8 +31,8 @@ from airflow_etl_provider.sql.mysql import (
     raw_batch,
     text_value,
 )
-from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
-from airflow_etl_provider.types import ColumnInfo, ForeignKey, LoadMode, LoadResult, SchemaInfo, TableInfo
+from airflow_etl_provider.sql.names import TableName, is_query
+from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +50,7 @@ _CONNECT_ERRORS = {
 _UNRESOLVED = re.compile(r"name or service not known|name resolution|nodename nor servname", re.IGNORECASE)
 
 
-class MySqlConnectorHook(ConnectorHook):
+class MySqlConnectorHook(SqlConnectorHook):
     """Reads and writes MySQL and MariaDB databases."""
 
     conn_type = "mysql"
@@ -104,7 +105,6 @@ class MySqlConnectorHook(ConnectorHook):
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
-        self._db: Any = None
         self._infile_dir: str | None = None
         self._server_version = ""
 
@@ -137,7 +137,7 @@ class MySqlConnectorHook(ConnectorHook):
 
     def open(self) -> None:
         self._infile_dir = tempfile.mkdtemp(prefix="etl_mysql_infile_")
-        self._db = self.with_retries(self._connect, "Connecting to MySQL")
+        super().open()
         self._server_version = self._db.server_info or ""
         if not mysql.connector.HAVE_CEXT:
             self.log.info("mysql-connector C extension not loadable here; using the pure-Python protocol.")
@@ -152,21 +152,10 @@ class MySqlConnectorHook(ConnectorHook):
         self._db = self._connect() if self._open_depth > 1 else None
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        super().close()
         if self._infile_dir is not None:
             shutil.rmtree(self._infile_dir, ignore_errors=True)
             self._infile_dir = None
-
-    @property
-    def db(self) -> Any:
-        if self._db is None:
-            raise RuntimeError("Use the hook as a context manager (`with hook:`) before reading or writing.")
-        return self._db
-
-    def get_conn(self) -> Any:
-        return self.db
 
     @property
     def is_mariadb(self) -> bool:
@@ -208,16 +197,13 @@ class MySqlConnectorHook(ConnectorHook):
 
     # -- reading -------------------------------------------------------------------------
 
-    def _table(self, source: str) -> TableName:
-        return parse_table_name(source)
-
     def _qualified(self, table: TableName) -> str:
         return ".".join(quote_identifier(part) for part in table.parts())
 
-    def _loader(self, *, loading: bool = False) -> MySqlLoader:
-        """The dialect on this session; for `loading`, with LOAD DATA when the server allows it."""
-        local_infile = loading and bool(self._query("SELECT @@local_infile")[0][0])
-        if loading and not local_infile:
+    def loader(self) -> MySqlLoader:
+        """The dialect on this session, loading with LOAD DATA when the server allows it."""
+        local_infile = bool(self._query("SELECT @@local_infile")[0][0])
+        if not local_infile:
             self.log.warning(
                 "Server of connection %r has local_infile=OFF; loading with multi-row INSERTs (slower). "
                 "Enable it with SET GLOBAL local_infile = 1.",
@@ -225,10 +211,14 @@ class MySqlConnectorHook(ConnectorHook):
             )
         return MySqlLoader(self.db, infile_dir=self._infile_dir if local_infile else None, is_mariadb=self.is_mariadb)
 
+    def _introspector(self) -> MySqlLoader:
+        """The dialect for reading the catalog; no bulk path is needed."""
+        return MySqlLoader(self.db, infile_dir=None, is_mariadb=self.is_mariadb)
+
     def _declared_columns(self, source: str, parameters: Any = None) -> list[ColumnType] | None:
         """Exact column types: information_schema for a table, a LIMIT 0 probe table for a query."""
         if not is_query(source):
-            columns = self._loader().table_columns(self._table(source))
+            columns = self._introspector().table_columns(self.table_name(source))
             if not columns:
                 raise SourceError(f"Table {source!r} does not exist in the database of connection {self.conn_id!r}.")
             return [ColumnType(name, arrow_type) for name, arrow_type, _ in columns]
@@ -251,7 +241,7 @@ class MySqlConnectorHook(ConnectorHook):
     def _select_for(self, source: str) -> str:
         if is_query(source):
             return _strip(source)
-        return f"SELECT * FROM {self._qualified(self._table(source))}"
+        return f"SELECT * FROM {self._qualified(self.table_name(source))}"
 
     def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
         """Stream `source` (a table or a SELECT) from an unbuffered cursor, `chunk_size` rows per batch."""
@@ -295,20 +285,6 @@ class MySqlConnectorHook(ConnectorHook):
             batches = list(self._stream(source, select, max(1, limit), options.get("parameters")))
         return batches_to_dataframe(batches)
 
-    # -- writing -------------------------------------------------------------------------
-
-    def load(
-        self,
-        chunks: Iterable[pa.RecordBatch],
-        destination: str,
-        *,
-        mode: LoadMode | str = LoadMode.APPEND,
-        keys: Sequence[str] | None = None,
-        **options: Any,
-    ) -> LoadResult:
-        with self:
-            return self._loader(loading=True).load(chunks, self._table(destination), mode=mode, keys=keys)
-
     # -- schema --------------------------------------------------------------------------
 
     def get_schema(self, source: str | None = None) -> SchemaInfo:
@@ -316,7 +292,7 @@ class MySqlConnectorHook(ConnectorHook):
         with self:
             where, params = "c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME NOT LIKE '\\_etl\\_%%'", []
             if source:
-                table = self._table(source)
+                table = self.table_name(source)
                 where = "c.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND c.TABLE_NAME = %s"
                 params = [table.schema, table.name]
             json_columns = set()

@@ -29,6 +29,8 @@ class SqlLoader(ABC):
     """Loads a stream of Arrow chunks into one table of one open DB-API connection."""
 
     ddl_is_transactional: ClassVar[bool] = True
+    #: Appended to CREATE TABLE (e.g. " DEFAULT CHARSET=utf8mb4").
+    table_options: ClassVar[str] = ""
     staging_prefix: ClassVar[str] = "_etl_stage_"
     max_identifier_length: ClassVar[int] = 63
 
@@ -66,9 +68,7 @@ class SqlLoader(ABC):
         """Atomically put `staging` in place of `target` and drop the old table."""
 
     @abstractmethod
-    def merge(
-        self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]
-    ) -> None:
+    def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
         """Insert staging rows into target, updating rows whose keys already exist."""
 
     @abstractmethod
@@ -88,14 +88,19 @@ class SqlLoader(ABC):
     def qualified(self, table: TableName) -> str:
         return ".".join(self.quote(part) for part in table.parts())
 
+    def column_definition(self, field: pa.Field, *, is_key: bool) -> str:
+        """One column of CREATE TABLE; dialects may type key columns differently."""
+        return f"{self.quote(field.name)} {self.column_type(field.type)}{'' if field.nullable else ' NOT NULL'}"
+
     def create_table(self, table: TableName, schema: pa.Schema, primary_key: Sequence[str] = ()) -> None:
-        columns = [
-            f"{self.quote(field.name)} {self.column_type(field.type)}{'' if field.nullable else ' NOT NULL'}"
-            for field in schema
-        ]
+        columns = [self.column_definition(field, is_key=field.name in primary_key) for field in schema]
         if primary_key:
             columns.append(f"PRIMARY KEY ({', '.join(self.quote(key) for key in primary_key)})")
-        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)})")
+        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)}){self.table_options}")
+
+    def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Adapt an incoming chunk before anything else sees it (e.g. nested columns as JSON text)."""
+        return batch
 
     def drop_table(self, table: TableName) -> None:
         self.execute(f"DROP TABLE IF EXISTS {self.qualified(table)}")
@@ -118,7 +123,7 @@ class SqlLoader(ABC):
         keys = list(keys or [])
         if mode is LoadMode.UPSERT and not keys:
             raise LoadError(f"Upsert into {destination} needs `keys`: the columns that identify a row.")
-        stream = iter(chunks)
+        stream = (self.prepare_batch(batch) for batch in chunks)
         first = next(stream, None)
         existing = self.table_schema(destination)
         if first is None and existing is None:

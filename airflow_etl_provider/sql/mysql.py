@@ -360,6 +360,7 @@ class MySqlLoader(SqlLoader):
 
     ddl_is_transactional = False
     max_identifier_length = 64
+    table_options = " DEFAULT CHARSET=utf8mb4"
 
     def __init__(self, connection: Any, *, infile_dir: str | None, is_mariadb: bool) -> None:
         super().__init__(connection)
@@ -400,15 +401,9 @@ class MySqlLoader(SqlLoader):
     def column_type(self, arrow_type: pa.DataType) -> str:
         return mysql_type(arrow_type)
 
-    def create_table(self, table: TableName, schema: pa.Schema, primary_key: Sequence[str] = ()) -> None:
-        columns = [
-            f"{self.quote(field.name)} {mysql_type(field.type, key=field.name in primary_key)}"
-            f"{'' if field.nullable else ' NOT NULL'}"
-            for field in schema
-        ]
-        if primary_key:
-            columns.append(f"PRIMARY KEY ({', '.join(self.quote(key) for key in primary_key)})")
-        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)}) DEFAULT CHARSET=utf8mb4")
+    def column_definition(self, field: pa.Field, *, is_key: bool) -> str:
+        """Key strings are VARCHAR(255): MySQL cannot index TEXT without a prefix length."""
+        return f"{self.quote(field.name)} {mysql_type(field.type, key=is_key)}{'' if field.nullable else ' NOT NULL'}"
 
     def drop_table(self, table: TableName) -> None:
         """Drop `table`, reconnecting first when the session died (cleanup after a killed load)."""
@@ -563,9 +558,9 @@ class MySqlLoader(SqlLoader):
             f"ON DUPLICATE KEY UPDATE {', '.join(updates)}"
         )
 
-    def load(self, chunks: Iterable[pa.RecordBatch], destination: TableName, **kwargs: Any):  # type: ignore[override]
-        """The shared template, with nested columns turned into JSON text first."""
-        return super().load((jsonify_nested(batch) for batch in chunks), destination, **kwargs)
+    def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Nested columns (struct, list, map) become JSON text, so they land in JSON columns."""
+        return jsonify_nested(batch)
 
 
 def text_value(value: Any) -> str:
