@@ -160,9 +160,17 @@ def copy_select(select: str, columns: Sequence[PgColumn]) -> str:
 
 
 def _csv_type(column: PgColumn) -> pa.DataType:
-    """The type Arrow's CSV reader produces for `column` (text for what `to_arrow` decodes)."""
+    """The type Arrow's CSV reader produces for `column` (text for what `to_arrow` decodes).
+
+    The reader has no decimal256 converter, so numeric wider than 38 digits is read as text.
+    """
     arrow_type = column.arrow_type
-    if column.is_array or pa.types.is_binary(arrow_type) or isinstance(arrow_type, pa.BaseExtensionType):
+    if (
+        column.is_array
+        or pa.types.is_binary(arrow_type)
+        or pa.types.is_decimal256(arrow_type)
+        or isinstance(arrow_type, pa.BaseExtensionType)
+    ):
         return pa.string()
     return arrow_type
 
@@ -194,13 +202,18 @@ def _from_json_array(values: pa.Array, arrow_type: pa.ListType) -> pa.Array:
 
 
 def to_arrow(batch: pa.RecordBatch, columns: Sequence[PgColumn]) -> pa.RecordBatch:
-    """A parsed CSV batch with bytea and arrays decoded and the real column names."""
+    """A parsed CSV batch with text columns decoded and the real column names.
+
+    Wide numeric text becomes decimal256 by Arrow's cast, which raises rather than rounds.
+    """
     arrays = []
     for array, column in zip(batch.columns, columns, strict=True):
         if column.is_array:
             array = _from_json_array(array, column.arrow_type)
         elif pa.types.is_binary(column.arrow_type):
             array = _from_hex(array)
+        elif pa.types.is_decimal256(column.arrow_type):
+            array = array.cast(column.arrow_type)
         elif isinstance(column.arrow_type, pa.BaseExtensionType):
             array = pa.ExtensionArray.from_storage(column.arrow_type, array)
         arrays.append(array)

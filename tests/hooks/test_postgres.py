@@ -189,6 +189,27 @@ def test_extract_maps_every_type_exactly(hook: PostgresConnectorHook, admin: psy
     assert all(value is None for key, value in empty.items() if key != "id")
 
 
+def test_numeric_wider_than_38_digits_is_exact_decimal256_both_ways(
+    hook: PostgresConnectorHook, admin: psycopg.Connection
+) -> None:
+    admin.execute("CREATE TABLE wide (id int PRIMARY KEY, n numeric(50,10), ns numeric(50,10)[])")
+    big = Decimal("1234567890123456789012345678901234567890.0123456789")
+    admin.execute(
+        "INSERT INTO wide VALUES (1, %s, ARRAY[%s, NULL]::numeric(50,10)[]), (2, -0.0000000001, '{}'), (3, NULL, NULL)",
+        (big, -big),
+    )
+    table = pa.Table.from_batches(list(hook.extract("wide")))
+    assert table.schema.field("n").type == pa.decimal256(50, 10)
+    assert table.schema.field("ns").type == pa.list_(pa.decimal256(50, 10))
+    assert table.column("n").to_pylist() == [big, Decimal("-0.0000000001"), None]
+    assert table.column("ns").to_pylist() == [[-big, None], [], None]
+    hook.load(table.to_batches(), "wide_copy")
+    text = "SELECT id, n::text, ns::text FROM {} ORDER BY id"
+    assert admin.execute(text.format("wide_copy")).fetchall() == admin.execute(text.format("wide")).fetchall()
+    with pytest.raises(SourceError, match="'NaN' is not a valid decimal256"):  # no Arrow decimal holds NaN
+        list(hook.extract("SELECT 'NaN'::numeric(50,10) AS n"))
+
+
 def test_extract_chunks_and_query_parameters(hook: PostgresConnectorHook) -> None:
     query = "SELECT g AS id, g AS id FROM generate_series(1, %s) g WHERE g > %s"
     sizes = [batch.num_rows for batch in hook.extract(query, chunk_size=3, parameters=(12, 2))]
