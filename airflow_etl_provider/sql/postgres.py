@@ -103,10 +103,14 @@ def _is_binary(arrow_type: pa.DataType) -> bool:
     )
 
 
+def _is_json(arrow_type: pa.DataType) -> bool:
+    return isinstance(arrow_type, pa.BaseExtensionType) and arrow_type.extension_name == "arrow.json"
+
+
 def postgres_type(arrow_type: pa.DataType) -> str:
     """Column type used when a table is created from an Arrow schema."""
     if isinstance(arrow_type, pa.BaseExtensionType):
-        return "jsonb" if arrow_type.extension_name == "arrow.json" else postgres_type(arrow_type.storage_type)
+        return "jsonb" if _is_json(arrow_type) else postgres_type(arrow_type.storage_type)
     if pa.types.is_dictionary(arrow_type):
         return postgres_type(arrow_type.value_type)
     if pa.types.is_boolean(arrow_type):
@@ -330,6 +334,24 @@ def _csv_ready(array: pa.Array) -> pa.Array:
     return array
 
 
+def json_over_string(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """JSON columns over large_string or string_view as `JSON`, the type json/jsonb columns have.
+
+    Arrow casts one extension type to another only through the storage, so the loader's cast
+    of a chunk to an existing table's columns would refuse them.
+    """
+    if not any(_is_json(t) and t != JSON for t in batch.schema.types):
+        return batch
+    arrays = [
+        pa.ExtensionArray.from_storage(JSON, column.storage.cast(pa.string()))
+        if _is_json(column.type) and column.type != JSON
+        else column
+        for column in batch.columns
+    ]
+    fields = [field.with_type(array.type) for field, array in zip(batch.schema, arrays, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, metadata=batch.schema.metadata))
+
+
 def csv_payload(batch: pa.RecordBatch) -> bytes:
     """One batch as PostgreSQL CSV: NULL unquoted and empty, every string quoted."""
     arrays = [_csv_ready(column) for column in batch.columns]
@@ -388,6 +410,9 @@ class PostgresLoader(SqlLoader):
 
     def column_type(self, arrow_type: pa.DataType) -> str:
         return postgres_type(arrow_type)
+
+    def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return json_over_string(batch)
 
     def begin(self) -> None:
         self.connection.execute("BEGIN")

@@ -315,6 +315,22 @@ def test_load_creates_a_missing_table_from_the_arrow_schema(
     assert pa.Table.from_batches(list(hook.extract("created"))).equals(data)
 
 
+@pytest.mark.parametrize("mode", ["append", "replace", "upsert"])
+def test_json_over_large_string_loads_into_json_columns(
+    hook: PostgresConnectorHook, admin: psycopg.Connection, mode: str
+) -> None:
+    admin.execute("CREATE TABLE docs (id int PRIMARY KEY, doc json)")
+    wide_json = pa.json_(pa.large_string())
+    doc = pa.ExtensionArray.from_storage(wide_json, pa.array(['{"a": [1, "\u00e9"]}', None], pa.large_string()))
+    data = pa.table({"id": pa.array([1, 2], pa.int32()), "doc": doc})
+    hook.load(data.to_batches(), "docs", mode=mode, keys=["id"] if mode == "upsert" else None)
+    hook.load(data.to_batches(), "created_docs", mode=mode, keys=["id"] if mode == "upsert" else None)
+    for table in ("docs", "created_docs"):
+        back = pa.Table.from_batches(list(hook.extract(table)))
+        assert back.schema.field("doc").type == JSON
+        assert back.column("doc").to_pylist() == ['{"a": [1, "\u00e9"]}', None]
+
+
 @pytest.mark.parametrize("name", ["Order Items", "select", 'x"; DROP TABLE victim; --'])
 def test_awkward_and_hostile_table_names(hook: PostgresConnectorHook, admin: psycopg.Connection, name: str) -> None:
     admin.execute("CREATE TABLE victim (id int)")
