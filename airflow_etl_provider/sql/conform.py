@@ -10,12 +10,15 @@ import pyarrow as pa
 
 from airflow_etl_provider.exceptions import LoadError
 
+#: What Arrow raises for a value or a type it cannot convert.
+CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+
 
 def _first_bad_row(values: pa.Array, target: pa.DataType) -> tuple[int, object, str]:
     for index in range(len(values)):
         try:
             values.slice(index, 1).cast(target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        except CAST_ERRORS as error:
             return index, values[index].as_py(), str(error)
     return 0, None, "the values cannot be converted"
 
@@ -50,7 +53,7 @@ def conform_batch(
         if not values.type.equals(field.type):
             try:
                 values = values.cast(field.type)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            except CAST_ERRORS as error:
                 row, value, reason = _first_bad_row(values, field.type)
                 raise LoadError(
                     f"Cannot load into {destination}: row {first_row + row + 1}, column {field.name!r}: "
