@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,24 +38,30 @@ S3, s3_marks = _connector("airflow_etl_provider.hooks.s3", "S3ConnectorHook")
 RestApi, rest_marks = _connector("airflow_etl_provider.hooks.rest_api", "RestApiConnectorHook")
 
 
-class TestSQLiteConformance(ConnectorConformance):
+class _SqlConformance(ConnectorConformance):
+    """SQL connectors: the source table is seeded through the connector itself (upsert on id)."""
+
+    @pytest.fixture
+    def source(self, conn_id: str) -> str:
+        from airflow_etl_provider.hooks.registry import hook_for
+
+        people = pa.RecordBatch.from_pydict({"id": [r[0] for r in ROWS], "name": [r[1] for r in ROWS]})
+        with hook_for(conn_id) as hook:
+            hook.load([people], "people", mode="upsert", keys=["id"])
+        return "people"
+
+    @pytest.fixture
+    def destination(self, conn_id: str) -> str:
+        return "conformance_out"
+
+
+class TestSQLiteConformance(_SqlConformance):
     pytestmark = sqlite_marks
     connector_class = SQLite
 
     @pytest.fixture
     def conn_id(self, sqlite_conn_id: str) -> str:
         return sqlite_conn_id
-
-    @pytest.fixture
-    def source(self, conn_id: str, tmp_path: Path) -> str:
-        with sqlite3.connect(tmp_path / "test.db") as db:
-            db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-            db.executemany("INSERT INTO people VALUES (?, ?)", ROWS)
-        return "people"
-
-    @pytest.fixture
-    def destination(self, conn_id: str) -> str:
-        return "conformance_out"
 
 
 class TestFilesystemConformance(ConnectorConformance):
@@ -78,7 +83,7 @@ class TestFilesystemConformance(ConnectorConformance):
         return "out/conformance.parquet"
 
 
-class TestPostgresConformance(ConnectorConformance):
+class TestPostgresConformance(_SqlConformance):
     pytestmark = postgres_marks
     connector_class = Postgres
 
@@ -86,47 +91,14 @@ class TestPostgresConformance(ConnectorConformance):
     def conn_id(self, postgres_conn_id: str) -> str:
         return postgres_conn_id
 
-    @pytest.fixture
-    def source(self, conn_id: str, postgres_database: Any) -> str:
-        import psycopg
 
-        db = postgres_database
-        with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
-            conn.execute("CREATE TABLE people (id bigint PRIMARY KEY, name text NOT NULL)")
-            conn.cursor().executemany("INSERT INTO people VALUES (%s, %s)", ROWS)
-        return "people"
-
-    @pytest.fixture
-    def destination(self, conn_id: str) -> str:
-        return "conformance_out"
-
-
-class TestMySqlConformance(ConnectorConformance):
+class TestMySqlConformance(_SqlConformance):
     pytestmark = mysql_marks
     connector_class = MySql
 
     @pytest.fixture
     def conn_id(self, mysql_conn_id: str) -> str:
         return mysql_conn_id
-
-    @pytest.fixture
-    def source(self, conn_id: str, mysql_database: Any) -> str:
-        import mysql.connector
-
-        db = mysql_database
-        conn = mysql.connector.connect(host=db.host, port=db.port, user=db.user, password="", database=db.name)
-        try:
-            cursor = conn.cursor()
-            cursor.execute("CREATE TABLE people (id BIGINT PRIMARY KEY, name VARCHAR(50) NOT NULL)")
-            cursor.executemany("INSERT INTO people VALUES (%s, %s)", ROWS)
-            conn.commit()
-        finally:
-            conn.close()
-        return "people"
-
-    @pytest.fixture
-    def destination(self, conn_id: str) -> str:
-        return "conformance_out"
 
 
 class TestS3Conformance(ConnectorConformance):
