@@ -233,10 +233,45 @@ class MySqlConnectorHook(SqlConnectorHook):
             rows = self._query(f"SHOW FULL COLUMNS FROM {probe}")
         finally:
             self._query(f"DROP TEMPORARY TABLE IF EXISTS {probe}")
+        json_names: set[str] = set()
+        if self.is_mariadb and any(text_value(row[1]).lower() == "longtext" for row in rows):
+            json_names = self._json_result_columns(source, parameters)
         return [
-            ColumnType(text_value(row[0]), arrow_type_for(text_value(row[1]), comment=text_value(row[8])))
+            ColumnType(
+                text_value(row[0]),
+                arrow_type_for(
+                    text_value(row[1]), comment=text_value(row[8]), is_json=text_value(row[0]) in json_names
+                ),
+            )
             for row in rows
         ]
+
+    def _json_result_columns(self, source: str, parameters: Any) -> set[str]:
+        """MariaDB: result columns that are bare references to JSON table columns.
+
+        The probe table loses JSON's `json_valid` check, so the origin of each column is read from
+        the server's own rewrite of the query (EXPLAIN EXTENDED's note 1003, fully qualified) and
+        looked up among the check constraints. Expressions stay strings.
+        """
+        try:
+            # WHERE 0 stops the optimizer before it reads const tables and prints their values.
+            self._query(f"EXPLAIN EXTENDED SELECT * FROM ({_strip(source)}) AS _q WHERE 0", parameters or ())
+            notes = self._query("SHOW WARNINGS")
+        except mysql_errors.Error:  # e.g. a statement EXPLAIN does not take: keep the probe's types
+            return set()
+        rewritten = next((text_value(note[2]) for note in notes if note[1] == 1003), "")
+        origins = column_origins(rewritten)
+        if not origins:
+            return set()
+        wanted = sorted(set(origins.values()))
+        rows = self._query(
+            "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS "
+            "WHERE CHECK_CLAUSE = CONCAT('json_valid(`', CONSTRAINT_NAME, '`)') "
+            f"AND (CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME) IN ({', '.join(['(%s, %s, %s)'] * len(wanted))})",
+            [part for origin in wanted for part in origin],
+        )
+        json_columns = {tuple(text_value(value) for value in row) for row in rows}
+        return {name for name, origin in origins.items() if origin in json_columns}
 
     def _select_for(self, source: str) -> str:
         if is_query(source):
@@ -326,6 +361,88 @@ class MySqlConnectorHook(SqlConnectorHook):
 
 def _strip(query: str) -> str:
     return query.strip().rstrip(";")
+
+
+_IDENT = r"`((?:[^`]|``)+)`"
+#: A select item that is a bare table column, as MariaDB prints it: `db`.`table or alias`.`column` AS `name`.
+_COLUMN_ITEM = re.compile(rf"{_IDENT}\.{_IDENT}\.{_IDENT} AS {_IDENT}")
+#: A select item that is a column of a derived table: `derived`.`column` AS `name`.
+_DERIVED_ITEM = re.compile(rf"{_IDENT}\.{_IDENT} AS {_IDENT}")
+#: A table reference with an alias in the FROM clause: `db`.`table` `alias`.
+_ALIASED_TABLE = re.compile(rf"{_IDENT}\.{_IDENT} {_IDENT}")
+_DERIVED_ALIAS = re.compile(rf" {_IDENT}")
+_SET_OPERATIONS = (" union ", " except ", " intersect ")
+
+
+def _unquote(identifier: str) -> str:
+    return identifier.replace("``", "`")
+
+
+def column_origins(rewritten: str) -> dict[str, tuple[str, str, str]]:
+    """Result column name -> (schema, table, column) for bare column references of the outer select.
+
+    `rewritten` is MariaDB's canonical form of a query (EXPLAIN EXTENDED's note). A derived
+    table in first place of FROM (one the optimizer did not merge) is followed inside; set
+    operations (UNION...) give {} because a column there may also come from another branch.
+    """
+    items, rest = _outer_select(rewritten)
+    if items is None or any(rest.lower().startswith(op, i) for i in _top_level(rest) for op in _SET_OPERATIONS):
+        return {}
+    derived: dict[str, dict[str, tuple[str, str, str]]] = {}
+    if rest.startswith("("):
+        close = next((i + 1 for i in _top_level(rest[1:]) if rest[i + 1] == ")"), None)
+        alias = _DERIVED_ALIAS.match(rest, close + 1) if close else None
+        if alias:
+            derived[_unquote(alias[1])] = column_origins(rest[1:close])
+    aliases = {(_unquote(m[0]), _unquote(m[2])): _unquote(m[1]) for m in _ALIASED_TABLE.findall(rest)}
+    origins = {}
+    for item in (item.strip() for item in items):
+        if match := _COLUMN_ITEM.fullmatch(item):
+            schema, table, column, name = (_unquote(part) for part in match.groups())
+            origins[name] = (schema, aliases.get((schema, table), table), column)
+        elif (match := _DERIVED_ITEM.fullmatch(item)) and (
+            origin := derived.get(_unquote(match[1]), {}).get(_unquote(match[2]))
+        ):
+            origins[_unquote(match[3])] = origin
+    return origins
+
+
+def _outer_select(sql: str) -> tuple[list[str] | None, str]:
+    """The outer select list split into items and the text after its FROM (None: no select ... from)."""
+    lowered, items, start = sql.lower(), [], -1
+    for index in _top_level(sql):
+        if start < 0:
+            if lowered.startswith("select ", index):
+                start = index + len("select ")
+        elif index < start:
+            continue
+        elif sql[index] == ",":
+            items.append(sql[start:index])
+            start = index + 1
+        elif lowered.startswith(" from ", index):
+            items.append(sql[start:index])
+            return items, sql[index + len(" from ") :]
+    return None, ""
+
+
+def _top_level(sql: str) -> Iterator[int]:
+    """Indexes of `sql` outside quotes and parentheses (an unmatched closing parenthesis included)."""
+    depth, quote, index = 0, "", 0
+    while index < len(sql):
+        char = sql[index]
+        if quote:
+            if (char == "\\" and quote == "'") or (char == quote and sql.startswith(quote, index + 1)):
+                index += 1  # an escaped character, or a doubled quote
+            elif char == quote:
+                quote = ""
+        else:
+            if depth == 0:
+                yield index
+            if char in "'`\"":
+                quote = char
+            elif char in "()":
+                depth += 1 if char == "(" else -1
+        index += 1
 
 
 def _schema_info(

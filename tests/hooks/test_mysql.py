@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
-from airflow_etl_provider.hooks.mysql import MySqlConnectorHook
+from airflow_etl_provider.hooks.mysql import MySqlConnectorHook, column_origins
 from airflow_etl_provider.sql.mysql import JSON, MySqlLoader, arrow_type_for, mysql_type
 from airflow_etl_provider.sql.names import TableName
 
@@ -195,6 +195,38 @@ def test_extract_query_with_parameters_keeps_declared_types(typed: MySqlConnecto
     assert table.schema.field("flag").type == pa.bool_()
     assert table.schema.field("seen").type == pa.timestamp("us", tz="UTC")
     assert table.column("id").to_pylist() == [1, 2]
+
+
+def test_extract_query_keeps_json_of_table_columns_and_expressions_stay_strings(typed: MySqlConnectorHook) -> None:
+    table = read(
+        typed,
+        "SELECT t.doc AS d, CONCAT(t.doc, '') AS c, t.txt, q.doc FROM typed t "
+        "JOIN (SELECT id, doc FROM typed) q ON q.id = t.id WHERE t.id = %s",
+        parameters=(1,),
+    )
+    assert table.schema.field("d").type == JSON
+    assert table.schema.field("doc").type == JSON
+    assert table.schema.field("c").type == pa.string()
+    assert table.schema.field("txt").type == pa.string()
+    assert json.loads(table.column("d")[0].as_py()) == {"a": [1, 2], "b": "é"}
+    limited = read(typed, "SELECT doc, id FROM typed ORDER BY id LIMIT 2")
+    assert limited.schema.field("doc").type == JSON
+    union = read(typed, "SELECT doc FROM typed UNION ALL SELECT 'not json'")
+    assert union.schema.field("doc").type == pa.string()
+
+
+def test_column_origins_reads_bare_columns_of_the_outer_select() -> None:
+    rewritten = (
+        "/* select#1 */ select `db`.`t`.`doc` AS `x`,concat(`db`.`t`.`doc`,'`db`.`t`.`y` AS `y`') AS `c`,"
+        "`q`.`doc` AS `doc` from `db`.`typed` `t` join (/* select#2 */ select `db`.`u`.`doc` AS `doc` "
+        "from `db`.`u` limit 5) `q`"
+    )
+    assert column_origins(rewritten) == {"x": ("db", "typed", "doc")}
+    not_merged = (
+        "select `_q`.`d` AS `d`,`_q`.`n` AS `n` from (select `db`.`u`.`doc` AS `d`,'{}' AS `n` from `db`.`u`) `_q`"
+    )
+    assert column_origins(not_merged) == {"d": ("db", "u", "doc")}
+    assert column_origins("select `db`.`u`.`doc` AS `doc` from `db`.`u` union select 'x' AS `doc`") == {}
 
 
 def test_extract_of_an_empty_result_carries_the_schema(typed: MySqlConnectorHook) -> None:
@@ -496,11 +528,6 @@ def test_round_trip_through_postgres_keeps_types(
     assert back.to_pylist() == original.to_pylist()
 
 
-@pytest.mark.xfail(
-    reason="MySQL extract of a query on MariaDB: the LIMIT 0 probe table (CREATE TEMPORARY TABLE ... AS SELECT) "
-    "drops JSON's json_valid CHECK, so SHOW FULL COLUMNS says longtext and doc is read as string on the first hop; "
-    "Postgres then creates text. Extracting the table `typed` instead keeps arrow.json through jsonb and back."
-)
 def test_round_trip_through_postgres_keeps_json(
     typed: MySqlConnectorHook, mysql_conn_id: str, postgres_conn_id: str
 ) -> None:
