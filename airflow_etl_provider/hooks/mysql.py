@@ -372,6 +372,8 @@ _DERIVED_ITEM = re.compile(rf"{_IDENT}\.{_IDENT} AS {_IDENT}")
 _ALIASED_TABLE = re.compile(rf"{_IDENT}\.{_IDENT} {_IDENT}")
 _DERIVED_ALIAS = re.compile(rf" {_IDENT}")
 _SET_OPERATIONS = (" union ", " except ", " intersect ")
+#: `select` with the options MariaDB may print before the first item.
+_SELECT = re.compile(r"select (?:(?:distinct|all|straight_join|high_priority|sql_\w+) )*", re.IGNORECASE)
 
 
 def _unquote(identifier: str) -> str:
@@ -412,8 +414,8 @@ def _outer_select(sql: str) -> tuple[list[str] | None, str]:
     lowered, items, start = sql.lower(), [], -1
     for index in _top_level(sql):
         if start < 0:
-            if lowered.startswith("select ", index):
-                start = index + len("select ")
+            if select := _SELECT.match(sql, index):
+                start = select.end()
         elif index < start:
             continue
         elif sql[index] == ",":

@@ -209,8 +209,14 @@ def test_extract_query_keeps_json_of_table_columns_and_expressions_stay_strings(
     assert table.schema.field("c").type == pa.string()
     assert table.schema.field("txt").type == pa.string()
     assert json.loads(table.column("d")[0].as_py()) == {"a": [1, 2], "b": "é"}
-    limited = read(typed, "SELECT doc, id FROM typed ORDER BY id LIMIT 2")
-    assert limited.schema.field("doc").type == JSON
+    run(typed, "CREATE VIEW typed_view AS SELECT id, doc FROM typed")
+    for query in (
+        "SELECT doc, id FROM typed ORDER BY id LIMIT 2",
+        "SELECT DISTINCT doc FROM typed",
+        "SELECT doc FROM typed_view WHERE id = 1",
+        "WITH c AS (SELECT id, doc FROM typed) SELECT `doc` AS `odd``, name` FROM c WHERE id = 1",
+    ):
+        assert read(typed, query).schema.types[0] == JSON, query
     union = read(typed, "SELECT doc FROM typed UNION ALL SELECT 'not json'")
     assert union.schema.field("doc").type == pa.string()
 
