@@ -18,7 +18,6 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.exceptions import LoadError, SourceError
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
@@ -463,22 +463,9 @@ class MySqlLoader(SqlLoader):
                 self._insert(table, batch)
             return
         # One chunk is sent (and the server parses it) while the next is read and written out:
-        # the source and the server work at the same time, with at most two chunks on disk.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-data") as sender:
-            sending: Future[None] | None = None
-            for batch in batches:
-                if not batch.num_rows:
-                    continue
-                path = self._write_chunk(batch)
-                try:
-                    if sending is not None:
-                        sending.result()
-                except BaseException:
-                    os.unlink(path)
-                    raise
-                sending = sender.submit(self._load_data, table, path, batch.schema, batch.num_rows)
-            if sending is not None:
-                sending.result()
+        # the source and the server work at the same time, with at most three chunk files on disk.
+        chunk_files = ((self._write_chunk(b), b.schema, b.num_rows) for b in batches if b.num_rows)
+        send_in_background(lambda chunk: self._load_data(table, *chunk), chunk_files, depth=1, name="load-data")
 
     def _write_chunk(self, batch: pa.RecordBatch) -> str:
         fd, path = tempfile.mkstemp(prefix="chunk_", suffix=".tsv", dir=self.infile_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from queue import Full, Queue
@@ -23,6 +23,7 @@ import pyarrow.csv as pa_csv
 from psycopg import sql
 from psycopg.postgres import types as pg_types
 
+from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
 
@@ -361,39 +362,6 @@ def csv_payload(batch: pa.RecordBatch) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def send_in_background(write: Callable[[bytes], None], payloads: Iterable[bytes], depth: int = 2) -> None:
-    """Call `write` for each payload on a worker thread while the next payload is being built.
-
-    The server parses one chunk while this process extracts and encodes the next; at most
-    `depth` encoded chunks wait in between, so memory stays bounded. An error on either side
-    stops both and is raised here.
-    """
-    queue: Queue[bytes | None] = Queue(maxsize=depth)
-    failures: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            while (payload := queue.get()) is not None:
-                write(payload)
-        except BaseException as error:
-            failures.append(error)
-            while queue.get() is not None:  # keep draining so the producer never blocks
-                pass
-
-    thread = threading.Thread(target=worker, name="postgres-copy-writer", daemon=True)
-    thread.start()
-    try:
-        for payload in payloads:
-            if failures:
-                break
-            queue.put(payload)
-    finally:
-        queue.put(None)
-        thread.join()
-    if failures:
-        raise failures[0]
-
-
 # -- the loader ----------------------------------------------------------------------------
 
 
@@ -463,7 +431,7 @@ class PostgresLoader(SqlLoader):
             columns = ", ".join(self.quote(name) for name in names)
             statement = f"COPY {self.qualified(table)} ({columns}) FROM STDIN (FORMAT csv)"
             with self.connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
-                send_in_background(copy.write, (csv_payload(batch) for batch in group))
+                send_in_background(copy.write, (csv_payload(batch) for batch in group), name="postgres-copy-writer")
 
     def create_staging_like(self, staging: TableName, target: TableName) -> None:
         """A copy of `target`'s columns, defaults, checks and identity, without its indexes.
