@@ -31,7 +31,7 @@ from airflow_etl_provider.sql.mysql import (
     raw_batch,
     text_value,
 )
-from airflow_etl_provider.sql.names import TableName, is_query
+from airflow_etl_provider.sql.names import is_query, strip_query
 from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
 
 if TYPE_CHECKING:
@@ -197,8 +197,8 @@ class MySqlConnectorHook(SqlConnectorHook):
 
     # -- reading -------------------------------------------------------------------------
 
-    def _qualified(self, table: TableName) -> str:
-        return ".".join(quote_identifier(part) for part in table.parts())
+    def quote_identifier(self, identifier: str) -> str:
+        return quote_identifier(identifier)
 
     def loader(self) -> MySqlLoader:
         """The dialect on this session, loading with LOAD DATA when the server allows it."""
@@ -225,7 +225,8 @@ class MySqlConnectorHook(SqlConnectorHook):
         probe = quote_identifier(f"_etl_probe_{id(self):x}")
         try:
             self._query(
-                f"CREATE TEMPORARY TABLE {probe} AS SELECT * FROM ({_strip(source)}) AS _q LIMIT 0", parameters or ()
+                f"CREATE TEMPORARY TABLE {probe} AS SELECT * FROM ({strip_query(source)}) AS _q LIMIT 0",
+                parameters or (),
             )
         except mysql_errors.Error:  # e.g. duplicate column names: fall back to the driver's description
             return None
@@ -255,7 +256,7 @@ class MySqlConnectorHook(SqlConnectorHook):
         """
         try:
             # WHERE 0 stops the optimizer before it reads const tables and prints their values.
-            self._query(f"EXPLAIN EXTENDED SELECT * FROM ({_strip(source)}) AS _q WHERE 0", parameters or ())
+            self._query(f"EXPLAIN EXTENDED SELECT * FROM ({strip_query(source)}) AS _q WHERE 0", parameters or ())
             notes = self._query("SHOW WARNINGS")
         except mysql_errors.Error:  # e.g. a statement EXPLAIN does not take: keep the probe's types
             return set()
@@ -273,15 +274,10 @@ class MySqlConnectorHook(SqlConnectorHook):
         json_columns = {tuple(text_value(value) for value in row) for row in rows}
         return {name for name, origin in origins.items() if origin in json_columns}
 
-    def _select_for(self, source: str) -> str:
-        if is_query(source):
-            return _strip(source)
-        return f"SELECT * FROM {self._qualified(self.table_name(source))}"
-
     def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
         """Stream `source` (a table or a SELECT) from an unbuffered cursor, `chunk_size` rows per batch."""
         with self:
-            yield from self._stream(source, self._select_for(source), chunk_size, options.get("parameters"))
+            yield from self._stream(source, self.select_for(source), chunk_size, options.get("parameters"))
 
     def _stream(self, source: str, select: str, chunk_size: int, parameters: Any) -> Iterator[pa.RecordBatch]:
         try:
@@ -315,7 +311,7 @@ class MySqlConnectorHook(SqlConnectorHook):
 
     def preview(self, source: str, limit: int = 100, **options: Any) -> pd.DataFrame:
         """The first `limit` rows; the LIMIT is part of the query, so the server reads no more."""
-        select = f"SELECT * FROM ({self._select_for(source)}) AS _preview LIMIT {int(limit)}"
+        select = f"SELECT * FROM ({self.select_for(source)}) AS _preview LIMIT {int(limit)}"
         with self:
             batches = list(self._stream(source, select, max(1, limit), options.get("parameters")))
         return batches_to_dataframe(batches)
@@ -357,10 +353,6 @@ class MySqlConnectorHook(SqlConnectorHook):
                 params,
             )
         return _schema_info(columns, constraints, json_columns)
-
-
-def _strip(query: str) -> str:
-    return query.strip().rstrip(";")
 
 
 _IDENT = r"`((?:[^`]|``)+)`"

@@ -174,13 +174,13 @@ class PostgresConnectorHook(SqlConnectorHook):
         return table if table.schema else TableName(table.name, self.schema)
 
     def _select_for(self, source: str, parameters: Sequence[Any] | dict[str, Any] | None) -> str:
-        if is_query(source):
-            query = source.strip().rstrip(";")
-            if parameters:
-                query = psycopg.ClientCursor(self.db).mogrify(query, parameters)
-            return query
-        table = self.table_name(source)
-        return f"SELECT * FROM {'.'.join(sql.Identifier(p).as_string(self.db) for p in table.parts())}"
+        select = self.select_for(source)
+        if parameters and is_query(source):
+            return psycopg.ClientCursor(self.db).mogrify(select, parameters)
+        return select
+
+    def quote_identifier(self, identifier: str) -> str:
+        return sql.Identifier(identifier).as_string(self.db)
 
     def _describe(self, select: str, source: str) -> list[PgColumn]:
         """Column names and types of `select` from its result description (no row is read)."""

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.sql.loader import SqlLoader
-from airflow_etl_provider.sql.names import TableName, parse_table_name
+from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name, strip_query
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation
 
 
@@ -47,9 +47,19 @@ class SqlConnectorHook(ConnectorHook):
     def get_conn(self) -> Any:
         return self.db
 
+    @abstractmethod
+    def quote_identifier(self, identifier: str) -> str:
+        """Quote one identifier the way this database's driver does."""
+
     def table_name(self, text: str) -> TableName:
         """A destination or source table name as given in a DAG."""
         return parse_table_name(text)
+
+    def select_for(self, source: str) -> str:
+        """The SELECT that reads `source`: the query itself, or every row of a table."""
+        if is_query(source):
+            return strip_query(source)
+        return f"SELECT * FROM {'.'.join(self.quote_identifier(part) for part in self.table_name(source).parts())}"
 
     def load(
         self,

@@ -17,7 +17,6 @@ import pyarrow as pa
 from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
-from airflow_etl_provider.sql.names import is_query
 from airflow_etl_provider.sql.rows import rows_to_batch
 from airflow_etl_provider.sql.sqlite import SQLiteLoader, arrow_type_for, quote_identifier
 from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
@@ -79,19 +78,13 @@ class SQLiteConnectorHook(SqlConnectorHook):
     def test_connection(self) -> tuple[bool, str]:
         try:
             with self:
-                (tables,) = self.db.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                ).fetchone()
+                (tables,) = self.db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
         except (ConnectorConfigError, sqlite3.Error) as error:
             return False, f"Cannot open SQLite database of connection {self.conn_id!r}: {error}"
         return True, f"Connected to {self.database_path} (SQLite {sqlite3.sqlite_version}, {tables} tables)."
 
-    def _select_for(self, source: str) -> str:
-        if is_query(source):
-            return source.strip().rstrip(";")
-        table = self.table_name(source)
-        qualified = ".".join(quote_identifier(part) for part in table.parts())
-        return f"SELECT * FROM {qualified}"
+    def quote_identifier(self, identifier: str) -> str:
+        return quote_identifier(identifier)
 
     def _declared_types(self, select: str) -> list[pa.DataType | None]:
         """Declared column types of a query, read through a temporary view."""
@@ -102,18 +95,14 @@ class SQLiteConnectorHook(SqlConnectorHook):
         finally:
             self.db.execute(f"DROP VIEW {view}")
 
-    def extract(
-        self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any
-    ) -> Iterator[pa.RecordBatch]:
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
         with self:
-            select = self._select_for(source)
+            select = self.select_for(source)
             try:
                 types = self._declared_types(select)
                 cursor = self.db.execute(select, options.get("parameters", ()))
             except sqlite3.Error as error:
-                raise SourceError(
-                    f"Cannot read {source!r} from connection {self.conn_id!r}: {error}"
-                ) from error
+                raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error
             names = [column[0] for column in cursor.description]
             try:
                 while rows := cursor.fetchmany(chunk_size):

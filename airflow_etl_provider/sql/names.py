@@ -16,6 +16,11 @@ def is_query(source: str) -> bool:
     return bool(_QUERY_START.match(source))
 
 
+def strip_query(query: str) -> str:
+    """A query as a subquery can embed it: no surrounding whitespace, no trailing `;`."""
+    return query.strip().rstrip(";")
+
+
 @dataclass(frozen=True)
 class TableName:
     """A table, optionally qualified by its schema (PostgreSQL) or database (MySQL)."""
