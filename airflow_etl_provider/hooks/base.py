@@ -129,9 +129,7 @@ class ConnectorHook(BaseHook, ABC):
     def require(self, operation: Operation) -> None:
         """Raise a clear error when this connector does not declare `operation`."""
         if operation not in self.operations:
-            raise UnsupportedOperationError(
-                self.conn_type, operation.value, [op.value for op in self.operations]
-            )
+            raise UnsupportedOperationError(self.conn_type, operation.value, [op.value for op in self.operations])
 
     def require_load_mode(self, mode: LoadMode | str) -> LoadMode:
         """The parsed mode, or a clear error when this connector cannot load that way."""
@@ -151,9 +149,7 @@ class ConnectorHook(BaseHook, ABC):
         """Tables (or files, endpoints) with columns, types and constraints."""
 
     @abstractmethod
-    def extract(
-        self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any
-    ) -> Iterator[pa.RecordBatch]:
+    def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
         """Stream `source` as RecordBatches of at most `chunk_size` rows."""
 
     @abstractmethod

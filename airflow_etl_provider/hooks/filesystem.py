@@ -53,10 +53,7 @@ class LocalStore(FileStore):
                 self.path(self.name(p))  # a glob must not follow a symlink out either
         elif os.path.isdir(path):
             found = [
-                os.path.join(root, f)
-                for root, dirs, files in os.walk(path)
-                for f in files
-                if not f.startswith(".")
+                os.path.join(root, f) for root, dirs, files in os.walk(path) for f in files if not f.startswith(".")
             ]
         elif os.path.isfile(path):
             found = [path]

@@ -204,7 +204,8 @@ class S3Store(FileStore):
             return name
         if not self.bucket:
             raise ConnectorConfigError(
-                self.conn_id, "bucket",
+                self.conn_id,
+                "bucket",
                 f"{name!r} names no bucket and the connection has no default bucket; "
                 "use an s3://bucket/key URI or set `bucket` in the extra.",
             )
@@ -277,8 +278,9 @@ class S3Store(FileStore):
     def atomic_writer(self, name: str, options: dict[str, Any]) -> Iterator[BinaryIO]:
         bucket, key = split_uri(self.uri(name))
         part_size = max(MIN_PART_SIZE, int(options.get("part_size_mb", DEFAULT_PART_SIZE // MIB) * MIB))
-        writer = _MultipartWriter(self.client, bucket, key, part_size=part_size,
-                                  extra_args=dict(options.get("extra_args") or {}))
+        writer = _MultipartWriter(
+            self.client, bucket, key, part_size=part_size, extra_args=dict(options.get("extra_args") or {})
+        )
         self.uploads.append(writer)
         try:
             yield writer  # type: ignore[misc]
@@ -406,8 +408,14 @@ class S3ConnectorHook(FileConnectorHook):
         for key, entry in store.list(store.uri(prefix)):
             if extension and not key.lower().endswith(extension.lower()):
                 continue
-            files.append({"uri": f"s3://{bucket}/{key}", "key": key, "size": entry["Size"],
-                          "last_modified": entry["LastModified"].isoformat()})
+            files.append(
+                {
+                    "uri": f"s3://{bucket}/{key}",
+                    "key": key,
+                    "size": entry["Size"],
+                    "last_modified": entry["LastModified"].isoformat(),
+                }
+            )
         return files
 
     def get_schema(self, source: str | None = None) -> SchemaInfo:
@@ -428,8 +436,14 @@ class S3ConnectorHook(FileConnectorHook):
             kind_name = file_kind(members[0], {}).format.name  # type: ignore[union-attr]
             label = members[0] if len(members) == 1 else f"{folder}/*{extension}"
             try:
-                tables.append(sample_table(store, members[0], label=label,
-                                           kind_label=f"{kind_name} ({len(members)} object{'s' * (len(members) > 1)})"))
+                tables.append(
+                    sample_table(
+                        store,
+                        members[0],
+                        label=label,
+                        kind_label=f"{kind_name} ({len(members)} object{'s' * (len(members) > 1)})",
+                    )
+                )
             except SourceError as error:
                 self.log.warning("Skipping %s in the schema of connection %r: %s", label, self.conn_id, error)
         return SchemaInfo(tuple(tables))

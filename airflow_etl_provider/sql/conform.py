@@ -23,9 +23,7 @@ def _first_bad_row(values: pa.Array, target: pa.DataType) -> tuple[int, object, 
     return 0, None, "the values cannot be converted"
 
 
-def conform_batch(
-    batch: pa.RecordBatch, target: pa.Schema, *, destination: str, first_row: int
-) -> pa.RecordBatch:
+def conform_batch(batch: pa.RecordBatch, target: pa.Schema, *, destination: str, first_row: int) -> pa.RecordBatch:
     """Cast `batch` to the `target` columns it carries (same names, target types and order).
 
     `first_row` is the 0-based position of the batch's first row in the whole load, used to

@@ -19,9 +19,7 @@ from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
 
 _PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
-_CREATE_TABLE_NAME = re.compile(
-    r'^\s*CREATE\s+TABLE\s+(?:"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)', re.IGNORECASE
-)
+_CREATE_TABLE_NAME = re.compile(r'^\s*CREATE\s+TABLE\s+(?:"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)', re.IGNORECASE)
 
 
 def quote_identifier(identifier: str) -> str:
@@ -151,9 +149,7 @@ class SQLiteLoader(SqlLoader):
             names = ", ".join(self.quote(name) for name in batch.schema.names)
             marks = ", ".join("?" * batch.num_columns)
             rows = zip(*(storage_values(column) for column in batch.columns), strict=True)
-            self.connection.executemany(
-                f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})", rows
-            )
+            self.connection.executemany(f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})", rows)
 
     def _definition(self, table: TableName) -> str:
         schema = f"{self.quote(table.schema)}." if table.schema else ""
@@ -182,9 +178,7 @@ class SQLiteLoader(SqlLoader):
         for index_sql in indexes:
             self.execute(index_sql)
 
-    def merge(
-        self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]
-    ) -> None:
+    def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
         names = ", ".join(self.quote(column) for column in columns)
         updates = [f"{self.quote(c)} = excluded.{self.quote(c)}" for c in columns if c not in keys]
         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
