@@ -1,17 +1,27 @@
-"""Overlap building work with sending it: one sender thread behind a bounded queue.
+"""Overlap producing work with consuming it: one worker thread behind a bounded queue.
 
-SQL loaders use it so the server ingests one chunk while this process extracts and encodes
-the next; at most `depth` built items wait in between, so memory stays bounded.
+- `send_in_background`: SQL loaders send one chunk to the server while this process
+  extracts and encodes the next.
+- `ReadAhead`: the operator reads the source's next chunks while the destination writes the
+  current one, so the two connectors' network waits and C-level work (which release the GIL)
+  run side by side.
+
+At most `depth` items wait in between, so memory stays bounded by the chunk size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable
-from queue import Queue
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from queue import Empty, Full, Queue
+from types import TracebackType
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+#: How often a blocked worker checks whether the consumer has gone away.
+_POLL_SECONDS = 0.1
 
 
 def send_in_background(
@@ -45,3 +55,83 @@ def send_in_background(
         thread.join()
     if failures:
         raise failures[0]
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+
+
+class ReadAhead(Generic[T]):
+    """Iterate `items` on a worker thread, at most `depth` items ahead of the consumer.
+
+    Use it as a context manager: leaving the block (normally or on an error) stops the worker
+    and waits for it, so the source is never read after its connection is closed. An error
+    raised by `items` is raised in the consumer's thread, at the position it occurred. The
+    worker closes `items` itself (a generator's `finally` runs on the thread that ran it).
+    """
+
+    def __init__(self, items: Iterable[T], *, depth: int = 2, name: str = "etl-reader") -> None:
+        self._queue: Queue[object] = Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._finished = False
+        self._thread = threading.Thread(target=self._pull, args=(iter(items),), name=name, daemon=True)
+        self._thread.start()
+
+    def _offer(self, item: object) -> bool:
+        """Put `item` on the queue unless the consumer stopped; False when it did."""
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL_SECONDS)
+                return True
+            except Full:
+                continue
+        return False
+
+    def _pull(self, iterator: Iterator[T]) -> None:
+        try:
+            for item in iterator:
+                if not self._offer((item,)):
+                    return
+            self._offer(_END)
+        except BaseException as error:
+            self._offer(_Failed(error))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    def __iter__(self) -> ReadAhead[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._finished:
+            raise StopIteration
+        entry = self._queue.get()
+        if entry is _END:
+            self._finished = True
+            raise StopIteration
+        if isinstance(entry, _Failed):
+            self._finished = True
+            raise entry.error
+        return entry[0]  # type: ignore[index]
+
+    def close(self) -> None:
+        """Stop the worker (it finishes the item in hand) and wait for it."""
+        self._stopped.set()
+        self._finished = True
+        while self._thread.is_alive():
+            with contextlib.suppress(Empty):
+                self._queue.get(timeout=_POLL_SECONDS)
+        self._thread.join()
+
+    def __enter__(self) -> ReadAhead[T]:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,4 +1,5 @@
-"""The sender thread used by the SQL loaders to overlap building and sending chunks."""
+"""The worker threads that overlap producing and consuming chunks: the SQL loaders' sender and
+the operator's read-ahead."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from airflow_etl_provider.background import send_in_background
+from airflow_etl_provider.background import ReadAhead, send_in_background
 
 
 def test_sends_every_item_in_order_on_another_thread() -> None:
@@ -61,3 +62,63 @@ def test_a_build_failure_is_raised_after_the_sender_stops() -> None:
     with pytest.raises(RuntimeError, match="source broke"):
         send_in_background(sent.append, items())
     assert sent == [1]
+
+
+# -- ReadAhead: the operator's source runs ahead of the destination ---------------------------
+
+
+def test_read_ahead_yields_every_item_in_order_from_another_thread() -> None:
+    def items():
+        for i in range(5):
+            yield i, threading.current_thread().name
+
+    with ReadAhead(items(), name="reader") as read:
+        got = list(read)
+    assert [i for i, _ in got] == [0, 1, 2, 3, 4]
+    assert {name for _, name in got} == {"reader"}
+
+
+def test_read_ahead_runs_at_most_depth_items_ahead() -> None:
+    built: list[int] = []
+
+    def items():
+        for i in range(10):
+            built.append(i)
+            yield i
+
+    with ReadAhead(items(), depth=2) as read:
+        assert next(read) == 0
+        time.sleep(0.3)  # plenty of time for the worker to run ahead as far as it may
+        # 1 and 2 queued, 3 built and waiting to be queued: never the whole source
+        assert len(built) <= 4
+        assert list(read) == list(range(1, 10))
+
+
+def test_read_ahead_raises_a_source_error_where_it_happened() -> None:
+    def items():
+        yield 1
+        yield 2
+        raise RuntimeError("source broke after 2 chunks")
+
+    got: list[int] = []
+    with pytest.raises(RuntimeError, match="after 2 chunks"), ReadAhead(items()) as read:
+        for item in read:
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_leaving_early_stops_the_worker_and_closes_the_source_on_its_thread() -> None:
+    events: list[str] = []
+
+    def items():
+        try:
+            yield from range(1_000_000)
+        finally:
+            events.append(f"closed on {threading.current_thread().name}")
+
+    with pytest.raises(ValueError), ReadAhead(items(), name="reader") as read:
+        for item in read:
+            if item == 3:
+                raise ValueError("destination refused chunk 4")
+    assert events == ["closed on reader"]
+    assert not any(t.name == "reader" for t in threading.enumerate())

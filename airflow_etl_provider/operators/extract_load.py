@@ -1,7 +1,8 @@
 """ExtractLoadOperator: stream any source connection into any destination connection.
 
 The source hook yields Arrow chunks; an optional transform runs on each; the destination
-hook loads them. Only a chunk or two is ever held in memory, whatever the data set's size.
+hook loads them. The source reads ahead on a worker thread, at most READ_AHEAD_CHUNKS chunks
+beyond the one being loaded, so memory is a few chunks whatever the data set's size.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from airflow.sdk import BaseOperator
 
+from airflow_etl_provider.background import ReadAhead
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.hooks.registry import hook_for
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 Transform = Callable[[Any], Any]
+
+#: Chunks the source may have ready beyond the one being loaded: enough to keep both sides
+#: busy, small enough that memory stays a few chunks whatever the data set's size.
+READ_AHEAD_CHUNKS = 2
 
 
 def _wants_pandas(transform: Transform) -> bool:
@@ -131,17 +137,21 @@ class ExtractLoadOperator(BaseOperator):
             self.chunk_size,
         )
         progress = _Progress(self.log)
-        with source_hook, destination_hook:
-            chunks = source_hook.extract(self.source, chunk_size=self.chunk_size, **self.source_options)
-            if self.transform is not None:
-                chunks = _transformed(chunks, self.transform)
-            result = destination_hook.load(
-                progress.track(chunks),
-                self.destination,
-                mode=self.mode,
-                keys=self.keys,
-                **self.destination_options,
-            )
+        with source_hook:
+            extracted = source_hook.extract(self.source, chunk_size=self.chunk_size, **self.source_options)
+            # The source reads ahead on its own thread while the destination opens and writes.
+            with ReadAhead(extracted, depth=READ_AHEAD_CHUNKS, name=f"{self.task_id}-extract") as read_ahead:
+                chunks: Iterable[pa.RecordBatch] = read_ahead
+                if self.transform is not None:
+                    chunks = _transformed(chunks, self.transform)
+                with destination_hook:
+                    result = destination_hook.load(
+                        progress.track(chunks),
+                        self.destination,
+                        mode=self.mode,
+                        keys=self.keys,
+                        **self.destination_options,
+                    )
         progress.finish()
         summary = {
             "rows": progress.rows,
