@@ -1,4 +1,4 @@
-"""PostgreSQL connector: streams tables and queries with COPY, loads with COPY through SqlLoader.
+"""PostgreSQL connector: streams tables and queries with binary COPY (ADBC), loads with COPY.
 
 Works with Airflow `postgres` connections as they are (host, port, login, password, schema =
 database). The connection itself is built by the official provider's `PostgresHook.get_conn`
@@ -22,7 +22,8 @@ from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
-from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, copy_select, iter_copy_out, pg_column
+from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, pg_column
+from airflow_etl_provider.sql.postgres_read import adbc_conninfo, read_arrow, typed_select
 from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
 
 if TYPE_CHECKING:
@@ -154,9 +155,7 @@ class PostgresConnectorHook(SqlConnectorHook):
     def _explain(self, error: psycopg.Error) -> str:
         """Say which of auth / host / database failed, in words and without the password."""
         text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        password = self.connection.password
-        if password:
-            text = text.replace(password, "***")
+        text = self._without_password(text)
         lowered = text.lower()
         missing_role = "role" in lowered and "does not exist" in lowered
         if error.sqlstate in {"28P01", "28000"} or "authentication" in lowered or missing_role:
@@ -204,17 +203,33 @@ class PostgresConnectorHook(SqlConnectorHook):
                 )
         return columns
 
+    def _session_sql(self) -> list[str]:
+        """What `_connect` sets on a session, for the driver's own connection."""
+        statements = ["SET TIME ZONE 'UTC'"]
+        if self.schema != "public":
+            statements.append(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)).as_string())
+        return statements
+
     def _stream(self, select: str, source: str, chunk_size: int) -> Iterator[pa.RecordBatch]:
+        from adbc_driver_manager import Error as AdbcError
+
         try:
             columns = self._describe(select, source)
             schema = pa.schema([pa.field(c.name, c.arrow_type) for c in columns])
-            batches = iter_copy_out(self.db, f"COPY ({copy_select(select, columns)}) TO STDOUT (FORMAT csv)", columns)
+            conninfo = adbc_conninfo(self.db.info.get_parameters(), self.db.info.password)
+            batches = read_arrow(conninfo, self._session_sql(), typed_select(select, columns), columns)
             yield from or_empty(rebatch(batches, chunk_size), schema)
-        except (psycopg.Error, pa.ArrowInvalid) as error:
-            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error
+        except (psycopg.Error, AdbcError, pa.ArrowInvalid, OSError) as error:  # OSError: the stream failed
+            raise SourceError(
+                f"Cannot read {source!r} from connection {self.conn_id!r}: {self._without_password(str(error))}"
+            ) from error
+
+    def _without_password(self, text: str) -> str:
+        password = self.connection.password
+        return text.replace(password, "***") if password else text
 
     def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
-        """Stream a table or query with `COPY (...) TO STDOUT (FORMAT csv)`.
+        """Stream a table or query with binary `COPY (...) TO STDOUT`, decoded by the ADBC driver.
 
         Option `parameters`: values for `%s` / `%(name)s` placeholders of a query, bound by
         psycopg on the client (COPY takes no server-side parameters).

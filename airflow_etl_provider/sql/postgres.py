@@ -1,20 +1,17 @@
-"""PostgreSQL dialect: the type map both ways, CSV for COPY in both directions, the loader.
+"""PostgreSQL dialect: the type map both ways, CSV for COPY FROM, the loader.
 
-Both directions use `COPY ... (FORMAT csv)`: the server writes and parses CSV in C, Arrow's
-CSV reader and writer do the same on this side, so no value goes through a Python object
-except the few types CSV cannot carry as-is (bytea as hex, arrays as JSON / array literals).
-A session of this connector runs with `TimeZone = UTC`, so `timestamptz` text is always `+00`.
+Loading uses `COPY ... FROM STDIN (FORMAT csv)`: Arrow's CSV writer and the server's parser
+both run in C, so no value goes through a Python object except the few types CSV cannot carry
+as-is (bytea as hex, arrays as array literals). A session of this connector runs with
+`TimeZone = UTC`. Reading is in `postgres_read`.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from queue import Full, Queue
 from typing import Any
 
 import psycopg
@@ -146,158 +143,6 @@ def postgres_type(arrow_type: pa.DataType) -> str:
     if pa.types.is_nested(arrow_type):
         return "jsonb"
     return "text"
-
-
-# -- COPY TO: CSV from the server into Arrow -----------------------------------------------
-
-
-def copy_select(select: str, columns: Sequence[PgColumn]) -> str:
-    """`select` rewritten so that every column reaches CSV in a form Arrow parses exactly.
-
-    Columns are renamed positionally (`q(c0, c1, ...)`), so duplicate names are fine.
-    """
-    aliases = [f"c{i}" for i in range(len(columns))]
-    exprs = [
-        f"array_to_json({alias}::text[])::text" if column.is_array else alias
-        for alias, column in zip(aliases, columns, strict=True)
-    ]
-    return f"SELECT {', '.join(exprs)} FROM ({select}) AS q({', '.join(aliases)})"
-
-
-def _csv_type(column: PgColumn) -> pa.DataType:
-    """The type Arrow's CSV reader produces for `column` (text for what `to_arrow` decodes).
-
-    The reader has no decimal256 converter, so numeric wider than 38 digits is read as text.
-    """
-    arrow_type = column.arrow_type
-    if (
-        column.is_array
-        or pa.types.is_binary(arrow_type)
-        or pa.types.is_decimal256(arrow_type)
-        or isinstance(arrow_type, pa.BaseExtensionType)
-    ):
-        return pa.string()
-    return arrow_type
-
-
-def csv_read_options(columns: Sequence[PgColumn], block_size: int) -> tuple[Any, Any, Any]:
-    """Read, parse and convert options matching PostgreSQL's CSV output for `columns`."""
-    names = [f"c{i}" for i in range(len(columns))]
-    column_types = {name: _csv_type(column) for name, column in zip(names, columns, strict=True)}
-    read = pa_csv.ReadOptions(column_names=names, block_size=block_size, use_threads=True)
-    parse = pa_csv.ParseOptions(newlines_in_values=True)
-    convert = pa_csv.ConvertOptions(
-        column_types=column_types,
-        true_values=["t"],
-        false_values=["f"],
-        null_values=[""],
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=False,
-    )
-    return read, parse, convert
-
-
-def _from_hex(values: pa.Array) -> pa.Array:
-    return pa.array([None if v is None else bytes.fromhex(v[2:]) for v in values.to_pylist()], type=pa.binary())
-
-
-def _from_json_array(values: pa.Array, arrow_type: pa.ListType) -> pa.Array:
-    as_text = pa.array([None if v is None else json.loads(v) for v in values.to_pylist()], type=pa.list_(pa.string()))
-    return as_text.cast(arrow_type)
-
-
-def to_arrow(batch: pa.RecordBatch, columns: Sequence[PgColumn]) -> pa.RecordBatch:
-    """A parsed CSV batch with text columns decoded and the real column names.
-
-    Wide numeric text becomes decimal256 by Arrow's cast, which raises rather than rounds.
-    """
-    arrays = []
-    for array, column in zip(batch.columns, columns, strict=True):
-        if column.is_array:
-            array = _from_json_array(array, column.arrow_type)
-        elif pa.types.is_binary(column.arrow_type):
-            array = _from_hex(array)
-        elif pa.types.is_decimal256(column.arrow_type):
-            array = array.cast(column.arrow_type)
-        elif isinstance(column.arrow_type, pa.BaseExtensionType):
-            array = pa.ExtensionArray.from_storage(column.arrow_type, array)
-        arrays.append(array)
-    return pa.RecordBatch.from_arrays(arrays, names=[column.name for column in columns])
-
-
-class CopyOutStream(io.RawIOBase):
-    """`COPY ... TO STDOUT` data as a readable byte stream, for Arrow's streaming CSV reader.
-
-    A pump thread reads the server's output into a bounded queue of ~1 MiB blocks, so the
-    server keeps producing while Arrow parses (at most `prefetch` bytes wait in between).
-    """
-
-    def __init__(self, copy: psycopg.Copy, *, block: int = 1 << 20, prefetch: int = 16 << 20) -> None:
-        super().__init__()
-        self._copy = copy
-        self._block = block
-        self._queue: Queue[bytes | None] = Queue(maxsize=max(1, prefetch // block))
-        self._stop = threading.Event()
-        self._pending = memoryview(b"")
-        self.error: BaseException | None = None
-        self.at_end = False
-        self._drained = False
-        self._thread = threading.Thread(target=self._pump, name="postgres-copy-reader", daemon=True)
-        self._thread.start()
-
-    def _offer(self, item: bytes | None) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except Full:
-                continue
-
-    def _pump(self) -> None:
-        parts: list[bytes] = []
-        size = 0
-        try:
-            while data := self._copy.read():
-                if self._stop.is_set():
-                    continue  # stopping: read the rest of the COPY and drop it
-                parts.append(bytes(data))
-                size += len(data)
-                if size >= self._block:
-                    self._offer(b"".join(parts))
-                    parts, size = [], 0
-            self._drained = True
-            if parts:
-                self._offer(b"".join(parts))
-        except BaseException as error:
-            self.error = error
-        finally:
-            self._offer(None)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending and not self.at_end:
-            item = self._queue.get()
-            if item is None:
-                self.at_end = True
-                if self.error is not None:
-                    raise OSError(f"reading COPY output failed: {self.error}") from self.error
-            else:
-                self._pending = memoryview(item)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-    def stop(self, connection: psycopg.Connection) -> None:
-        """Cancel the COPY if it is still running and wait until the connection is free again."""
-        self._stop.set()
-        if self._thread.is_alive() and not self._drained:
-            connection.cancel_safe()
-        self._thread.join()
-        if isinstance(self.error, psycopg.errors.QueryCanceled):
-            self.error = None
 
 
 # -- COPY FROM: Arrow into CSV for the server ----------------------------------------------
@@ -496,33 +341,3 @@ class PostgresLoader(SqlLoader):
             f"INSERT INTO {self.qualified(target)} ({names}) SELECT {names} FROM {self.qualified(staging)} "
             f"ON CONFLICT ({', '.join(self.quote(k) for k in keys)}) {action}"
         )
-
-
-def iter_copy_out(
-    connection: psycopg.Connection, statement: str, columns: Sequence[PgColumn], block_size: int = 4 << 20
-) -> Iterator[pa.RecordBatch]:
-    """Stream `COPY (...) TO STDOUT (FORMAT csv)` as Arrow batches of the real column types.
-
-    Closing the iterator early cancels the statement and drains it, so the connection stays
-    usable (a half-read COPY otherwise blocks every later command).
-    """
-    read, parse, convert = csv_read_options(columns, block_size)
-    with connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
-        stream = CopyOutStream(copy)
-        buffered = io.BufferedReader(stream, block_size)
-        reader = None
-        try:
-            if not buffered.peek(1):  # no rows: Arrow refuses an empty CSV
-                return
-            reader = pa_csv.open_csv(buffered, read, parse, convert)
-            for batch in reader:
-                yield to_arrow(batch, columns)
-        except Exception as error:
-            if stream.error is not None:  # the server's error, not Arrow's wrapper around it
-                raise stream.error from error
-            raise
-        finally:
-            if reader is not None:
-                reader.close()  # stops Arrow's read-ahead before the stream goes away
-            stream.stop(connection)
-            buffered.close()
