@@ -131,7 +131,8 @@ class _MultipartWriter(io.RawIOBase):
         self._buffer += view
         self._written += len(view)
         while len(self._buffer) >= self._part_size:
-            part = bytes(self._buffer[: self._part_size])
+            with memoryview(self._buffer) as whole:
+                part = bytes(whole[: self._part_size])  # one copy (slicing the bytearray would make two)
             del self._buffer[: self._part_size]
             self._send(part)
             if len(self._parts) % PARTS_PER_SIZE_STEP == 0:

@@ -19,7 +19,7 @@ from psycopg.conninfo import make_conninfo
 from airflow_etl_provider.sql.postgres import PgColumn
 
 #: Bytes of rows the driver gathers into one Arrow batch (the rows are then re-chunked).
-BATCH_BYTES = 16 << 20
+BATCH_BYTES = 4 << 20
 
 #: Converted on the server: uuid and oid because the driver decodes them to other types than
 #: the map's, numeric because the server prints it over twice as fast as the driver decodes it.
