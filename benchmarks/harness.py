@@ -1,7 +1,8 @@
 """Measure one data movement in a fresh process: rows/s and the process's peak RSS.
 
-Each measurement runs in its own subprocess so peak RSS (getrusage ru_maxrss) belongs to that
-movement alone. Usage from a benchmark script:
+Each measurement runs in its own subprocess so its peak RSS belongs to that movement alone. The
+peak is the process's VmHWM: getrusage's ru_maxrss survives fork + exec on Linux, so a child
+started by a big parent would report at least the parent's size. Usage from a benchmark script:
 
     result = measure("csv -> sqlite", "benchmarks.embedded:csv_to_sqlite", rows=1_000_000, workdir=...)
     print_table([result, ...])
@@ -20,7 +21,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -108,9 +108,13 @@ def movement_done() -> None:
     _clock_stopped_at = time.perf_counter()
 
 
-def _resident_kb() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+def _status_kb(field: str) -> int:
+    """A memory figure of this process from /proc/self/status (VmRSS now, VmHWM the peak)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def _child(payload: str) -> None:
@@ -119,11 +123,11 @@ def _child(payload: str) -> None:
         importlib.import_module(module)
     module_name, function_name = spec["target"].split(":")
     function = getattr(importlib.import_module(module_name), function_name)
-    start_rss = _resident_kb()
+    start_rss = _status_kb("VmRSS")
     started = time.perf_counter()
     rows = function(**spec["kwargs"])
     seconds = (_clock_stopped_at or time.perf_counter()) - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _status_kb("VmHWM")
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_kb": peak, "start_rss_kb": start_rss}))
 
 
