@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -29,12 +28,8 @@ COLUMN_TYPES = {
 
 
 def _connections(workdir: str) -> None:
-    os.environ["AIRFLOW_CONN_BENCH_FILES"] = json.dumps(
-        {"conn_type": "filesystem", "extra": {"base_path": workdir}}
-    )
-    os.environ["AIRFLOW_CONN_BENCH_SQLITE"] = json.dumps(
-        {"conn_type": "sqlite", "host": f"{workdir}/bench.db"}
-    )
+    os.environ["AIRFLOW_CONN_BENCH_FILES"] = json.dumps({"conn_type": "filesystem", "extra": {"base_path": workdir}})
+    os.environ["AIRFLOW_CONN_BENCH_SQLITE"] = json.dumps({"conn_type": "sqlite", "host": f"{workdir}/bench.db"})
 
 
 def generate_csv(workdir: str, rows: int) -> int:
@@ -99,13 +94,3 @@ def sqlite_to_parquet(workdir: str) -> int:
         destination="orders.parquet",
         mode="replace",
     )
-
-
-def pandas_csv_to_sqlite(workdir: str) -> int:
-    """The hand-written baseline: pandas reads the whole file, then to_sql."""
-    import sqlite3
-
-    frame = pd.read_csv(Path(workdir) / "orders.csv")
-    with sqlite3.connect(Path(workdir) / "pandas.db") as db:
-        frame.to_sql("orders", db, if_exists="replace", index=False, chunksize=CHUNK_SIZE)
-    return len(frame)

@@ -59,7 +59,7 @@ def main() -> None:
             if not args.skip_pandas:
                 name = f"pandas read_csv+to_sql ({label})"
                 results.append(
-                    measure(name, "benchmarks.embedded:pandas_csv_to_sqlite", rows=rows, workdir=workdir)
+                    measure(name, "benchmarks.pandas_baseline:csv_to_sqlite", rows=rows, workdir=workdir)
                 )
                 baseline[f"csv -> sqlite ({label})"] = name
     print_table(results, baseline)
