@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from queue import Empty, Full, Queue
 from types import TracebackType
@@ -74,7 +75,10 @@ class ReadAhead(Generic[T]):
     worker closes `items` itself (a generator's `finally` runs on the thread that ran it).
     """
 
-    def __init__(self, items: Iterable[T], *, depth: int = 2, name: str = "etl-reader") -> None:
+    def __init__(
+        self, items: Iterable[T], *, depth: int = 2, name: str = "etl-reader", stop_timeout: float = 10.0
+    ) -> None:
+        self._stop_timeout = stop_timeout
         self._queue: Queue[object] = Queue(maxsize=depth)
         self._stopped = threading.Event()
         self._finished = False
@@ -120,13 +124,17 @@ class ReadAhead(Generic[T]):
         return entry[0]  # type: ignore[index]
 
     def close(self) -> None:
-        """Stop the worker (it finishes the item in hand) and wait for it."""
+        """Stop the worker and wait (up to `stop_timeout`) until it has finished the item in hand.
+
+        A source blocked for longer (a slow query, a task timeout) is not waited for: the worker
+        is a daemon thread, stops at its next item, and ends with the process at the latest.
+        """
         self._stopped.set()
         self._finished = True
-        while self._thread.is_alive():
+        deadline = time.monotonic() + self._stop_timeout
+        while self._thread.is_alive() and time.monotonic() < deadline:
             with contextlib.suppress(Empty):
                 self._queue.get(timeout=_POLL_SECONDS)
-        self._thread.join()
 
     def __enter__(self) -> ReadAhead[T]:
         return self

@@ -122,3 +122,19 @@ def test_leaving_early_stops_the_worker_and_closes_the_source_on_its_thread() ->
                 raise ValueError("destination refused chunk 4")
     assert events == ["closed on reader"]
     assert not any(t.name == "reader" for t in threading.enumerate())
+
+
+def test_leaving_does_not_wait_forever_for_a_blocked_source() -> None:
+    release = threading.Event()
+
+    def items():
+        yield 1
+        release.wait(30)  # a slow query: nothing comes for a long time
+        yield 2
+
+    started = time.monotonic()
+    with pytest.raises(ValueError), ReadAhead(items(), stop_timeout=0.5) as read:
+        next(read)
+        raise ValueError("task timed out")
+    assert time.monotonic() - started < 5
+    release.set()
