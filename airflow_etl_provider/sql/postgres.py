@@ -9,7 +9,7 @@ as-is (bytea as hex, arrays as array literals). A session of this connector runs
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -210,6 +210,55 @@ def csv_payload(batch: pa.RecordBatch) -> bytes:
 # -- the loader ----------------------------------------------------------------------------
 
 
+#: What a replaced table keeps besides its columns, keys and indexes, as statements the server
+#: writes (identifiers quoted by `quote_ident` / `format`, expressions by `pg_get_*`): the table
+#: comment (`LIKE ... INCLUDING ALL` copies column comments only), table and column grants,
+#: triggers (recreated after the rows are in, so they do not fire for the load) with their
+#: enabled state, row-level security and its policies.
+_CARRIED_OVER = """
+WITH t AS (SELECT c.oid, c.relacl, c.relowner, c.relrowsecurity, c.relforcerowsecurity, %(table)s::text AS name
+           FROM pg_class c WHERE c.oid = to_regclass(%(table)s))
+SELECT statement FROM (
+    SELECT 1, format('COMMENT ON TABLE %%s IS %%L', t.name, d.description)
+    FROM t JOIN pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+    UNION ALL
+    SELECT 2, format('GRANT %%s ON %%s TO %%s%%s', a.privilege_type, t.name,
+                     CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                     CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+    FROM t CROSS JOIN LATERAL aclexplode(t.relacl) a WHERE a.grantee <> t.relowner
+    UNION ALL
+    SELECT 3, format('GRANT %%s (%%I) ON %%s TO %%s%%s', a.privilege_type, att.attname, t.name,
+                     CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                     CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+    FROM t JOIN pg_attribute att ON att.attrelid = t.oid AND att.attnum > 0 AND NOT att.attisdropped
+    CROSS JOIN LATERAL aclexplode(att.attacl) a
+    UNION ALL
+    SELECT 4, pg_get_triggerdef(g.oid) FROM t JOIN pg_trigger g ON g.tgrelid = t.oid WHERE NOT g.tgisinternal
+    UNION ALL
+    SELECT 5, format('ALTER TABLE %%s %%s TRIGGER %%I', t.name,
+                     CASE g.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE ALWAYS' END,
+                     g.tgname)
+    FROM t JOIN pg_trigger g ON g.tgrelid = t.oid WHERE NOT g.tgisinternal AND g.tgenabled <> 'O'
+    UNION ALL
+    SELECT 6, format('ALTER TABLE %%s ENABLE ROW LEVEL SECURITY', t.name) FROM t WHERE t.relrowsecurity
+    UNION ALL
+    SELECT 7, format('ALTER TABLE %%s FORCE ROW LEVEL SECURITY', t.name) FROM t WHERE t.relforcerowsecurity
+    UNION ALL
+    SELECT 8, format('CREATE POLICY %%I ON %%s AS %%s FOR %%s TO %%s%%s%%s', p.polname, t.name,
+                     CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                     CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                   WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                     (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ', ')
+                      FROM unnest(p.polroles) AS r),
+                     ' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')',
+                     ' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')')
+    FROM t JOIN pg_policy p ON p.polrelid = t.oid
+
+) AS carried (step, statement)
+ORDER BY step
+"""
+
+
 class PostgresLoader(SqlLoader):
     """PostgreSQL: DDL is transactional, so every mode (swap included) is one transaction.
 
@@ -240,7 +289,7 @@ class PostgresLoader(SqlLoader):
     def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(statement.encode(), params)
 
-    def _rows(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _rows(self, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(statement.encode(), params).fetchall()
 
     def table_schema(self, table: TableName) -> pa.Schema | None:
@@ -295,9 +344,11 @@ class PostgresLoader(SqlLoader):
         Definitions are read from the old table first; once it is dropped and the staging
         table carries its name, they apply verbatim: primary key / unique / exclusion
         constraints and plain indexes (keeping their names), then foreign keys (which `LIKE`
-        never copies). A `serial` column's sequence belongs to the old table and would be
-        dropped with it, so it is detached first and handed to the new table after. When the
-        target does not exist yet the lookups find nothing and the staging table is renamed.
+        never copies), then what else the old table had (`_CARRIED_OVER`). The new table gets
+        the old one's owner first (whoever may drop a table may give a table to its owner). A
+        `serial` column's sequence belongs to the old table and would be dropped with it, so
+        it is detached first and handed to the new table after. When the target does not
+        exist yet the lookups find nothing and the staging table is renamed.
         """
         old = self.qualified(target)
         constraints = self._rows(
@@ -318,10 +369,18 @@ class PostgresLoader(SqlLoader):
             "WHERE d.refobjid = to_regclass(%s) AND d.deptype = 'a'",
             (old,),
         )
+        carried = [statement for (statement,) in self._rows(_CARRIED_OVER, {"table": old})]
+        owners = self._rows(
+            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass(%s) AND relowner <> "
+            "(SELECT oid FROM pg_roles WHERE rolname = current_user)",
+            (old,),
+        )
         for sequence, _column in sequences:
             self.execute(f"ALTER SEQUENCE {sequence} OWNED BY NONE")
         self.drop_table(target)
         self.execute(f"ALTER TABLE {self.qualified(staging)} RENAME TO {self.quote(target.name)}")
+        for (owner,) in owners:  # first: a sequence joins only a table of its own owner
+            self.execute(f"ALTER TABLE {old} OWNER TO {self.quote(owner)}")
         for sequence, column in sequences:
             self.execute(f"ALTER SEQUENCE {sequence} OWNED BY {old}.{self.quote(column)}")
         keys = [(name, definition) for name, definition in constraints if not definition.startswith("FOREIGN KEY")]
@@ -332,6 +391,8 @@ class PostgresLoader(SqlLoader):
             self.execute(definition)
         for name, definition in foreign:
             self.execute(f"ALTER TABLE {old} ADD CONSTRAINT {self.quote(name)} {definition}")
+        for statement in carried:
+            self.execute(statement)
 
     def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
         names = ", ".join(self.quote(column) for column in columns)

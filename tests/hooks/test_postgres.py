@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -426,6 +427,118 @@ def test_replace_refuses_when_a_view_depends_on_the_target(
     with pytest.raises(LoadError, match="depend"):
         hook.load(chunks(1), target, mode="replace")
     assert rows(admin, target) == before
+
+
+@pytest.fixture
+def roles(admin: psycopg.Connection) -> Iterator[tuple[str, str]]:
+    """Two roles of this test only (roles are cluster-wide): a reader and an owner."""
+    suffix = uuid.uuid4().hex[:8]
+    reader, owner = f"etl_reader_{suffix}", f"etl_owner_{suffix}"
+    admin.execute(f'CREATE ROLE "{reader}"')
+    admin.execute(f'CREATE ROLE "{owner}"')
+    try:
+        yield reader, owner
+    finally:
+        admin.execute(f'DROP OWNED BY "{reader}", "{owner}" CASCADE')
+        admin.execute(f'DROP ROLE "{reader}"')
+        admin.execute(f'DROP ROLE "{owner}"')
+
+
+def _table_properties(admin: psycopg.Connection, table: str) -> dict[str, Any]:
+    """What a replace must keep besides rows, keys and indexes, as the catalogs say it."""
+    (oid,) = admin.execute("SELECT to_regclass(%s)::oid", (table,)).fetchone()
+    return {
+        "owner": admin.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = %s", (oid,)).fetchone(),
+        "grants": sorted(
+            admin.execute(
+                "SELECT pg_get_userbyid(a.grantee), a.privilege_type, a.is_grantable "
+                "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = %s AND a.grantee <> c.relowner",
+                (oid,),
+            ).fetchall()
+        ),
+        "column_grants": sorted(
+            admin.execute(
+                "SELECT att.attname, pg_get_userbyid(a.grantee), a.privilege_type FROM pg_attribute att, "
+                "aclexplode(att.attacl) a WHERE att.attrelid = %s",
+                (oid,),
+            ).fetchall()
+        ),
+        "comment": admin.execute("SELECT obj_description(%s, 'pg_class')", (oid,)).fetchone(),
+        "column_comment": admin.execute("SELECT col_description(%s, 2)", (oid,)).fetchone(),
+        "triggers": sorted(
+            admin.execute(
+                "SELECT tgname, tgenabled, regexp_replace(pg_get_triggerdef(oid), ' ON \\S+ ', ' ON t ') "
+                "FROM pg_trigger WHERE tgrelid = %s AND NOT tgisinternal",
+                (oid,),
+            ).fetchall()
+        ),
+        "rls": admin.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s", (oid,)
+        ).fetchone(),
+        "policies": sorted(
+            admin.execute(
+                "SELECT policyname, permissive, roles::text, cmd, qual, with_check FROM pg_policies "
+                "WHERE schemaname = 'public' AND tablename = %s",
+                (table,),
+            ).fetchall()
+        ),
+    }
+
+
+def test_replace_keeps_grants_comments_triggers_policies_and_owner(
+    hook: PostgresConnectorHook, admin: psycopg.Connection, target: str, roles: tuple[str, str]
+) -> None:
+    reader, owner = roles
+    admin.execute(f'GRANT SELECT, INSERT ON target TO "{reader}" WITH GRANT OPTION')
+    admin.execute("GRANT SELECT ON target TO PUBLIC")
+    admin.execute(f'GRANT UPDATE (name) ON target TO "{reader}"')
+    admin.execute("COMMENT ON TABLE target IS 'orders, as loaded nightly'")
+    admin.execute("COMMENT ON COLUMN target.name IS 'customer''s name'")
+    admin.execute(
+        "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.name := upper(NEW.name); "
+        "RETURN NEW; END $$"
+    )
+    admin.execute("CREATE TRIGGER upper_name BEFORE INSERT ON target FOR EACH ROW EXECUTE FUNCTION stamp()")
+    admin.execute("CREATE TRIGGER paused BEFORE UPDATE ON target FOR EACH ROW EXECUTE FUNCTION stamp()")
+    admin.execute("ALTER TABLE target DISABLE TRIGGER paused")
+    admin.execute("ALTER TABLE target ENABLE ROW LEVEL SECURITY")
+    admin.execute(f'CREATE POLICY mine ON target FOR SELECT TO "{reader}" USING (parent_id < 50)')
+    admin.execute("CREATE POLICY strict ON target AS RESTRICTIVE FOR ALL USING (true) WITH CHECK (score >= 0)")
+    admin.execute(f'ALTER TABLE target OWNER TO "{owner}"')
+    before = _table_properties(admin, "target")
+
+    hook.load(chunks(2), target, mode="replace")
+
+    assert rows(admin, target, "id")[0][1] == "n1"  # the trigger did not fire for the loaded rows
+    assert _table_properties(admin, "target") == before
+    assert before["owner"] == (owner,) and before["policies"] and before["column_grants"]
+
+
+def test_a_member_of_the_owning_role_replaces_a_table_it_does_not_own(
+    admin: psycopg.Connection,
+    target: str,
+    roles: tuple[str, str],
+    postgres_database: Any,
+    airflow_connection: Callable[..., str],
+) -> None:
+    """The usual production set-up: the ETL login is not a superuser and not the owner."""
+    reader, owner = roles
+    loader = f"{owner}_loader"
+    admin.execute(f'CREATE ROLE "{loader}" LOGIN IN ROLE "{owner}"')
+    try:
+        admin.execute(f'GRANT CREATE ON SCHEMA public TO "{owner}"')
+        admin.execute(f'GRANT REFERENCES ON parent TO "{owner}"')  # for target's foreign key
+        admin.execute(f'ALTER TABLE target OWNER TO "{owner}"')
+        admin.execute(f'GRANT SELECT ON target TO "{reader}"')
+        db = postgres_database
+        conn_id = airflow_connection("postgres", host=db.host, port=db.port, login=loader, schema=db.name)
+        PostgresConnectorHook(conn_id).load(chunks(2), target, mode="replace")
+        assert len(rows(admin, target)) == 10
+        assert _table_properties(admin, "target")["owner"] == (owner,)
+        assert _table_properties(admin, "target")["grants"] == [(reader, "SELECT", False)]
+    finally:
+        admin.execute(f'DROP OWNED BY "{loader}" CASCADE')
+        admin.execute(f'DROP ROLE "{loader}"')
 
 
 def test_upsert_without_unique_key_is_refused(
