@@ -31,6 +31,7 @@ provider-info: install
 
 lint: install
 	$(BIN)/ruff check airflow_etl_provider tests dags plugins benchmarks
+	$(BIN)/mypy airflow_etl_provider
 
 clean:
 	rm -rf airflow_home output

@@ -35,7 +35,7 @@ COMMON_CONFIG_PROPERTIES: dict[str, dict[str, Any]] = {
 
 def full_config_schema(own_schema: dict[str, Any]) -> dict[str, Any]:
     """A connector's schema with the common extras added (its own definitions win)."""
-    schema = copy.deepcopy(own_schema) if own_schema else {"type": "object", "properties": {}}
+    schema: dict[str, Any] = copy.deepcopy(own_schema) if own_schema else {"type": "object", "properties": {}}
     schema.setdefault("type", "object")
     properties = schema.setdefault("properties", {})
     for name, spec in COMMON_CONFIG_PROPERTIES.items():

@@ -42,8 +42,7 @@ class UnsupportedOperationError(EtlError):
 
     def __init__(self, connector: str, operation: str, supported: Iterable[str]) -> None:
         super().__init__(
-            f"Connector {connector!r} does not support {operation!r}; "
-            f"it supports: {', '.join(sorted(supported))}."
+            f"Connector {connector!r} does not support {operation!r}; it supports: {', '.join(sorted(supported))}."
         )
 
 

@@ -166,7 +166,7 @@ def _read_each(
 ) -> Iterator[pa.RecordBatch]:
     file_name_column = options.pop("file_name_column", None)
     declared = parse_column_types(options.pop("column_types", None))
-    kind_options = {k: options.pop(k) for k in ("format", "compression") if k in options}
+    kind_options: dict[str, Any] = {k: options.pop(k) for k in ("format", "compression") if k in options}
     first_schema: pa.Schema | None = None
     for name in names:
         kind = _require_kind(store, name, kind_options)
@@ -269,10 +269,10 @@ class _Target:
 
 def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[str, Any]) -> _Target:
     if store.is_container(destination) or destination.endswith("/"):
-        kind = _kind_from_options(options)
+        part_kind = _kind_from_options(options)
         prefix = destination.rstrip("/")
-        pattern = posixpath.join(prefix, "part-*" + kind.extension) if prefix else "part-*" + kind.extension
-        return _Target(None, pattern, kind, _existing(store, pattern.replace("part-*", "*"), mode))
+        pattern = posixpath.join(prefix, "part-*" + part_kind.extension) if prefix else "part-*" + part_kind.extension
+        return _Target(None, pattern, part_kind, _existing(store, pattern.replace("part-*", "*"), mode))
     kind = file_kind(destination, options)
     if kind is None:
         raise LoadError(
@@ -308,8 +308,13 @@ def _existing(store: FileStore, pattern: str, mode: LoadMode) -> tuple[str, ...]
 
 
 def write_files(
-    store: FileStore, chunks: Iterable[pa.RecordBatch], destination: str, *, mode: LoadMode | str,
-    options: dict[str, Any], store_options: dict[str, Any] | None = None,
+    store: FileStore,
+    chunks: Iterable[pa.RecordBatch],
+    destination: str,
+    *,
+    mode: LoadMode | str,
+    options: dict[str, Any],
+    store_options: dict[str, Any] | None = None,
 ) -> LoadResult:
     """Write the stream to `destination`; on failure every file written by this call is removed.
 
@@ -368,8 +373,14 @@ class _AfterExisting:
     counts the rows carried over, which the load result does not count as loaded.
     """
 
-    def __init__(self, store: FileStore, name: str, kind: FileKind, chunks: Iterable[pa.RecordBatch],
-                 format_options: dict[str, Any]):
+    def __init__(
+        self,
+        store: FileStore,
+        name: str,
+        kind: FileKind,
+        chunks: Iterable[pa.RecordBatch],
+        format_options: dict[str, Any],
+    ):
         self._store, self._name, self._kind = store, name, kind
         self._chunks = chunks
         self._read_options = {k: v for k, v in format_options.items() if k in kind.format.read_options}

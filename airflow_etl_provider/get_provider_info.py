@@ -62,9 +62,7 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": integration,
-                "python-modules": sorted(
-                    {item["entry"]["hook-class-name"].rsplit(".", 1)[0] for item in rendered}
-                ),
+                "python-modules": sorted({item["entry"]["hook-class-name"].rsplit(".", 1)[0] for item in rendered}),
             }
         ],
         "connection-types": [

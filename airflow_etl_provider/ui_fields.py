@@ -69,9 +69,7 @@ def render_connection_types() -> list[dict[str, Any]]:
         if registry.origin(conn_type) != ORIGIN_BUILT_IN:
             continue
         cls = registry.connector_class(conn_type)
-        rendered.append(
-            {"entry": connection_type_entry(cls), "form_owner_distribution": cls.form_owner_distribution}
-        )
+        rendered.append({"entry": connection_type_entry(cls), "form_owner_distribution": cls.form_owner_distribution})
     return rendered
 
 
@@ -80,7 +78,5 @@ if __name__ == "__main__":
     from pathlib import Path
 
     target = Path(__file__).with_name("connection_types.json")
-    target.write_text(
-        json.dumps(render_connection_types(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    target.write_text(json.dumps(render_connection_types(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {target}")

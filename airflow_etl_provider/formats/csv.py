@@ -82,8 +82,9 @@ class CsvFormat(FileFormat):
         )
         with source.open() as stream:
             try:
-                reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
-                                        convert_options=convert_options)
+                reader = pacsv.open_csv(
+                    stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+                )
                 batches = (apply_column_types(b, declared, where=source.name) for b in or_empty(reader, reader.schema))
                 yield from rebatch(batches, chunk_size)
             except (pa.ArrowInvalid, ValueError) as error:
@@ -112,8 +113,9 @@ class CsvFormat(FileFormat):
         try:
             with source.open() as raw:
                 text = io.TextIOWrapper(raw, encoding=options.get("encoding", "utf-8"), newline="")
-                reader = pycsv.reader(text, delimiter=options.get("delimiter", ","),
-                                      quotechar=options.get("quote_char", '"'))
+                reader = pycsv.reader(
+                    text, delimiter=options.get("delimiter", ","), quotechar=options.get("quote_char", '"')
+                )
                 start = 1
                 for row in reader:
                     if reader.line_num >= first_data_line and predicate(row):

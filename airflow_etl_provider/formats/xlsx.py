@@ -42,9 +42,7 @@ class XlsxFormat(FileFormat):
             try:
                 sheet = _sheet(book, options.get("sheet", 0), source.name)
                 rows = sheet.iter_rows(min_row=header_row + 1 if header_row else 1, values_only=True)
-                names = options.get("column_names") or (
-                    _header(sheet, header_row, source.name) if header_row else None
-                )
+                names = options.get("column_names") or (_header(sheet, header_row, source.name) if header_row else None)
                 yield from records_to_batches(_records(rows, names, header_row + 1), converter, chunk_size)
             finally:
                 book.close()

@@ -286,9 +286,9 @@ def _schema_info(columns: list[tuple[Any, ...]], constraints: list[tuple[Any, ..
         entry = by_table.setdefault(table, {"kind": _KINDS[kind], "columns": [], "pk": (), "unique": [], "fks": []})
         entry["columns"].append(ColumnInfo(name, type_name, nullable=nullable, default=default))
     for table, kind, _name, cols, target, target_cols in constraints:
-        entry = by_table.get(table)
-        if entry is None:
+        if table not in by_table:
             continue
+        entry = by_table[table]
         if kind == "p":
             entry["pk"] = tuple(cols)
         elif kind == "u":

@@ -212,7 +212,7 @@ class S3Store(FileStore):
             )
         return f"s3://{self.bucket}/{posixpath.join(self.prefix, name) if self.prefix else name}"
 
-    def list(self, uri: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    def list_objects(self, uri: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """(key, listing entry) of every object under the prefix `uri`, page by page."""
         bucket, prefix = split_uri(uri)
         paginator = self.client.get_paginator("list_objects_v2")
@@ -230,13 +230,13 @@ class S3Store(FileStore):
         if has_glob(key):
             fixed = key[: min(key.index(ch) for ch in "*?[" if ch in key)]
             matcher = glob_regex(key)
-            found = [k for k, _ in self.list(f"s3://{bucket}/{fixed}") if matcher.match(k)]
+            found = [k for k, _ in self.list_objects(f"s3://{bucket}/{fixed}") if matcher.match(k)]
         elif key == "" or key.endswith("/"):
-            found = [k for k, _ in self.list(uri)]
+            found = [k for k, _ in self.list_objects(uri)]
         elif self.exists(uri):
             found = [key]
         else:
-            found = [k for k, _ in self.list(uri + "/")]
+            found = [k for k, _ in self.list_objects(uri + "/")]
         if not found:
             raise SourceError(f"No object matches {uri} (connection {self.conn_id!r}).")
         return sorted(f"s3://{bucket}/{k}" for k in found)
@@ -247,7 +247,7 @@ class S3Store(FileStore):
             return True
         if self.exists(name):
             return False
-        return next(iter(self.list(self.uri(name) + "/")), None) is not None
+        return next(iter(self.list_objects(self.uri(name) + "/")), None) is not None
 
     def exists(self, name: str) -> bool:
         bucket, key = split_uri(self.uri(name))
@@ -406,7 +406,7 @@ class S3ConnectorHook(FileConnectorHook):
         store = self.store
         bucket, _ = split_uri(store.uri(prefix))
         files = []
-        for key, entry in store.list(store.uri(prefix)):
+        for key, entry in store.list_objects(store.uri(prefix)):
             if extension and not key.lower().endswith(extension.lower()):
                 continue
             files.append(

@@ -99,7 +99,7 @@ class ApiKeyAuth(AuthStrategy):
         if self._location == "header":
             request.headers[self._name] = self._key
         else:
-            request.prepare_url(request.url, {self._name: self._key})
+            request.prepare_url(request.url or "", {self._name: self._key})
         return request
 
 

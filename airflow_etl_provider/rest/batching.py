@@ -24,6 +24,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from airflow_etl_provider.types import Log
+
 _CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
 
 
@@ -60,7 +62,7 @@ def _array(values: list[Any]) -> pa.Array:
 class ArrowBatcher:
     """Collects rows and emits RecordBatches of exactly `chunk_size` rows (the last may be shorter)."""
 
-    def __init__(self, chunk_size: int, log: logging.Logger | None = None) -> None:
+    def __init__(self, chunk_size: int, log: Log | None = None) -> None:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, not {chunk_size}")
         self.chunk_size = chunk_size

@@ -28,6 +28,7 @@ from airflow_etl_provider.rest.retry import (
     RETRYABLE_STATUSES,
     RetryPolicy,
 )
+from airflow_etl_provider.types import Log
 
 #: How much of an error response's body goes into the error message.
 BODY_EXCERPT = 300
@@ -48,7 +49,7 @@ class RestClient:
         rate_limiter: RateLimiter | None = None,
         redactor: Redactor | None = None,
         verify: bool = True,
-        log: logging.Logger | None = None,
+        log: Log | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.session = session
@@ -83,7 +84,7 @@ class RestClient:
         `auth` replaces the client's strategy for this call: an OAuth2 token request goes
         through here (same retries) unauthenticated.
         """
-        method = request.method.upper()
+        method = (request.method or "GET").upper()
         limit = self.retry.max_retries if max_retries is None else max_retries
         retryable = method in IDEMPOTENT_METHODS or retry_unsafe
         auth = self.auth if auth is None else auth
@@ -128,7 +129,7 @@ class RestClient:
         key = urlsplit(prepared.url or "")[:2]
         if key not in self._environment:
             self._environment[key] = self.session.merge_environment_settings(
-                prepared.url, {}, None, self.session.verify, None
+                prepared.url or "", {}, None, self.session.verify, None
             )
         return self._environment[key]
 

@@ -100,5 +100,5 @@ class OpenApiDocument:
         if isinstance(kind, list):  # OpenAPI 3.1: ["string", "null"]
             kind = next((k for k in kind if k != "null"), "string")
         if kind == "string":
-            return _STRING_FORMATS.get(prop.get("format", ""), "string")
-        return _SCALARS.get(kind, JSON_TEXT)
+            return _STRING_FORMATS.get(str(prop.get("format") or ""), "string")
+        return _SCALARS.get(str(kind), JSON_TEXT)

@@ -19,13 +19,18 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urljoin
 
 import requests
 
 from airflow_etl_provider.rest.errors import PaginationError
 from airflow_etl_provider.rest.records import get_path
+
+
+def _params(request: requests.Request) -> dict[str, Any]:
+    """The request's query parameters: the client always builds requests with a dict of them."""
+    return cast("dict[str, Any]", request.params)
 
 
 class BasePaginator(ABC):
@@ -128,8 +133,8 @@ class OffsetPaginator(_CountingPaginator):
         self.offset = start_offset
 
     def init_request(self, request: requests.Request) -> None:  # noqa: B027 (optional hook, not abstract)
-        request.params[self.offset_param] = self.offset
-        request.params[self.limit_param] = self.page_size
+        _params(request)[self.offset_param] = self.offset
+        _params(request)[self.limit_param] = self.page_size
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
         total = self._total(response)
@@ -138,7 +143,7 @@ class OffsetPaginator(_CountingPaginator):
             self._stop()
 
     def update_request(self, request: requests.Request) -> None:
-        request.params[self.offset_param] = self.offset
+        _params(request)[self.offset_param] = self.offset
 
 
 class PageNumberPaginator(_CountingPaginator):
@@ -163,9 +168,9 @@ class PageNumberPaginator(_CountingPaginator):
         self.page = base_page
 
     def init_request(self, request: requests.Request) -> None:  # noqa: B027 (optional hook, not abstract)
-        request.params[self.page_param] = self.page
+        _params(request)[self.page_param] = self.page
         if self.page_size_param:
-            request.params[self.page_size_param] = self.page_size
+            _params(request)[self.page_size_param] = self.page_size
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
         total_pages = self._total(response)
@@ -174,7 +179,7 @@ class PageNumberPaginator(_CountingPaginator):
             self._stop()
 
     def update_request(self, request: requests.Request) -> None:
-        request.params[self.page_param] = self.page
+        _params(request)[self.page_param] = self.page
 
 
 class CursorPaginator(BasePaginator):
@@ -199,7 +204,7 @@ class CursorPaginator(BasePaginator):
         self._remember(self.cursor)
 
     def update_request(self, request: requests.Request) -> None:
-        request.params[self.cursor_param] = self.cursor
+        _params(request)[self.cursor_param] = self.cursor
 
 
 class _LinkPaginator(BasePaginator):

@@ -126,9 +126,12 @@ class SqlLoader(ABC):
         stream = (self.prepare_batch(batch) for batch in chunks)
         first = next(stream, None)
         existing = self.table_schema(destination)
-        if first is None and existing is None:
+        if existing is not None:
+            schema = existing
+        elif first is not None:
+            schema = _as_nullable_except(first.schema, keys)
+        else:
             return LoadResult(str(destination), mode.value)
-        schema = existing if existing is not None else _as_nullable_except(first.schema, keys)
         result = LoadResult(str(destination), mode.value)
         batches = self._counted(_prepend(first, stream), schema, str(destination), result)
         with self._atomic(destination, mode) as created:
