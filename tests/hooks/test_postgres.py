@@ -148,6 +148,21 @@ def test_test_connection_tells_failures_apart_without_the_password(
 # -- extract ------------------------------------------------------------------------------
 
 
+def test_extract_hands_the_password_to_the_driver_but_never_to_an_error(
+    postgres_database: Any, airflow_connection: Callable[..., str]
+) -> None:
+    db = postgres_database
+    conn_id = airflow_connection(
+        "postgres", host=db.host, port=db.port, login=db.user, schema=db.name, password="s3cret-passw0rd"
+    )
+    hook = PostgresConnectorHook(conn_id)
+    assert [b.num_rows for b in hook.extract("SELECT g FROM generate_series(1, 10) g")] == [10]
+    with pytest.raises(SourceError) as info:
+        list(hook.extract("SELECT 1 / (3 - g) FROM generate_series(1, 5) g"))
+    assert "division by zero" in str(info.value)
+    assert "s3cret-passw0rd" not in str(info.value) and "s3cret-passw0rd" not in repr(info.value.__cause__)
+
+
 def test_extract_maps_every_type_exactly(hook: PostgresConnectorHook, admin: psycopg.Connection) -> None:
     admin.execute(ALL_TYPES_DDL)
     admin.execute(ALL_TYPES_ROWS)
