@@ -53,12 +53,8 @@ def test_moves_every_row_in_chunks_and_reports(source_conn_id: str, destination_
     assert summary["rows"] == 1000 and summary["chunks"] == 4
     assert summary["load"]["rows"] == 1000 and summary["mode"] == "append"
     assert summary["bytes"] > 0 and summary["seconds"] >= 0
-    assert rows(destination_conn_id, "SELECT count(*), count(qty), sum(id) FROM copy") == [
-        (1000, 750, 500500)
-    ]
-    progress = [
-        line for line in capsys.readouterr().out.splitlines() if "] chunk " in line or " chunk " in line
-    ]
+    assert rows(destination_conn_id, "SELECT count(*), count(qty), sum(id) FROM copy") == [(1000, 750, 500500)]
+    progress = [line for line in capsys.readouterr().out.splitlines() if "] chunk " in line or " chunk " in line]
     assert len(progress) == 4 and "1000 so far" in progress[-1]
 
 
@@ -197,3 +193,34 @@ def test_large_file_streams_in_chunks_never_larger_than_chunk_size(
     )
     assert summary["rows"] == 250_000 and len(seen) == 36
     assert max(seen) == 7_000 and seen[-1] == 250_000 - 35 * 7_000
+
+
+def test_a_source_failing_mid_stream_leaves_the_destination_as_it_was(
+    filesystem_conn_id: str, destination_conn_id: str, capsys
+) -> None:
+    """The source runs ahead on a worker thread: its error still stops the load and rolls it back."""
+    import threading
+
+    with hook_for(destination_conn_id) as destination:
+        destination.load([pa.RecordBatch.from_pydict({"id": [1, 2, 3], "text": ["a", "b", "c"]})], "target")
+    with hook_for(filesystem_conn_id) as files:
+        base = files.config["base_path"]
+    lines = ["id,text"] + [f"{i},row {i}" for i in range(1, 20_001)]
+    lines[15_000] = '15000,"broken'  # an unterminated quote: the reader fails well after chunk 2
+    with open(f"{base}/broken.csv", "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+    with pytest.raises(EtlError, match="broken.csv"):
+        run(
+            source_conn_id=filesystem_conn_id,
+            source="broken.csv",
+            source_options={"block_size": 16_384},
+            destination_conn_id=destination_conn_id,
+            destination="target",
+            mode="replace",
+            chunk_size=1_000,
+        )
+    loaded_before_failing = [line for line in capsys.readouterr().out.splitlines() if " chunk " in line]
+    assert len(loaded_before_failing) >= 2
+    assert rows(destination_conn_id, "SELECT id, text FROM target ORDER BY id") == [(1, "a"), (2, "b"), (3, "c")]
+    assert not any(thread.name == "move-extract" for thread in threading.enumerate())
