@@ -1,7 +1,7 @@
 """ExtractLoadOperator: stream any source connection into any destination connection.
 
 The source hook yields Arrow chunks; an optional transform runs on each; the destination
-hook loads them. The source reads ahead on a worker thread, at most READ_AHEAD_CHUNKS chunks
+hook loads them. The source reads ahead on a worker thread, by default at most two chunks
 beyond the one being loaded, so memory is a few chunks whatever the data set's size.
 """
 
@@ -11,6 +11,7 @@ import inspect
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 
 Transform = Callable[[Any], Any]
 
-#: Chunks the source may have ready beyond the one being loaded: enough to keep both sides
-#: busy, small enough that memory stays a few chunks whatever the data set's size.
+#: Chunks the source may have ready beyond the one being loaded by default: enough to keep
+#: both sides busy, small enough that memory stays a few chunks whatever the data set's size.
 READ_AHEAD_CHUNKS = 2
 
 
@@ -77,6 +78,8 @@ class ExtractLoadOperator(BaseOperator):
     :param transform: optional callable applied to each chunk. It receives a pyarrow
         RecordBatch, or a pandas DataFrame when its first parameter is annotated as one, and
         returns a RecordBatch, Table, DataFrame, or None to drop the chunk.
+    :param read_ahead: chunks the source may read ahead of the destination, on a worker thread
+        (default 2); 0 reads in the task's own thread, one chunk at a time, for the least memory.
     """
 
     template_fields: Sequence[str] = ("source", "destination", "source_options", "destination_options")
@@ -96,6 +99,7 @@ class ExtractLoadOperator(BaseOperator):
         keys: Sequence[str] | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         transform: Transform | None = None,
+        read_ahead: int = READ_AHEAD_CHUNKS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -111,6 +115,9 @@ class ExtractLoadOperator(BaseOperator):
             raise ValueError(f"chunk_size must be a positive number of rows, got {chunk_size}.")
         self.chunk_size = chunk_size
         self.transform = transform
+        if read_ahead < 0:
+            raise ValueError(f"read_ahead must be 0 (no read-ahead) or a positive number of chunks, got {read_ahead}.")
+        self.read_ahead = read_ahead
         if self.mode == LoadMode.UPSERT.value and not self.keys:
             raise ValueError("mode='upsert' needs keys=[...]: the columns that identify a row.")
 
@@ -122,26 +129,33 @@ class ExtractLoadOperator(BaseOperator):
     def destination_hook(self) -> ConnectorHook:
         return hook_for(self.destination_conn_id)
 
+    def _reading(self, extracted: Iterator[pa.RecordBatch]) -> AbstractContextManager[Iterator[pa.RecordBatch]]:
+        """The source's chunks, read ahead on a worker thread while the destination writes
+        (unless `read_ahead` is 0); leaving the block stops and closes the source."""
+        if self.read_ahead == 0:
+            return _closed_after(extracted)
+        return ReadAhead(extracted, depth=self.read_ahead, name=f"{self.task_id}-extract")
+
     def execute(self, context: Context) -> dict[str, Any]:
         source_hook, destination_hook = self.source_hook, self.destination_hook
         source_hook.require(Operation.EXTRACT)
         destination_hook.require(Operation.LOAD)
         destination_hook.require_load_mode(self.mode)
         self.log.info(
-            "Streaming %s (%s) -> %s (%s), mode=%s, chunk_size=%d",
+            "Streaming %s (%s) -> %s (%s), mode=%s, chunk_size=%d, read_ahead=%d",
             self.source,
             self.source_conn_id,
             self.destination,
             self.destination_conn_id,
             self.mode,
             self.chunk_size,
+            self.read_ahead,
         )
         progress = _Progress(self.log)
         with source_hook:
             extracted = source_hook.extract(self.source, chunk_size=self.chunk_size, **self.source_options)
-            # The source reads ahead on its own thread while the destination opens and writes.
-            with ReadAhead(extracted, depth=READ_AHEAD_CHUNKS, name=f"{self.task_id}-extract") as read_ahead:
-                chunks: Iterable[pa.RecordBatch] = read_ahead
+            with self._reading(extracted) as source_chunks:
+                chunks: Iterable[pa.RecordBatch] = source_chunks
                 if self.transform is not None:
                     chunks = _transformed(chunks, self.transform)
                 with destination_hook:
@@ -175,6 +189,17 @@ class ExtractLoadOperator(BaseOperator):
         )
         self.log.info("Summary (XCom return value): %s", json.dumps(summary, default=str))
         return summary
+
+
+@contextmanager
+def _closed_after(chunks: Iterator[pa.RecordBatch]) -> Iterator[Iterator[pa.RecordBatch]]:
+    """`chunks` read in this thread, closed on leaving (a generator's `finally` runs now, not at GC)."""
+    try:
+        yield chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def _transformed(chunks: Iterable[pa.RecordBatch], transform: Transform) -> Iterator[pa.RecordBatch]:

@@ -112,7 +112,12 @@ def test_upsert_twice_is_idempotent(source_conn_id: str, destination_conn_id: st
 
 @pytest.mark.parametrize(
     ("bad_argument", "message"),
-    [({"mode": "upsert"}, "keys"), ({"chunk_size": 0}, "chunk_size"), ({"mode": "merge"}, "append, replace, upsert")],
+    [
+        ({"mode": "upsert"}, "keys"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"mode": "merge"}, "append, replace, upsert"),
+        ({"read_ahead": -1}, "read_ahead"),
+    ],
 )
 def test_bad_arguments_are_refused_when_the_dag_is_parsed(bad_argument: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -224,3 +229,33 @@ def test_a_source_failing_mid_stream_leaves_the_destination_as_it_was(
     assert len(loaded_before_failing) >= 2
     assert rows(destination_conn_id, "SELECT id, text FROM target ORDER BY id") == [(1, "a"), (2, "b"), (3, "c")]
     assert not any(thread.name == "move-extract" for thread in threading.enumerate())
+
+
+@pytest.mark.parametrize(("read_ahead", "reader_thread"), [(0, "MainThread"), (1, "move-extract"), (2, "move-extract")])
+def test_read_ahead_chooses_where_the_source_is_read(
+    source_conn_id: str, destination_conn_id: str, read_ahead: int, reader_thread: str, monkeypatch
+) -> None:
+    import threading
+
+    from airflow_etl_provider.hooks.sqlite import SQLiteConnectorHook
+
+    threads: set[str] = set()
+    original = SQLiteConnectorHook.extract
+
+    def extract(self, *args, **kwargs):
+        for batch in original(self, *args, **kwargs):
+            threads.add(threading.current_thread().name)
+            yield batch
+
+    monkeypatch.setattr(SQLiteConnectorHook, "extract", extract)
+    summary = run(
+        source_conn_id=source_conn_id,
+        source="items",
+        destination_conn_id=destination_conn_id,
+        destination="copy",
+        chunk_size=300,
+        read_ahead=read_ahead,
+    )
+    assert threads == {reader_thread}
+    assert summary["rows"] == 1000
+    assert rows(destination_conn_id, "SELECT count(*), sum(id) FROM copy") == [(1000, 500500)]
