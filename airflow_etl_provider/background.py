@@ -58,6 +58,17 @@ def send_in_background(
         raise failures[0]
 
 
+@contextlib.contextmanager
+def closed_after(items: Iterator[T]) -> Iterator[Iterator[T]]:
+    """`items`, closed when the block is left: a generator's `finally` runs then, on this thread."""
+    try:
+        yield items
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
 class _Failed:
     def __init__(self, error: BaseException) -> None:
         self.error = error
@@ -96,17 +107,14 @@ class ReadAhead(Generic[T]):
         return False
 
     def _pull(self, iterator: Iterator[T]) -> None:
-        try:
-            for item in iterator:
-                if not self._offer((item,)):
-                    return
-            self._offer(_END)
-        except BaseException as error:
-            self._offer(_Failed(error))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
+        with closed_after(iterator):
+            try:
+                for item in iterator:
+                    if not self._offer((item,)):
+                        return
+                self._offer(_END)
+            except BaseException as error:
+                self._offer(_Failed(error))
 
     def __iter__(self) -> ReadAhead[T]:
         return self

@@ -11,14 +11,14 @@ import inspect
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from airflow.sdk import BaseOperator
 
-from airflow_etl_provider.background import ReadAhead
+from airflow_etl_provider.background import ReadAhead, closed_after
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.hooks.registry import hook_for
@@ -133,7 +133,7 @@ class ExtractLoadOperator(BaseOperator):
         """The source's chunks, read ahead on a worker thread while the destination writes
         (unless `read_ahead` is 0); leaving the block stops and closes the source."""
         if self.read_ahead == 0:
-            return _closed_after(extracted)
+            return closed_after(extracted)
         return ReadAhead(extracted, depth=self.read_ahead, name=f"{self.task_id}-extract")
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -189,17 +189,6 @@ class ExtractLoadOperator(BaseOperator):
         )
         self.log.info("Summary (XCom return value): %s", json.dumps(summary, default=str))
         return summary
-
-
-@contextmanager
-def _closed_after(chunks: Iterator[pa.RecordBatch]) -> Iterator[Iterator[pa.RecordBatch]]:
-    """`chunks` read in this thread, closed on leaving (a generator's `finally` runs now, not at GC)."""
-    try:
-        yield chunks
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
 
 
 def _transformed(chunks: Iterable[pa.RecordBatch], transform: Transform) -> Iterator[pa.RecordBatch]:
