@@ -102,6 +102,13 @@ class SqlLoader(ABC):
         """Adapt an incoming chunk before anything else sees it (e.g. nested columns as JSON text)."""
         return batch
 
+    def check_replaceable(self, table: TableName) -> None:  # noqa: B027 (optional hook, not abstract)
+        """Raise LoadError, before anything is written, when `swap` could not finish for `table`.
+
+        Dialects whose DDL cannot be rolled back check here what would make the swap fail
+        halfway; where DDL is transactional a failing swap simply rolls back.
+        """
+
     def drop_table(self, table: TableName) -> None:
         self.execute(f"DROP TABLE IF EXISTS {self.qualified(table)}")
 
@@ -141,6 +148,8 @@ class SqlLoader(ABC):
                     created.append(destination)
                 self.insert_batches(destination, batches)
             elif mode is LoadMode.REPLACE:
+                if existing is not None:
+                    self.check_replaceable(destination)
                 staging = self.staging_for(destination)
                 created.append(staging)
                 if existing is None:

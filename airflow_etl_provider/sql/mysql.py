@@ -521,6 +521,26 @@ class MySqlLoader(SqlLoader):
     def create_staging_like(self, staging: TableName, target: TableName) -> None:
         self.execute(f"CREATE TABLE {self.qualified(staging)} LIKE {self.qualified(target)}")
 
+    def check_replaceable(self, table: TableName) -> None:
+        """Refuse a table that other tables' foreign keys reference.
+
+        `RENAME TABLE` carries those keys over to the renamed old table, whose `DROP` would then
+        fail after the new rows are already in place: so nothing is written at all.
+        """
+        referencing = self.query(
+            "SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME FROM information_schema.KEY_COLUMN_USAGE "
+            "WHERE REFERENCED_TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND REFERENCED_TABLE_NAME = %s "
+            "AND NOT (TABLE_SCHEMA = REFERENCED_TABLE_SCHEMA AND TABLE_NAME = REFERENCED_TABLE_NAME) "
+            "ORDER BY 1, 2, 3",
+            (table.schema, table.name),
+        )
+        if referencing:
+            keys = ", ".join(f"{text_value(s)}.{text_value(t)} ({text_value(c)})" for s, t, c in referencing)
+            raise LoadError(
+                f"Replace into {table} refused, nothing was written: foreign keys of other tables reference it "
+                f"({keys}). Use mode='upsert' or 'append', or drop those foreign keys first."
+            )
+
     def swap(self, target: TableName, staging: TableName) -> None:
         """Commit the filled staging table, then `RENAME TABLE` both in one atomic statement."""
         self.connection.commit()

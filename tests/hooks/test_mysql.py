@@ -469,6 +469,33 @@ def test_value_too_long_for_column_is_an_error(existing: MySqlConnectorHook) -> 
     assert snapshot(existing) == before
 
 
+def test_replace_of_a_table_other_tables_reference_is_refused_before_writing(hook: MySqlConnectorHook) -> None:
+    """RENAME TABLE would move the references to the old table, whose DROP then fails after the swap."""
+    run(
+        hook,
+        "CREATE TABLE parent (id BIGINT PRIMARY KEY, label VARCHAR(20), amount DECIMAL(12,2))",
+        "INSERT INTO parent VALUES (1, 'one', 1.00)",
+        "CREATE TABLE child (id INT PRIMARY KEY, parent_id BIGINT, FOREIGN KEY (parent_id) REFERENCES parent (id))",
+        "INSERT INTO child VALUES (10, 1)",
+    )
+    with pytest.raises(LoadError, match=r"refused, nothing was written: .*child .*Use mode='upsert'"):
+        hook.load([sample_batch(100, 2)], "parent", mode="replace")
+    assert rows(hook, "parent") == [(1, "one", Decimal("1.00"))]
+    assert tables(hook) == ["child", "parent"]
+
+
+def test_replace_of_a_self_referencing_table_works(hook: MySqlConnectorHook) -> None:
+    run(
+        hook,
+        "CREATE TABLE tree (id BIGINT PRIMARY KEY, label VARCHAR(20), amount DECIMAL(12,2), parent BIGINT, "
+        "FOREIGN KEY (parent) REFERENCES tree (id))",
+        "INSERT INTO tree VALUES (1, 'root', 0, NULL), (2, 'leaf', 0, 1)",
+    )
+    hook.load([sample_batch(100, 2)], "tree", mode="replace")
+    assert [row[0] for row in rows(hook, "tree")] == [100, 101]
+    assert tables(hook) == ["tree"]
+
+
 def test_upsert_needs_a_unique_key(hook: MySqlConnectorHook) -> None:
     run(hook, "CREATE TABLE nokey (id BIGINT, label TEXT, amount DECIMAL(12,2))")
     with pytest.raises(LoadError, match="primary key or unique constraint"):
