@@ -349,6 +349,31 @@ def insert_values(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
 # -- the loader ------------------------------------------------------------------------------
 
 
+@dataclass
+class _ForeignKey:
+    """A foreign key of a table being replaced, to put on its new version."""
+
+    name: str
+    columns: list[str]
+    referenced: TableName
+    referenced_columns: list[str]
+    on_delete: str
+    on_update: str
+    is_self_reference: bool
+
+    def definition(self, loader: SqlLoader, references: TableName) -> str:
+        """The key's clause; RESTRICT, the default, is left implicit: MariaDB records an explicit
+        RESTRICT added with foreign_key_checks off as NO ACTION (the same behaviour, another name)."""
+        columns = ", ".join(loader.quote(column) for column in self.columns)
+        referenced = ", ".join(loader.quote(column) for column in self.referenced_columns)
+        rules = "".join(
+            f" ON {event} {rule}"
+            for event, rule in (("DELETE", self.on_delete), ("UPDATE", self.on_update))
+            if rule != "RESTRICT"
+        )
+        return f"FOREIGN KEY ({columns}) REFERENCES {loader.qualified(references)} ({referenced}){rules}"
+
+
 class MySqlLoader(SqlLoader):
     """MySQL: DDL auto-commits, so the shared template drops what it created on failure.
 
@@ -542,17 +567,118 @@ class MySqlLoader(SqlLoader):
             )
 
     def swap(self, target: TableName, staging: TableName) -> None:
-        """Commit the filled staging table, then `RENAME TABLE` both in one atomic statement."""
+        """Commit the filled staging table, then `RENAME TABLE` both in one atomic statement.
+
+        `CREATE TABLE LIKE` copies neither foreign keys nor triggers. The target's foreign keys
+        are added to the staging table first, under temporary names, so the new rows are
+        checked against them while the target is still untouched; once the old table is
+        dropped they take their own names back (with checks off: the rows were just checked).
+        Triggers are created again last, so they do not fire for the loaded rows.
+        """
         self.connection.commit()
         if self.table_schema(target) is None:
             self.execute(f"RENAME TABLE {self.qualified(staging)} TO {self.qualified(target)}")
             return
+        foreign_keys = self._foreign_keys(target)
+        triggers = self._triggers(target)
+        temporary_names = []
+        for key in foreign_keys:
+            temporary = f"_etl_fk_{uuid.uuid4().hex[:8]}"
+            references = staging if key.is_self_reference else key.referenced  # follows the rename
+            self.execute(
+                f"ALTER TABLE {self.qualified(staging)} ADD CONSTRAINT {self.quote(temporary)} "
+                f"{key.definition(self, references)}"
+            )
+            temporary_names.append(temporary)
         old = target.with_name(f"_etl_old_{uuid.uuid4().hex[:8]}_{target.name}"[: self.max_identifier_length])
         self.execute(
             f"RENAME TABLE {self.qualified(target)} TO {self.qualified(old)}, "
             f"{self.qualified(staging)} TO {self.qualified(target)}"
         )
         self.drop_table(old)
+        try:
+            self._restore_names(target, foreign_keys, temporary_names)
+            for trigger in triggers:
+                self._create_trigger(target, *trigger)
+        except Exception as error:
+            raise LoadError(
+                f"Replace into {target} put the new rows in place, but could not restore the old table's "
+                f"foreign keys and triggers: {error}. Their definitions: "
+                f"{[key.definition(self, key.referenced) for key in foreign_keys]} {[t[1] for t in triggers]}"
+            ) from error
+
+    def _foreign_keys(self, table: TableName) -> list[_ForeignKey]:
+        rows = self.query(
+            "SELECT k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, "
+            "k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE, k.TABLE_SCHEMA "
+            "FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r "
+            "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+            "AND r.TABLE_NAME = k.TABLE_NAME WHERE k.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND k.TABLE_NAME = %s "
+            "ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+            (table.schema, table.name),
+        )
+        keys: dict[str, _ForeignKey] = {}
+        for name, column, ref_schema, ref_table, ref_column, on_delete, on_update, schema in (
+            [text_value(value) for value in row] for row in rows
+        ):
+            is_self = (ref_schema, ref_table) == (schema, table.name)
+            key = keys.setdefault(
+                name,
+                _ForeignKey(
+                    name,
+                    [],
+                    table if is_self else TableName(ref_table, ref_schema),
+                    [],
+                    on_delete,
+                    on_update,
+                    is_self,
+                ),
+            )
+            key.columns.append(column)
+            key.referenced_columns.append(ref_column)
+        return list(keys.values())
+
+    def _restore_names(self, table: TableName, keys: list[_ForeignKey], temporary_names: list[str]) -> None:
+        """Give the checked foreign keys their own names back, without checking the rows again."""
+        if not keys:
+            return
+        self.execute("SET foreign_key_checks = 0")
+        try:
+            for key, temporary in zip(keys, temporary_names, strict=True):
+                self.execute(f"ALTER TABLE {self.qualified(table)} DROP FOREIGN KEY {self.quote(temporary)}")
+                self.execute(
+                    f"ALTER TABLE {self.qualified(table)} ADD CONSTRAINT {self.quote(key.name)} "
+                    f"{key.definition(self, table if key.is_self_reference else key.referenced)}"
+                )
+        finally:
+            self.execute("SET foreign_key_checks = 1")
+
+    def _triggers(self, table: TableName) -> list[tuple[str, str]]:
+        """(sql_mode, CREATE TRIGGER statement) of each trigger on `table`, in firing order."""
+        names = self.query(
+            "SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM information_schema.TRIGGERS "
+            "WHERE EVENT_OBJECT_SCHEMA = COALESCE(%s, DATABASE()) AND EVENT_OBJECT_TABLE = %s "
+            "ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
+            (table.schema, table.name),
+        )
+        triggers = []
+        for schema, name in names:
+            row = self.query(f"SHOW CREATE TRIGGER {self.quote(text_value(schema))}.{self.quote(text_value(name))}")[0]
+            triggers.append((text_value(row[1]), text_value(row[2])))
+        return triggers
+
+    def _create_trigger(self, table: TableName, sql_mode: str, statement: str) -> None:
+        """Run a trigger's own CREATE statement in its database and with its sql_mode."""
+        ((database, mode),) = self.query("SELECT DATABASE(), @@SESSION.sql_mode")
+        if table.schema:
+            self.execute(f"USE {self.quote(table.schema)}")
+        self.execute("SET SESSION sql_mode = %s", (sql_mode,))
+        try:
+            self.execute(statement)
+        finally:
+            self.execute("SET SESSION sql_mode = %s", (text_value(mode),))
+            if table.schema and database is not None:
+                self.execute(f"USE {self.quote(text_value(database))}")
 
     def merge(self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]) -> None:
         """`INSERT ... SELECT ... ON DUPLICATE KEY UPDATE` (fires on any unique key of the target)."""

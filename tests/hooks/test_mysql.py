@@ -496,6 +496,64 @@ def test_replace_of_a_self_referencing_table_works(hook: MySqlConnectorHook) -> 
     assert tables(hook) == ["tree"]
 
 
+@pytest.fixture
+def linked(hook: MySqlConnectorHook) -> MySqlConnectorHook:
+    """A table with a foreign key to another table, one to itself, and two triggers."""
+    run(
+        hook,
+        "CREATE TABLE parent (id BIGINT PRIMARY KEY)",
+        "INSERT INTO parent VALUES (1), (2)",
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, label VARCHAR(20), amount DECIMAL(12,2), parent_id BIGINT, "
+        "up BIGINT, CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES parent (id) ON DELETE CASCADE, "
+        "CONSTRAINT fk_up FOREIGN KEY (up) REFERENCES t (id))",
+        "INSERT INTO t VALUES (1, 'one', 1.00, 1, NULL)",
+        "CREATE TRIGGER shout BEFORE INSERT ON t FOR EACH ROW SET NEW.label = UPPER(NEW.label)",
+        "CREATE TRIGGER stamp BEFORE UPDATE ON t FOR EACH ROW SET NEW.amount = NEW.amount + 1",
+    )
+    return hook
+
+
+def _links(hook: MySqlConnectorHook) -> dict[str, list[tuple]]:
+    return {
+        "foreign_keys": hook._query(
+            "SELECT k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, "
+            "r.DELETE_RULE, r.UPDATE_RULE FROM information_schema.KEY_COLUMN_USAGE k "
+            "JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA "
+            "AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = 't' "
+            "ORDER BY 1"
+        ),
+        "triggers": hook._query(
+            "SELECT TRIGGER_NAME, EVENT_MANIPULATION, ACTION_TIMING, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+            "WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = 't' ORDER BY 1"
+        ),
+    }
+
+
+def test_replace_keeps_foreign_keys_and_triggers(linked: MySqlConnectorHook) -> None:
+    before = _links(linked)
+    batch = sample_batch(100, 2).append_column("parent_id", pa.array([2, None], pa.int64()))
+    linked.load([batch], "t", mode="replace")
+    assert _links(linked) == before
+    assert [row[:2] for row in rows(linked, "t")] == [(100, "v100"), (101, "v101")]  # no trigger fired
+    run(linked, "INSERT INTO t (id, label, parent_id, up) VALUES (5, 'new', 1, 101)")
+    assert rows(linked, "t")[0][:2] == (5, "NEW")  # the trigger is back
+    for broken in ("(6, 'x', 999, NULL)", "(7, 'y', 1, 999)"):  # to parent, and to itself
+        with pytest.raises(mysql.connector.Error, match="foreign key constraint fails"):
+            run(linked, f"INSERT INTO t (id, label, parent_id, up) VALUES {broken}")
+    run(linked, "DELETE FROM parent WHERE id = 2")  # ON DELETE CASCADE is back too
+    assert [row[0] for row in rows(linked, "t")] == [5, 101]
+    assert tables(linked) == ["parent", "t"]
+
+
+def test_replace_with_rows_breaking_a_foreign_key_changes_nothing(linked: MySqlConnectorHook) -> None:
+    before = (_links(linked), rows(linked, "t"))
+    batch = sample_batch(100, 2).append_column("parent_id", pa.array([2, 999], pa.int64()))
+    with pytest.raises(LoadError, match="foreign key constraint fails"):
+        linked.load([batch], "t", mode="replace")
+    assert (_links(linked), rows(linked, "t")) == before
+    assert tables(linked) == ["parent", "t"]
+
+
 def test_upsert_needs_a_unique_key(hook: MySqlConnectorHook) -> None:
     run(hook, "CREATE TABLE nokey (id BIGINT, label TEXT, amount DECIMAL(12,2))")
     with pytest.raises(LoadError, match="primary key or unique constraint"):
