@@ -19,6 +19,8 @@ from collections.abc import Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_etl_provider.arrow_kinds import is_binary
+
 _PARAMETERISED = re.compile(r"^\s*(?P<name>[a-z0-9_]+)\s*(?:[\[(](?P<args>.*)[\])])?\s*$", re.IGNORECASE)
 
 
@@ -75,17 +77,13 @@ def _b64decode(array: pa.Array, target: pa.DataType) -> pa.Array:
     return pa.array([None if v is None else base64.b64decode(v) for v in array.to_pylist()], target)
 
 
-def _is_binary(t: pa.DataType) -> bool:
-    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
-
-
 def encode_for_text(batch: pa.RecordBatch, *, temporal_as_text: bool) -> pa.RecordBatch:
     """`batch` with binary as base64 (and, for JSON/XLSX, decimals and temporals as ISO text)."""
     arrays: list[pa.Array] = []
     changed = False
     for column in batch.columns:
         t = column.type
-        if _is_binary(t):
+        if is_binary(t):
             column, changed = _b64encode(column), True
         elif temporal_as_text and (pa.types.is_decimal(t) or pa.types.is_temporal(t)):
             # Arrow prints tz-aware instants as ISO 8601 with the offset ('...123456Z').
@@ -110,7 +108,7 @@ def apply_column_types(batch: pa.RecordBatch, types: Mapping[str, pa.DataType], 
 
 def _cast(column: pa.Array, target: pa.DataType, name: str, where: str) -> pa.Array:
     try:
-        if _is_binary(target) and pa.types.is_string(column.type):
+        if is_binary(target) and pa.types.is_string(column.type):
             return _b64decode(column, target)
         if pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type) and column.type.tz != target.tz:
             if column.type.tz is None and target.tz is not None:

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.exceptions import LoadError, SourceError
 from airflow_etl_provider.sql.loader import SqlLoader
@@ -48,12 +49,6 @@ def quote_identifier(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
 
 
-def is_json_type(arrow_type: pa.DataType) -> bool:
-    return getattr(arrow_type, "extension_name", None) == "arrow.json"
-
-
-JSON = pa.json_(pa.string())
-
 # -- Arrow -> MySQL -----------------------------------------------------------------------
 
 _INTEGER_TYPES = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
@@ -63,7 +58,7 @@ def mysql_type(arrow_type: pa.DataType, *, key: bool = False) -> str:
     """The column type for `arrow_type`; `key` columns get indexable string/binary types."""
     if pa.types.is_dictionary(arrow_type):
         return mysql_type(arrow_type.value_type, key=key)
-    if is_json_type(arrow_type) or pa.types.is_nested(arrow_type):
+    if is_json(arrow_type) or pa.types.is_nested(arrow_type):
         return "JSON"
     if pa.types.is_boolean(arrow_type):
         return "TINYINT(1)"
@@ -87,11 +82,7 @@ def mysql_type(arrow_type: pa.DataType, *, key: bool = False) -> str:
         return "DATE"
     if pa.types.is_time(arrow_type):
         return "TIME(6)"
-    if (
-        pa.types.is_binary(arrow_type)
-        or pa.types.is_large_binary(arrow_type)
-        or pa.types.is_fixed_size_binary(arrow_type)
-    ):
+    if is_binary(arrow_type):
         return KEY_BINARY_TYPE if key else "LONGBLOB"
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_null(arrow_type):
         return KEY_STRING_TYPE if key else "LONGTEXT"
@@ -304,7 +295,7 @@ def _storable(column: pa.Array) -> pa.Array:
     arrow_type = column.type
     if pa.types.is_dictionary(arrow_type):
         return _storable(column.dictionary_decode())
-    if is_json_type(arrow_type):
+    if is_json(arrow_type):
         return column.cast(pa.string())
     if pa.types.is_boolean(arrow_type):
         return column.cast(pa.int8())
@@ -524,7 +515,7 @@ class MySqlLoader(SqlLoader):
         """The column list; JSON goes through a variable, as MySQL refuses JSON from binary text."""
         targets, conversions = [], []
         for index, field in enumerate(schema):
-            if is_json_type(field.type):
+            if is_json(field.type):
                 targets.append(f"@json{index}")
                 conversions.append(f"{self.quote(field.name)} = CONVERT(@json{index} USING utf8mb4)")
             else:

@@ -20,6 +20,7 @@ import pyarrow.csv as pa_csv
 from psycopg import sql
 from psycopg.postgres import types as pg_types
 
+from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
@@ -27,9 +28,6 @@ from airflow_etl_provider.sql.names import TableName
 #: `numeric` declared without precision: Arrow needs one. Values with more than 10 decimals
 #: or 28 integer digits raise an error (never rounded): cast the column in the query then.
 UNCONSTRAINED_NUMERIC = pa.decimal128(38, 10)
-#: json and jsonb: the text exactly as the server renders it, marked as JSON (Arrow's canonical
-#: `arrow.json` extension type, the one the other connectors and Parquet use).
-JSON = pa.json_(pa.string())
 
 _SCALARS: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
@@ -44,7 +42,7 @@ _SCALARS: dict[str, pa.DataType] = {
     "bpchar": pa.string(),
     "name": pa.string(),
     "char": pa.string(),
-    "json": JSON,
+    "json": JSON,  # the text exactly as the server renders it
     "jsonb": JSON,
     "uuid": pa.string(),
     "bytea": pa.binary(),
@@ -93,22 +91,10 @@ def pg_column(name: str, oid: int, typmod: int) -> PgColumn:
     return PgColumn(name, info.name if info else f"oid {oid}", pa.string(), known=False)
 
 
-def _is_binary(arrow_type: pa.DataType) -> bool:
-    return (
-        pa.types.is_binary(arrow_type)
-        or pa.types.is_large_binary(arrow_type)
-        or pa.types.is_fixed_size_binary(arrow_type)
-    )
-
-
-def _is_json(arrow_type: pa.DataType) -> bool:
-    return isinstance(arrow_type, pa.BaseExtensionType) and arrow_type.extension_name == "arrow.json"
-
-
 def postgres_type(arrow_type: pa.DataType) -> str:
     """Column type used when a table is created from an Arrow schema."""
     if isinstance(arrow_type, pa.BaseExtensionType):
-        return "jsonb" if _is_json(arrow_type) else postgres_type(arrow_type.storage_type)
+        return "jsonb" if is_json(arrow_type) else postgres_type(arrow_type.storage_type)
     if pa.types.is_dictionary(arrow_type):
         return postgres_type(arrow_type.value_type)
     if pa.types.is_boolean(arrow_type):
@@ -135,7 +121,7 @@ def postgres_type(arrow_type: pa.DataType) -> str:
         return "time"
     if pa.types.is_duration(arrow_type):
         return "interval"
-    if _is_binary(arrow_type):
+    if is_binary(arrow_type):
         return "bytea"
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
         element = arrow_type.value_type
@@ -167,7 +153,7 @@ def _csv_ready(array: pa.Array) -> pa.Array:
         # Arrow stores UTC instants; without the zone it prints them as UTC wall time 25x faster
         # than with it, and the session's TimeZone is UTC, so the server reads the same instant.
         return array.cast(pa.timestamp(arrow_type.unit))
-    if _is_binary(arrow_type):
+    if is_binary(arrow_type):
         return pa.array([None if v is None else "\\x" + v.hex() for v in array.to_pylist()], type=pa.string())
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
         if pa.types.is_nested(arrow_type.value_type):
@@ -186,11 +172,11 @@ def json_over_string(batch: pa.RecordBatch) -> pa.RecordBatch:
     Arrow casts one extension type to another only through the storage, so the loader's cast
     of a chunk to an existing table's columns would refuse them.
     """
-    if not any(_is_json(t) and t != JSON for t in batch.schema.types):
+    if not any(is_json(t) and t != JSON for t in batch.schema.types):
         return batch
     arrays = [
         pa.ExtensionArray.from_storage(JSON, column.storage.cast(pa.string()))
-        if _is_json(column.type) and column.type != JSON
+        if is_json(column.type) and column.type != JSON
         else column
         for column in batch.columns
     ]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from airflow_etl_provider.arrow_kinds import is_binary
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
 
@@ -42,11 +43,7 @@ def sqlite_type(arrow_type: pa.DataType) -> str:
         return "DATE"
     if pa.types.is_time(arrow_type):
         return "TIME"
-    if (
-        pa.types.is_binary(arrow_type)
-        or pa.types.is_large_binary(arrow_type)
-        or pa.types.is_fixed_size_binary(arrow_type)
-    ):
+    if is_binary(arrow_type):
         return "BLOB"
     if pa.types.is_nested(arrow_type):
         return "JSON"
