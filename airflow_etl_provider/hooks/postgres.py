@@ -119,6 +119,13 @@ class PostgresConnectorHook(SqlConnectorHook):
             extra=json.dumps(extra),
         )
 
+    def _session_sql(self) -> list[str]:
+        """Settings of every session: ours and the ADBC driver's own connection alike."""
+        statements = ["SET TIME ZONE 'UTC'"]
+        if self.schema != "public":
+            statements.append(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)).as_string())
+        return statements
+
     def _connect(self) -> psycopg.Connection:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -129,9 +136,8 @@ class PostgresConnectorHook(SqlConnectorHook):
             )
         db.autocommit = True
         db.row_factory = tuple_row  # the provider's `cursor` extra may have set dict rows
-        db.execute("SET TIME ZONE 'UTC'")
-        if self.schema != "public":
-            db.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
+        for statement in self._session_sql():
+            db.execute(statement.encode())
         return db
 
     def loader(self) -> PostgresLoader:
@@ -202,13 +208,6 @@ class PostgresConnectorHook(SqlConnectorHook):
                     column.type_name,
                 )
         return columns
-
-    def _session_sql(self) -> list[str]:
-        """What `_connect` sets on a session, for the driver's own connection."""
-        statements = ["SET TIME ZONE 'UTC'"]
-        if self.schema != "public":
-            statements.append(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)).as_string())
-        return statements
 
     def _stream(self, select: str, source: str, chunk_size: int) -> Iterator[pa.RecordBatch]:
         from adbc_driver_manager import Error as AdbcError
