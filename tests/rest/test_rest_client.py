@@ -23,7 +23,7 @@ FAST = RetryPolicy(max_retries=4, backoff_factor=0.01)
 
 def _client(base_url: str, **kwargs) -> RestClient:
     kwargs.setdefault("retry", FAST)
-    return RestClient(base_url, session=requests.Session(), **kwargs)
+    return RestClient(base_url, **kwargs)
 
 
 def _get(client: RestClient, path: str, **kwargs) -> requests.Response:
@@ -129,10 +129,18 @@ def test_rate_limit_spaces_requests(api: FakeApi) -> None:
     assert time.monotonic() - started >= 0.5
 
 
-def test_full_urls_are_kept_and_paths_join_the_base() -> None:
-    client = _client("http://example.invalid/v1")
+def test_paths_join_the_base_and_a_full_url_of_another_origin_is_refused() -> None:
+    client = _client("http://example.invalid/v1", name="crm")
     assert client.url("/users") == "http://example.invalid/v1/users"
     assert client.url("https://other.invalid/x?a=1") == "https://other.invalid/x?a=1"
+    # Refused before any network traffic (other.invalid does not even resolve); no key in the message.
+    with pytest.raises(RestApiError) as error:
+        _get(client, "https://other.invalid/x?api_key=k-123456")
+    assert str(error.value).startswith(
+        "GET https://other.invalid/x?api_key=*** (connection 'crm') refused: the connection's credentials go only "
+        "to its own origin http://example.invalid, and https://other.invalid is another origin. "
+        'If https://other.invalid belongs to the same API, add "https://other.invalid" to `allowed_hosts`'
+    )
 
 
 def test_connection_errors_chain_no_api_key() -> None:
