@@ -1,10 +1,10 @@
 """The HTTP client under the REST connector: one `requests.Session`, retries, rate limit, auth.
 
-Retries: 429/500/502/503/504 and dropped connections (refused or timed out), with
-exponential backoff or the server's Retry-After. A 401 lets the auth strategy renew its
-credentials once. Every other 4xx fails at once with the status, the URL (credential
-parameters stripped) and the start of the body. Methods that are not idempotent are only
-retried when the caller says so. Every error names the connection.
+Retries: 429/500/502/503/504 and dropped connections (refused, timed out, or a body cut
+short), with exponential backoff or the server's Retry-After. A 401 lets the auth strategy
+renew its credentials once. Every other 4xx fails at once with the status, the URL
+(credential parameters stripped) and the start of the body. Methods that are not idempotent
+are only retried when the caller says so. Every error names the connection.
 
 Credentials (the auth strategy's headers or query parameter, and default headers whose name
 says they carry one) go only to the connection's origin and its `allowed_hosts`: a request
@@ -41,10 +41,12 @@ from airflow_etl_provider.types import Log
 BODY_EXCERPT = 300
 
 #: Failures of the transport, each a dropped connection worth retrying, and what they mean.
-DROPPED = (requests.ConnectionError, requests.Timeout)
+DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 def _dropped_reason(error: BaseException) -> str:
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return "the response was cut short: the connection closed before the whole body arrived"
     if isinstance(error, requests.Timeout):
         return "the API is too slow"
     return "the API is unreachable or dropped the connection"

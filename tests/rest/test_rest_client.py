@@ -16,6 +16,7 @@ from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.ratelimit import RateLimiter
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
+from tests.rest.cut_body_server import CUTS, CutBodyServer
 from tests.rest.rest_fake_api import FakeApi, json_response
 
 FAST = RetryPolicy(max_retries=4, backoff_factor=0.01)
@@ -155,3 +156,30 @@ def test_connection_errors_chain_no_api_key() -> None:
     cause = error.value.__cause__
     assert isinstance(cause, requests.ConnectionError) and "apikey=***" in str(cause)
     assert "query-key-12345" not in str(error.value) + str(cause) + repr(cause)
+
+
+@pytest.mark.parametrize("cut", sorted(CUTS))
+def test_a_body_cut_short_is_retried_like_a_dropped_connection(cut: str) -> None:
+    with CutBodyServer.running(failures=2, cut=cut) as server:
+        response = _get(_client(server.url + "/api"), "items")
+    assert response.json() == [{"id": 1}, {"id": 2}]
+    assert server.request_lines == ["GET /api/items HTTP/1.1"] * 3
+
+
+@pytest.mark.parametrize("cut", sorted(CUTS))
+def test_a_body_cut_short_every_time_fails_after_the_retries(cut: str) -> None:
+    retry = RetryPolicy(max_retries=2, backoff_factor=0.01)
+    failed = r"GET .*/api/items \(connection 'crm'\) failed: .*cut short"
+    with CutBodyServer.running(failures=None, cut=cut) as server, pytest.raises(RestApiError, match=failed) as error:
+        _get(_client(server.url + "/api", retry=retry, name="crm"), "items")
+    assert "gave up after 3 attempts" in str(error.value) and error.value.status is None
+    assert isinstance(error.value.__cause__, requests.exceptions.ChunkedEncodingError)
+    assert len(server.request_lines) == 3
+
+
+def test_a_post_whose_answer_is_cut_short_is_not_sent_again() -> None:
+    with CutBodyServer.running(failures=1) as server:
+        client = _client(server.url)
+        with pytest.raises(RestApiError, match="cut short.*after 1 attempts"):
+            client.send(requests.Request("POST", client.url("items"), json=[1]))
+    assert server.request_lines == ["POST /items HTTP/1.1"]  # the server may have stored it: no duplicate
