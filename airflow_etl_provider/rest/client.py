@@ -4,7 +4,7 @@ Retries: 429/500/502/503/504 and dropped connections (refused, timed out, or a b
 short), with exponential backoff or the server's Retry-After. A 401 lets the auth strategy
 renew its credentials once. Every other 4xx fails at once with the status, the URL
 (credential parameters stripped) and the start of the body. Methods that are not idempotent
-are only retried when the caller says so. Every error names the connection.
+are only retried when the caller says so. Every HTTP error names the connection.
 
 Credentials (the auth strategy's headers or query parameter, and default headers whose name
 says they carry one) go only to the connection's origin and its `allowed_hosts`: a request
@@ -189,12 +189,15 @@ class RestClient:
         )
 
     def _guard_redirect(self, request: requests.PreparedRequest, response: requests.Response) -> None:
-        """Take the credentials off a redirect that leaves the trusted origins; requests would keep most."""
+        """Take the credentials off a redirect that leaves the trusted origins; requests would keep most.
+
+        Besides the strategy's own, every header whose name looks like a credential goes (the
+        default headers that carry one, and those of a plugin's strategy that names none).
+        """
         if self.scope.trusts(request.url or ""):
             return
-        remove_credentials(
-            request, {*self.auth.credential_headers, *self.credential_headers}, self.auth.credential_params
-        )
+        headers = {*self.auth.credential_headers, *(name for name in request.headers if is_credential_header(name))}
+        remove_credentials(request, headers, self.auth.credential_params)
         self.log.info(
             "%s redirected to %s, outside the origins trusted with the connection's credentials: "
             "following it without them",

@@ -10,12 +10,17 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
+from requests import PreparedRequest
 from werkzeug import Request, Response
 
 from airflow_etl_provider.exceptions import ConnectorConfigError
 from airflow_etl_provider.hooks.rest_api import RestApiConnectorHook
+from airflow_etl_provider.rest.auth import AuthStrategy
+from airflow_etl_provider.rest.client import RestClient
 from airflow_etl_provider.rest.errors import RestApiError
+from airflow_etl_provider.rest.retry import RetryPolicy
 from tests.rest.rest_fake_api import FakeApi, json_response, people
 
 TOKEN = "origin-bearer-5ecret"
@@ -179,3 +184,23 @@ def test_allowed_hosts_must_be_a_list_of_origins(airflow_connection, value) -> N
     with pytest.raises(ConnectorConfigError, match=pattern) as error, RestApiConnectorHook(conn_id):
         pass
     assert error.value.conn_id == conn_id
+
+
+class PluginTokenAuth(AuthStrategy):
+    """A third-party strategy that does not declare its credential header."""
+
+    name = "plugin_token"
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers["X-Plugin-Token"] = HEADER_SECRET
+        return request
+
+
+def test_redirect_to_another_origin_drops_credential_headers_a_plugin_did_not_declare(
+    api: FakeApi, other: HTTPServer
+) -> None:
+    _redirecting(api, other.url_for("/elsewhere"))
+    client = RestClient(api.base_url, retry=RetryPolicy(max_retries=0), auth=PluginTokenAuth())
+    assert client.send(requests.Request("GET", client.url("moved"))).json() == [{"id": 99}]
+    assert _received(api.server)[0].headers["X-Plugin-Token"] == HEADER_SECRET
+    assert "X-Plugin-Token" not in _received(other)[0].headers
