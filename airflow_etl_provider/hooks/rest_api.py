@@ -28,7 +28,7 @@ from airflow_etl_provider.rest.auth import AUTH_TYPES, create_auth
 from airflow_etl_provider.rest.batching import ArrowBatcher
 from airflow_etl_provider.rest.client import RestClient
 from airflow_etl_provider.rest.encode import DECIMAL_MODES, encode_records, record_batches
-from airflow_etl_provider.rest.errors import RestApiError
+from airflow_etl_provider.rest.errors import RestApiError, UntrustedOriginError
 from airflow_etl_provider.rest.openapi import USUAL_DOCUMENT_PATHS, OpenApiDocument
 from airflow_etl_provider.rest.origins import ORIGIN_PATTERN, Origin
 from airflow_etl_provider.rest.paginators import PAGINATORS, BasePaginator, create_paginator
@@ -381,6 +381,8 @@ class RestApiConnectorHook(ConnectorHook):
 
     @staticmethod
     def _explain(error: RestApiError) -> str:
+        if isinstance(error, UntrustedOriginError):
+            return str(error)
         if error.status is None:
             return f"Cannot reach the API at {error.url}: check the base URL and the network. ({error})"
         if error.status in (401, 403):

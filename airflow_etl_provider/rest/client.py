@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from airflow_etl_provider.rest.auth import AuthStrategy, NoAuth
-from airflow_etl_provider.rest.errors import PaginationError, RestApiError
+from airflow_etl_provider.rest.errors import PaginationError, RestApiError, UntrustedOriginError
 from airflow_etl_provider.rest.origins import CredentialScope, Origin, remove_credentials
 from airflow_etl_provider.rest.paginators import BasePaginator
 from airflow_etl_provider.rest.ratelimit import RateLimiter
@@ -53,7 +53,10 @@ def _dropped_reason(error: BaseException) -> str:
 
 
 class RedirectGuardedSession(requests.Session):
-    """A Session that lets the client inspect every redirect hop before it is sent."""
+    """A Session that hands every redirect hop to the client before it is sent.
+
+    `requests` itself only drops `Authorization` when a redirect changes host, port or scheme.
+    """
 
     def __init__(self, on_redirect: Callable[[requests.PreparedRequest, requests.Response], None]) -> None:
         super().__init__()
@@ -174,14 +177,14 @@ class RestClient:
         request.headers.update(self.credential_headers)
         return self.auth(request)
 
-    def origin_error(self, method: str, url: str) -> RestApiError:
+    def origin_error(self, method: str, url: str) -> UntrustedOriginError:
         """Why a request for an untrusted origin is refused, and how to allow that origin."""
         where = self.redactor.url(url)
         try:
             target = str(Origin.of(url))
         except ValueError:
-            return RestApiError(f"{self._at(method, where)} refused: not an http:// or https:// URL", url=where)
-        return RestApiError(
+            return UntrustedOriginError(f"{self._at(method, where)} refused: not an http:// or https:// URL", url=where)
+        return UntrustedOriginError(
             f"{self._at(method, where)} refused: the connection's credentials go only to its own origin "
             f"{self.scope.home}, and {target} is another origin. If {target} belongs to the same API, add "
             f'"{target}" to `allowed_hosts` in the connection\'s extra.',

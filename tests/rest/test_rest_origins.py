@@ -81,6 +81,15 @@ def test_full_url_source_on_another_origin_is_refused(api: FakeApi, other: HTTPS
     assert _received(other) == []
 
 
+def test_test_button_says_why_a_health_check_on_another_origin_is_refused(
+    api: FakeApi, other: HTTPServer, airflow_connection
+) -> None:
+    hook = _hook(airflow_connection, api, health_check_endpoint=other.url_for("/elsewhere"))
+    ok, message = hook.test_connection()
+    assert not ok and "refused" in message and "allowed_hosts" in message and "Cannot reach" not in message
+    assert _received(other) == []
+
+
 @pytest.mark.parametrize("entry", ["{origin}", "{origin}/", "127.0.0.1:{port}"])
 def test_an_origin_in_allowed_hosts_is_followed_with_the_credentials(
     api: FakeApi, other: HTTPServer, airflow_connection, entry: str
