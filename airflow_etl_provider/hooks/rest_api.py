@@ -28,8 +28,9 @@ from airflow_etl_provider.rest.auth import AUTH_TYPES, create_auth
 from airflow_etl_provider.rest.batching import ArrowBatcher
 from airflow_etl_provider.rest.client import RestClient
 from airflow_etl_provider.rest.encode import DECIMAL_MODES, encode_records, record_batches
-from airflow_etl_provider.rest.errors import RestApiError
+from airflow_etl_provider.rest.errors import RestApiError, UntrustedOriginError
 from airflow_etl_provider.rest.openapi import USUAL_DOCUMENT_PATHS, OpenApiDocument
+from airflow_etl_provider.rest.origins import ORIGIN_PATTERN, Origin
 from airflow_etl_provider.rest.paginators import PAGINATORS, BasePaginator, create_paginator
 from airflow_etl_provider.rest.ratelimit import RateLimiter
 from airflow_etl_provider.rest.records import FLATTEN_SEPARATOR, NESTED_MODES, shape_record
@@ -133,6 +134,20 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "default": {},
             "title": "Default headers",
             "description": "JSON object of headers sent with every request.",
+        },
+        "allowed_hosts": {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "pattern": ORIGIN_PATTERN,
+                "description": "an origin: https://host, https://host:port, or host[:port] "
+                "(which takes the base URL's scheme); no path",
+            },
+            "default": [],
+            "title": "Other origins trusted with the credentials",
+            "description": 'JSON list of origins besides the base URL\'s, e.g. ["https://files.example.com"], '
+            "that next-page links, full-URL sources and redirects may reach with the credentials. "
+            "Requests for any other origin are refused; redirects to one lose the credentials.",
         },
         "verify_ssl": {"type": "boolean", "default": True, "title": "Verify TLS certificates"},
         "rate_limit": {
@@ -295,6 +310,17 @@ class RestApiConnectorHook(ConnectorHook):
         """HTTP retries: `max_retries` when set, else the common `retry_count` every connector honours."""
         return int(self.config.get("max_retries", self.retry_count))
 
+    @cached_property
+    def allowed_origins(self) -> tuple[Origin, ...]:
+        """`allowed_hosts` as origins; a bare `host[:port]` takes the base URL's scheme."""
+        scheme = urlsplit(self.base_url).scheme
+        try:
+            return tuple(Origin.parse(entry, scheme) for entry in self.config["allowed_hosts"])
+        except ValueError as error:
+            raise ConnectorConfigError(
+                self.conn_id, "allowed_hosts", f"{error}; list origins like https://files.example.com or host[:port]."
+            ) from error
+
     @property
     def client(self) -> RestClient:
         if self._client is None:
@@ -305,14 +331,14 @@ class RestApiConnectorHook(ConnectorHook):
         config = self.config
         redactor = Redactor(query_params=[config["api_key_name"]] if config["api_key_in"] == "query" else [])
         headers = {str(name): str(value) for name, value in config["headers"].items()}
-        redactor.add_header_secrets(headers)
         # One limiter per hook instance, kept across open/close so re-opening cannot burst.
         if self.rate_limiter is None:
             self.rate_limiter = RateLimiter(float(config["rate_limit"]))
         client = RestClient(
             self.base_url,
-            session=requests.Session(),
             headers=headers,
+            allowed_origins=self.allowed_origins,
+            name=self.conn_id,
             timeout=self.timeout,
             retry=RetryPolicy(self.max_retries, float(config["backoff_factor"])),
             rate_limiter=self.rate_limiter,
@@ -355,6 +381,8 @@ class RestApiConnectorHook(ConnectorHook):
 
     @staticmethod
     def _explain(error: RestApiError) -> str:
+        if isinstance(error, UntrustedOriginError):
+            return str(error)
         if error.status is None:
             return f"Cannot reach the API at {error.url}: check the base URL and the network. ({error})"
         if error.status in (401, 403):

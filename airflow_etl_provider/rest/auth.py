@@ -2,7 +2,9 @@
 
 A strategy decorates each outgoing request. `on_unauthorized` lets a strategy that can
 renew its credentials (OAuth2) ask for one retry after a 401; the others cannot and say so.
-Secret values are registered with the `Redactor` (and so with Airflow's masker) on creation.
+Each names the headers and query parameters it writes, so the client can take them off a
+redirect that leaves the connection's trusted origins. Secret values are registered with the
+`Redactor` (and so with Airflow's masker) on creation.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class AuthStrategy(AuthBase):
     """Contract: decorate a request; optionally renew credentials after a 401."""
 
     name: ClassVar[str]
+    #: Headers and query parameters that carry this strategy's credentials.
+    credential_headers: frozenset[str] = frozenset()
+    credential_params: frozenset[str] = frozenset()
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         return request
@@ -47,6 +52,7 @@ class BasicAuth(AuthStrategy):
     """HTTP Basic with the connection's login and password."""
 
     name = "basic"
+    credential_headers = frozenset({"Authorization"})
 
     def __init__(self, username: str, password: str, redactor: Redactor) -> None:
         if not username:
@@ -65,6 +71,7 @@ class BearerAuth(AuthStrategy):
     """A static bearer token in the Authorization header."""
 
     name = "bearer"
+    credential_headers = frozenset({"Authorization"})
 
     def __init__(self, token: str, redactor: Redactor) -> None:
         if not token:
@@ -93,6 +100,10 @@ class ApiKeyAuth(AuthStrategy):
         self._key = key
         self._name = param_name
         self._location = location
+        if location == "header":
+            self.credential_headers = frozenset({param_name})
+        else:
+            self.credential_params = frozenset({param_name})
         redactor.add_secret(key)
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
@@ -109,10 +120,12 @@ class OAuth2ClientCredentials(AuthStrategy):
     The token is renewed shortly before `expires_in` runs out and whenever the API answers
     401 (the caller retries once). Renewal is locked so concurrent requests fetch one token.
     The token request goes through the client's `send`, so 429, 5xx and dropped connections
-    are retried like data requests (a repeated grant only issues another token).
+    are retried like data requests (a repeated grant only issues another token); it carries
+    the client id and secret and none of the connection's other credentials.
     """
 
     name = "oauth2"
+    credential_headers = frozenset({"Authorization"})
     #: Renew this fraction of the lifetime early (at most `MAX_LEEWAY` seconds).
     LEEWAY_FRACTION = 0.1
     MAX_LEEWAY = 60.0
@@ -172,7 +185,7 @@ class OAuth2ClientCredentials(AuthStrategy):
         where = self._redactor.url(self._token_url)
         request = requests.Request("POST", self._token_url, data=form, headers={"Accept": "application/json"})
         try:
-            response = self._send(request, retry_unsafe=True, auth=NoAuth())
+            response = self._send(request, retry_unsafe=True, credentials=False)
         except RestApiError as error:
             hint = "" if error.status is None else "; check client_id, client_secret and scopes"
             raise RestApiError(f"OAuth2 token endpoint: {error}{hint}", status=error.status, url=where) from error

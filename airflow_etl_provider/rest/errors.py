@@ -14,5 +14,9 @@ class RestApiError(SourceError):
         super().__init__(message)
 
 
+class UntrustedOriginError(RestApiError):
+    """Refused before sending: the request would carry the credentials to an origin not trusted with them."""
+
+
 class PaginationError(SourceError):
     """Pagination cannot go on safely: a repeated page token, or the max-pages guard tripped."""

@@ -18,6 +18,11 @@ SECRET_HEADER_WORDS = ("auth", "token", "key", "secret", "cookie", "session", "s
 SECRET_QUERY_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "client_secret", "secret"})
 
 
+def is_credential_header(name: str) -> bool:
+    """True for a header whose name says it carries a credential (`Authorization`, `X-Api-Key`, ...)."""
+    return any(word in name.lower() for word in SECRET_HEADER_WORDS)
+
+
 def mask(value: str) -> None:
     """Register `value` with Airflow's secret masker so task logs never show it."""
     if not value:
@@ -45,7 +50,7 @@ class Redactor:
     def add_header_secrets(self, headers: dict[str, str]) -> None:
         """Treat credential-looking default headers (`Authorization: Bearer x`) as secrets."""
         for name, value in headers.items():
-            if any(word in name.lower() for word in SECRET_HEADER_WORDS):
+            if is_credential_header(name):
                 self.add_secret(value)
                 scheme, _, credential = value.partition(" ")
                 if credential and scheme.isalpha():

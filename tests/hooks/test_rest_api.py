@@ -20,6 +20,7 @@ from airflow_etl_provider.rest.errors import PaginationError, RestApiError
 from airflow_etl_provider.sdk import ConnectorConformance
 from airflow_etl_provider.types import Operation
 from airflow_etl_provider.ui_fields import conn_fields, secret_fields
+from tests.rest.cut_body_server import CutBodyServer
 from tests.rest.rest_fake_api import FakeApi, json_response, people
 
 TOKEN = "bearer-token-5ecret"
@@ -465,3 +466,29 @@ def test_rate_limit_is_shared_by_every_call_of_one_hook(api: FakeApi, rest_conn)
     gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
     # Server-side stamps include network jitter, so only their spacing is checked loosely.
     assert len(stamps) == 4 and elapsed >= 0.59 and min(gaps) >= 0.1, (elapsed, gaps)
+
+
+@pytest.mark.parametrize(("failures", "rows"), [(2, [{"id": 1}, {"id": 2}]), (None, None)])
+def test_a_body_cut_short_is_retried_then_names_the_connection_and_url(
+    airflow_connection, failures: int | None, rows: list | None
+) -> None:
+    key = "cut-query-key-5ecret"
+    extra = {"auth_type": "api_key", "api_key": key, "api_key_name": "apikey", "api_key_in": "query"}
+    with CutBodyServer.running(failures=failures) as server:
+        url = server.url
+        conn_id = airflow_connection("rest_api", host=url, extra={**extra, "backoff_factor": 0.01})
+        hook = RestApiConnectorHook(conn_id)
+        if rows:
+            assert [row for batch in hook.extract("items") for row in batch.to_pylist()] == rows
+        else:
+            with pytest.raises(RestApiError) as error:
+                list(hook.extract("items", params={"day": "2026-01-01"}))
+    assert len(server.request_lines) == 3  # retry_count's default: 2 retries
+    if rows:
+        return
+    message = str(error.value)
+    assert message.startswith(
+        f"GET {url}/items?day=2026-01-01&apikey=*** (connection {conn_id!r}) failed: the response was cut short"
+    )
+    assert "gave up after 3 attempts" in message
+    assert key not in message + repr(error.value.__cause__)

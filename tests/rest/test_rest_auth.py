@@ -51,7 +51,7 @@ class TokenServer:
 
 def _client(base_url: str, redactor: Redactor | None = None) -> RestClient:
     retry = RetryPolicy(max_retries=1, backoff_factor=0.01)
-    return RestClient(base_url, session=requests.Session(), redactor=redactor, retry=retry)
+    return RestClient(base_url, redactor=redactor, retry=retry)
 
 
 def _oauth_client(

@@ -16,6 +16,7 @@ from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.ratelimit import RateLimiter
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
+from tests.rest.cut_body_server import CUTS, CutBodyServer
 from tests.rest.rest_fake_api import FakeApi, json_response
 
 FAST = RetryPolicy(max_retries=4, backoff_factor=0.01)
@@ -23,7 +24,7 @@ FAST = RetryPolicy(max_retries=4, backoff_factor=0.01)
 
 def _client(base_url: str, **kwargs) -> RestClient:
     kwargs.setdefault("retry", FAST)
-    return RestClient(base_url, session=requests.Session(), **kwargs)
+    return RestClient(base_url, **kwargs)
 
 
 def _get(client: RestClient, path: str, **kwargs) -> requests.Response:
@@ -52,10 +53,11 @@ def test_429_waits_at_least_retry_after_seconds(api: FakeApi) -> None:
 
 
 def test_retry_after_as_http_date(api: FakeApi) -> None:
-    handler, state = _failing_first(1, 503, {"Retry-After": formatdate(time.time() + 2, usegmt=True)})
+    handler, state = _failing_first(1, 503, {"Retry-After": formatdate(time.time() + 3, usegmt=True)})
     api.route("later", handler)
     _get(_client(api.base_url), "later")
-    # HTTP dates have one-second resolution: the wait is at least one full second.
+    # HTTP dates have one-second resolution, so the date is 2 to 3 s ahead: the wait is at least
+    # one full second even when the first answer takes up to a second to arrive.
     assert state["at"][1] - state["at"][0] >= 1.0
 
 
@@ -129,10 +131,18 @@ def test_rate_limit_spaces_requests(api: FakeApi) -> None:
     assert time.monotonic() - started >= 0.5
 
 
-def test_full_urls_are_kept_and_paths_join_the_base() -> None:
-    client = _client("http://example.invalid/v1")
+def test_paths_join_the_base_and_a_full_url_of_another_origin_is_refused() -> None:
+    client = _client("http://example.invalid/v1", name="crm")
     assert client.url("/users") == "http://example.invalid/v1/users"
     assert client.url("https://other.invalid/x?a=1") == "https://other.invalid/x?a=1"
+    # Refused before any network traffic (other.invalid does not even resolve); no key in the message.
+    with pytest.raises(RestApiError) as error:
+        _get(client, "https://other.invalid/x?api_key=k-123456")
+    assert str(error.value).startswith(
+        "GET https://other.invalid/x?api_key=*** (connection 'crm') refused: the connection's credentials go only "
+        "to its own origin http://example.invalid, and https://other.invalid is another origin. "
+        'If https://other.invalid belongs to the same API, add "https://other.invalid" to `allowed_hosts`'
+    )
 
 
 def test_connection_errors_chain_no_api_key() -> None:
@@ -147,3 +157,30 @@ def test_connection_errors_chain_no_api_key() -> None:
     cause = error.value.__cause__
     assert isinstance(cause, requests.ConnectionError) and "apikey=***" in str(cause)
     assert "query-key-12345" not in str(error.value) + str(cause) + repr(cause)
+
+
+@pytest.mark.parametrize("cut", sorted(CUTS))
+def test_a_body_cut_short_is_retried_like_a_dropped_connection(cut: str) -> None:
+    with CutBodyServer.running(failures=2, cut=cut) as server:
+        response = _get(_client(server.url + "/api"), "items")
+    assert response.json() == [{"id": 1}, {"id": 2}]
+    assert server.request_lines == ["GET /api/items HTTP/1.1"] * 3
+
+
+@pytest.mark.parametrize("cut", sorted(CUTS))
+def test_a_body_cut_short_every_time_fails_after_the_retries(cut: str) -> None:
+    retry = RetryPolicy(max_retries=2, backoff_factor=0.01)
+    failed = r"GET .*/api/items \(connection 'crm'\) failed: .*cut short"
+    with CutBodyServer.running(failures=None, cut=cut) as server, pytest.raises(RestApiError, match=failed) as error:
+        _get(_client(server.url + "/api", retry=retry, name="crm"), "items")
+    assert "gave up after 3 attempts" in str(error.value) and error.value.status is None
+    assert isinstance(error.value.__cause__, requests.exceptions.ChunkedEncodingError)
+    assert len(server.request_lines) == 3
+
+
+def test_a_post_whose_answer_is_cut_short_is_not_sent_again() -> None:
+    with CutBodyServer.running(failures=1) as server:
+        client = _client(server.url)
+        with pytest.raises(RestApiError, match="cut short.*after 1 attempts"):
+            client.send(requests.Request("POST", client.url("items"), json=[1]))
+    assert server.request_lines == ["POST /items HTTP/1.1"]  # the server may have stored it: no duplicate

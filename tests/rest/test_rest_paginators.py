@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 from werkzeug import Request, Response
 
 from airflow_etl_provider.rest.client import RestClient
@@ -16,7 +15,7 @@ RECORDS = people(95)
 
 
 def _client(api: FakeApi) -> RestClient:
-    return RestClient(api.base_url, session=requests.Session(), retry=RetryPolicy(max_retries=0))
+    return RestClient(api.base_url, retry=RetryPolicy(max_retries=0))
 
 
 def _ids(client: RestClient, path: str, settings: dict, **kwargs) -> list[int]:
