@@ -185,10 +185,19 @@ class OAuth2ClientCredentials(AuthStrategy):
         where = self._redactor.url(self._token_url)
         request = requests.Request("POST", self._token_url, data=form, headers={"Accept": "application/json"})
         try:
-            response = self._send(request, retry_unsafe=True, credentials=False)
+            # A 307/308 would carry the form, client secret included, to wherever it points.
+            response = self._send(request, retry_unsafe=True, credentials=False, follow_redirects=False)
         except RestApiError as error:
             hint = "" if error.status is None else "; check client_id, client_secret and scopes"
             raise RestApiError(f"OAuth2 token endpoint: {error}{hint}", status=error.status, url=where) from error
+        if response.is_redirect:
+            raise RestApiError(
+                f"OAuth2 token endpoint {where} answered HTTP {response.status_code}, a redirect to "
+                f"{self._redactor.url(response.headers.get('Location', ''))}; the client secret is not sent on to "
+                "another URL: set token_url to the endpoint itself",
+                status=response.status_code,
+                url=where,
+            )
         if response.status_code != 200:
             body = self._redactor.text(response.text[:200])
             raise RestApiError(

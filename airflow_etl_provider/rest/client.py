@@ -127,6 +127,7 @@ class RestClient:
         retry_unsafe: bool = False,
         max_retries: int | None = None,
         credentials: bool = True,
+        follow_redirects: bool = True,
     ) -> requests.Response:
         """Send `request`, retrying what is safe to retry; raise RestApiError on failure.
 
@@ -148,7 +149,9 @@ class RestClient:
             where = self.redactor.url(prepared.url or "")
             self.rate_limiter.acquire()
             try:
-                response = self.session.send(prepared, timeout=self.timeout, **self._settings(prepared))
+                response = self.session.send(
+                    prepared, timeout=self.timeout, allow_redirects=follow_redirects, **self._settings(prepared)
+                )
             except DROPPED as error:
                 if not retryable or attempt >= limit:
                     raise RestApiError(

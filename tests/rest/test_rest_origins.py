@@ -213,3 +213,24 @@ def test_redirect_to_another_origin_drops_credential_headers_a_plugin_did_not_de
     assert client.send(requests.Request("GET", client.url("moved"))).json() == [{"id": 99}]
     assert _received(api.server)[0].headers["X-Plugin-Token"] == HEADER_SECRET
     assert "X-Plugin-Token" not in _received(other)[0].headers
+
+
+def test_oauth2_token_endpoint_redirect_is_not_followed_with_the_client_secret(
+    api: FakeApi, other: HTTPServer, airflow_connection
+) -> None:
+    """A 307/308 keeps the POST body: following it would hand the client secret to the new origin."""
+    other.expect_request("/token", method="POST").respond_with_json({"access_token": "tok-5ecret"})
+    api.route("token", lambda r: Response(status=307, headers={"Location": other.url_for("/token")}))
+    api.route("items", lambda r: json_response([{"id": 1}]))
+    hook = _hook(
+        airflow_connection,
+        api,
+        auth_type="oauth2",
+        token_url=api.server.url_for("/api/token"),
+        client_id="etl",
+        client_secret="client-5ecret",
+    )
+    with pytest.raises(RestApiError, match=r"HTTP 307.*redirect") as raised:
+        _rows(hook, "items")
+    assert "client-5ecret" not in str(raised.value)
+    assert _received(other) == []
