@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 #: Extras this connector reads itself; libpq must not see them.
 _OWN_EXTRAS = ("schema", "timeout", "retry_count")
 
+#: SQLSTATE of a write refused in a read-only transaction.
+READ_ONLY_SQL_TRANSACTION = "25006"
+
 SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
@@ -39,6 +42,7 @@ class PostgresConnectorHook(SqlConnectorHook):
     """Reads and writes a PostgreSQL database."""
 
     conn_type = "postgres"
+    dialect = "postgres"
     hook_name = "PostgreSQL (ETL)"
     default_conn_name = "postgres_default"
     description = (
@@ -188,9 +192,14 @@ class PostgresConnectorHook(SqlConnectorHook):
         return sql.Identifier(identifier).as_string(self.db)
 
     def _describe(self, select: str, source: str) -> list[PgColumn]:
-        """Column names and types of `select` from its result description (no row is read)."""
-        with self.db.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({select}) AS q LIMIT 0".encode())
+        """Column names and types of `select` from its result description (no row is read).
+
+        It runs in a READ ONLY transaction and over the extended protocol (`binary=True`), which
+        takes one statement only: nothing the text holds can write or run a second statement.
+        """
+        with self.db.transaction(), self.db.cursor() as cursor:
+            cursor.execute(b"SET TRANSACTION READ ONLY")
+            cursor.execute(f"SELECT * FROM ({select}) AS q LIMIT 0".encode(), binary=True)
             result = cursor.pgresult
             columns = [
                 pg_column(column.name, column.type_code, result.fmod(i))
@@ -219,9 +228,10 @@ class PostgresConnectorHook(SqlConnectorHook):
             batches = read_arrow(conninfo, self._session_sql(), typed_select(select, columns), columns)
             yield from or_empty(rebatch(batches, chunk_size), schema)
         except (psycopg.Error, AdbcError, pa.ArrowInvalid, OSError) as error:  # OSError: the stream failed
-            raise SourceError(
-                f"Cannot read {source!r} from connection {self.conn_id!r}: {self._without_password(str(error))}"
-            ) from error
+            text = self._without_password(str(error))
+            if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+                raise self.not_read_only(source, f"the server refused a write: {text}") from error
+            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {text}") from error
 
     def _without_password(self, text: str) -> str:
         password = self.connection.password

@@ -26,6 +26,7 @@ class SQLiteConnectorHook(SqlConnectorHook):
     """Reads and writes a SQLite database file."""
 
     conn_type = "sqlite"
+    dialect = "sqlite"
     hook_name = "SQLite (ETL)"
     default_conn_name = "sqlite_default"
     description = "A SQLite database file: extract by table or query; append, replace and upsert atomically."
@@ -96,22 +97,35 @@ class SQLiteConnectorHook(SqlConnectorHook):
             self.db.execute(f"DROP VIEW {view}")
 
     def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+        """Stream a table or query; the session is `query_only` while it reads, so nothing can write."""
         with self:
             select = self.select_for(source)
             try:
-                types = self._declared_types(select)
-                cursor = self.db.execute(select, options.get("parameters", ()))
+                types = self._declared_types(select)  # before query_only: the probe is a temporary view
+                self.db.execute("PRAGMA query_only = ON")
             except sqlite3.Error as error:
                 raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error
-            names = [column[0] for column in cursor.description]
             try:
-                while rows := cursor.fetchmany(chunk_size):
-                    batch = rows_to_batch(rows, names, types, source=source)
-                    # Columns with no declared type keep the type inferred from the first chunk.
-                    types = [t if t is not None else batch.schema.field(i).type for i, t in enumerate(types)]
-                    yield batch
+                yield from self._rows(source, select, types, chunk_size, options.get("parameters", ()))
             finally:
-                cursor.close()
+                self.db.execute("PRAGMA query_only = OFF")
+
+    def _rows(
+        self, source: str, select: str, types: list[pa.DataType | None], chunk_size: int, parameters: Any
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            cursor = self.db.execute(select, parameters)
+        except sqlite3.Error as error:
+            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error
+        names = [column[0] for column in cursor.description]
+        try:
+            while rows := cursor.fetchmany(chunk_size):
+                batch = rows_to_batch(rows, names, types, source=source)
+                # Columns with no declared type keep the type inferred from the first chunk.
+                types = [t if t is not None else batch.schema.field(i).type for i, t in enumerate(types)]
+                yield batch
+        finally:
+            cursor.close()
 
     def get_schema(self, source: str | None = None) -> SchemaInfo:
         """Tables and views with columns, primary key, unique indexes and foreign keys (3 queries)."""
