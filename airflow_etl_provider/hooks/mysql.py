@@ -23,7 +23,7 @@ from mysql.connector import errors as mysql_errors
 from mysql.connector.constants import ClientFlag
 from mysql.connector.errorcode import ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
 
-from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.sql.mysql import (
@@ -42,13 +42,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_PORT = 3306
-#: errno -> what the person filling the form should check.
+#: errno -> (the form field to check, what the person filling the form should check).
 _CONNECT_ERRORS = {
-    1045: "the server refused the login/password (access denied); check the login and password fields",
-    1044: "the login may not use this database (access denied); check the schema field or the grants",
-    1049: "the database named in the schema field does not exist; check the schema field",
-    2003: "the server is unreachable (nothing answered at that host and port); check host, port and firewall",
-    2005: "the host name does not resolve; check the host field",
+    1045: ("password", "the server refused the login/password (access denied); check the login and password fields"),
+    1044: ("schema", "the login may not use this database (access denied); check the schema field or the grants"),
+    1049: ("schema", "the database named in the schema field does not exist; check the schema field"),
+    2003: ("host", "the server is unreachable (nothing answered at that host and port); check host, port and firewall"),
+    2005: ("host", "the host name does not resolve; check the host field"),
 }
 #: How a failed DNS lookup reads when the pure-Python driver reports it as 2003.
 _UNRESOLVED = re.compile(r"name or service not known|name resolution|nodename nor servname", re.IGNORECASE)
@@ -107,6 +107,7 @@ class MySqlConnectorHook(SqlConnectorHook):
         "placeholders": {"host": "mysql.example.com", "port": str(DEFAULT_PORT), "schema": "analytics"},
     }
     transient_errors = (ConnectionError, TimeoutError, mysql_errors.OperationalError, mysql_errors.InterfaceError)
+    connect_errors = (mysql_errors.Error,)
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -186,29 +187,32 @@ class MySqlConnectorHook(SqlConnectorHook):
 
     # -- test ----------------------------------------------------------------------------
 
+    def _where(self) -> str:
+        conn = self.connection
+        return f"{conn.host or 'localhost'}:{conn.port or DEFAULT_PORT}"
+
+    def _diagnose(self, error: Exception) -> tuple[str, str]:
+        """(form field to check, what failed in words) for an error opening the connection."""
+        errno = getattr(error, "errno", None) or 0
+        message = getattr(error, "msg", None) or str(error)
+        if errno == 2003 and _UNRESOLVED.search(message):  # the pure driver's 2005
+            errno = 2005
+        field, advice = _CONNECT_ERRORS.get(errno, ("host", "see the driver's message"))
+        return field, f"{advice} (error {getattr(error, 'errno', None)}: {message})"
+
+    def connect_failure(self, error: Exception) -> ConnectorConfigError:
+        conn = self.connection
+        field, problem = self._diagnose(error)
+        where = f"{self._where()} as {conn.login or ''!r}, database {conn.schema!r}"
+        return ConnectorConfigError(self.conn_id, field, f"cannot connect to MySQL at {where}: {problem}")
+
     def test_connection(self) -> tuple[bool, str]:
-        where = f"{self.connection.host or 'localhost'}:{self.connection.port or DEFAULT_PORT}"
         try:
-            args = self.connect_args()
-            db = mysql.connector.connect(**args)
-        except mysql_errors.Error as error:
-            errno = error.errno or 0
-            if errno == 2003 and _UNRESOLVED.search(error.msg or ""):  # the pure driver's 2005
-                errno = 2005
-            advice = _CONNECT_ERRORS.get(errno, f"the server said: {error.msg}")
-            return (
-                False,
-                f"Cannot connect to MySQL at {where} (connection {self.conn_id!r}, error {error.errno}): {advice}.",
-            )
-        except Exception as error:  # config errors carry their own message, without secrets
-            return False, f"Cannot connect to MySQL at {where} (connection {self.conn_id!r}): {error}"
-        try:
-            cursor = db.cursor()
-            cursor.execute("SELECT VERSION(), DATABASE()")
-            version, database = (text_value(value) for value in cursor.fetchone() or ("", ""))
-        finally:
-            db.close()
-        return True, f"Connected to {where}, server {version}, database {database or '(none)'}."
+            with self:
+                version, database = (text_value(value) for value in self._query("SELECT VERSION(), DATABASE()")[0])
+        except ConnectorConfigError as error:  # settings, or the connection failing (`connect_failure`)
+            return False, str(error)
+        return True, f"Connected to {self._where()}, server {version}, database {database or '(none)'}."
 
     # -- reading -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import (
@@ -28,6 +28,8 @@ class SqlConnectorHook(ConnectorHook):
 
     #: How this database's SQL is lexed when a query source is checked (`read_statement`).
     dialect: ClassVar[Dialect]
+    #: Driver errors meaning the connection could not be opened (address, login, database, file).
+    connect_errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -41,8 +43,15 @@ class SqlConnectorHook(ConnectorHook):
     def loader(self) -> SqlLoader:
         """The dialect's loader bound to the open connection."""
 
+    @abstractmethod
+    def connect_failure(self, error: Exception) -> ConnectorConfigError:
+        """`error` from opening the connection in words: where it points, the field to check, no password."""
+
     def open(self) -> None:
-        self._db = self.with_retries(self._connect, f"Connecting to {self.hook_name}")
+        try:
+            self._db = self.with_retries(self._connect, f"Connecting to {self.hook_name}")
+        except self.connect_errors as error:
+            raise self.connect_failure(error) from error
 
     def close(self) -> None:
         if self._db is not None:

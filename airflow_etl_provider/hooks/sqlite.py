@@ -1,7 +1,8 @@
 """SQLite connector: the embedded default database, no server needed.
 
 Works with Airflow `sqlite` connections as they are: the database file is the connection's
-host (a path). Loads run in one transaction, so a failed load leaves the file as it was.
+host (a path). Loads run in one transaction, so a failed load leaves the file as it was; reads
+run with `PRAGMA query_only`. A path that is no openable database is an error naming it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class SQLiteConnectorHook(SqlConnectorHook):
 
     conn_type = "sqlite"
     dialect = "sqlite"
+    connect_errors = (sqlite3.Error,)
     hook_name = "SQLite (ETL)"
     default_conn_name = "sqlite_default"
     description = "A SQLite database file: extract by table or query; append, replace and upsert atomically."
@@ -66,10 +68,20 @@ class SQLiteConnectorHook(SqlConnectorHook):
                 self.conn_id, "host", f"the directory {str(path.parent)!r} of the database file does not exist."
             )
         db = sqlite3.connect(path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-        journal_mode = self.config.get("journal_mode")
-        if journal_mode:
-            db.execute(f"PRAGMA journal_mode = {journal_mode}")
+        try:
+            db.execute("PRAGMA schema_version")  # reads the header: a file that is no database fails here
+            journal_mode = self.config.get("journal_mode")
+            if journal_mode:
+                db.execute(f"PRAGMA journal_mode = {journal_mode}")
+        except sqlite3.Error:
+            db.close()
+            raise
         return db
+
+    def connect_failure(self, error: Exception) -> ConnectorConfigError:
+        return ConnectorConfigError(
+            self.conn_id, "host", f"cannot open {str(self.database_path)!r} as a SQLite database file: {error}."
+        )
 
     def loader(self) -> SQLiteLoader:
         return SQLiteLoader(self.db)
