@@ -3,7 +3,9 @@
 Works with Airflow `mysql` connections as they are (host, port, login, password, schema =
 database; extra keys it does not know are kept). The official MySQL provider is never
 imported: when it is installed it owns the connection form, otherwise ours is shown.
-Sessions run with `time_zone = '+00:00'`, so TIMESTAMP columns are read and written as UTC.
+Sessions run with `time_zone = '+00:00'`, so TIMESTAMP columns are read and written as UTC,
+and without multi-statement support, so one `execute` never runs a second statement. Reads
+run in `START TRANSACTION READ ONLY`.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import mysql.connector
 import pyarrow as pa
 from mysql.connector import errors as mysql_errors
+from mysql.connector.constants import ClientFlag
+from mysql.connector.errorcode import ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
 
-from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.sql.mysql import (
@@ -31,20 +35,20 @@ from airflow_etl_provider.sql.mysql import (
     raw_batch,
     text_value,
 )
-from airflow_etl_provider.sql.names import is_query, strip_query
+from airflow_etl_provider.sql.names import is_query
 from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_PORT = 3306
-#: errno -> what the person filling the form should check.
+#: errno -> (the form field to check, what the person filling the form should check).
 _CONNECT_ERRORS = {
-    1045: "the server refused the login/password (access denied); check the login and password fields",
-    1044: "the login may not use this database (access denied); check the schema field or the grants",
-    1049: "the database named in the schema field does not exist; check the schema field",
-    2003: "the server is unreachable (nothing answered at that host and port); check host, port and firewall",
-    2005: "the host name does not resolve; check the host field",
+    1045: ("password", "the server refused the login/password (access denied); check the login and password fields"),
+    1044: ("schema", "the login may not use this database (access denied); check the schema field or the grants"),
+    1049: ("schema", "the database named in the schema field does not exist; check the schema field"),
+    2003: ("host", "the server is unreachable (nothing answered at that host and port); check host, port and firewall"),
+    2005: ("host", "the host name does not resolve; check the host field"),
 }
 #: How a failed DNS lookup reads when the pure-Python driver reports it as 2003.
 _UNRESOLVED = re.compile(r"name or service not known|name resolution|nodename nor servname", re.IGNORECASE)
@@ -54,6 +58,7 @@ class MySqlConnectorHook(SqlConnectorHook):
     """Reads and writes MySQL and MariaDB databases."""
 
     conn_type = "mysql"
+    dialect = "mysql"
     hook_name = "MySQL (ETL)"
     default_conn_name = "mysql_default"
     description = (
@@ -102,6 +107,7 @@ class MySqlConnectorHook(SqlConnectorHook):
         "placeholders": {"host": "mysql.example.com", "port": str(DEFAULT_PORT), "schema": "analytics"},
     }
     transient_errors = (ConnectionError, TimeoutError, mysql_errors.OperationalError, mysql_errors.InterfaceError)
+    connect_errors = (mysql_errors.Error,)
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -123,6 +129,7 @@ class MySqlConnectorHook(SqlConnectorHook):
             "time_zone": "+00:00",
             "autocommit": True,
             "use_pure": not mysql.connector.HAVE_CEXT,
+            "client_flags": [-ClientFlag.MULTI_STATEMENTS],
         }
         if conn.schema:
             args["database"] = conn.schema
@@ -161,6 +168,15 @@ class MySqlConnectorHook(SqlConnectorHook):
     def is_mariadb(self) -> bool:
         return "mariadb" in self._server_version.lower()
 
+    @contextmanager
+    def _rolled_back(self, *, read_only: bool) -> Iterator[None]:
+        """A transaction that is always rolled back: READ ONLY ones make the server refuse any write."""
+        self._query("START TRANSACTION READ ONLY" if read_only else "START TRANSACTION")
+        try:
+            yield
+        finally:
+            self.db.rollback()
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self.db.cursor()
         try:
@@ -171,29 +187,32 @@ class MySqlConnectorHook(SqlConnectorHook):
 
     # -- test ----------------------------------------------------------------------------
 
+    def _where(self) -> str:
+        conn = self.connection
+        return f"{conn.host or 'localhost'}:{conn.port or DEFAULT_PORT}"
+
+    def _diagnose(self, error: Exception) -> tuple[str, str]:
+        """(form field to check, what failed in words) for an error opening the connection."""
+        errno = getattr(error, "errno", None) or 0
+        message = getattr(error, "msg", None) or str(error)
+        if errno == 2003 and _UNRESOLVED.search(message):  # the pure driver's 2005
+            errno = 2005
+        field, advice = _CONNECT_ERRORS.get(errno, ("host", "see the driver's message"))
+        return field, f"{advice} (error {getattr(error, 'errno', None)}: {message})"
+
+    def connect_failure(self, error: Exception) -> ConnectorConfigError:
+        conn = self.connection
+        field, problem = self._diagnose(error)
+        where = f"{self._where()} as {conn.login or ''!r}, database {conn.schema!r}"
+        return ConnectorConfigError(self.conn_id, field, f"cannot connect to MySQL at {where}: {problem}")
+
     def test_connection(self) -> tuple[bool, str]:
-        where = f"{self.connection.host or 'localhost'}:{self.connection.port or DEFAULT_PORT}"
         try:
-            args = self.connect_args()
-            db = mysql.connector.connect(**args)
-        except mysql_errors.Error as error:
-            errno = error.errno or 0
-            if errno == 2003 and _UNRESOLVED.search(error.msg or ""):  # the pure driver's 2005
-                errno = 2005
-            advice = _CONNECT_ERRORS.get(errno, f"the server said: {error.msg}")
-            return (
-                False,
-                f"Cannot connect to MySQL at {where} (connection {self.conn_id!r}, error {error.errno}): {advice}.",
-            )
-        except Exception as error:  # config errors carry their own message, without secrets
-            return False, f"Cannot connect to MySQL at {where} (connection {self.conn_id!r}): {error}"
-        try:
-            cursor = db.cursor()
-            cursor.execute("SELECT VERSION(), DATABASE()")
-            version, database = (text_value(value) for value in cursor.fetchone() or ("", ""))
-        finally:
-            db.close()
-        return True, f"Connected to {where}, server {version}, database {database or '(none)'}."
+            with self:
+                version, database = (text_value(value) for value in self._query("SELECT VERSION(), DATABASE()")[0])
+        except ConnectorConfigError as error:  # settings, or the connection failing (`connect_failure`)
+            return False, str(error)
+        return True, f"Connected to {self._where()}, server {version}, database {database or '(none)'}."
 
     # -- reading -------------------------------------------------------------------------
 
@@ -222,21 +241,14 @@ class MySqlConnectorHook(SqlConnectorHook):
             if not columns:
                 raise SourceError(f"Table {source!r} does not exist in the database of connection {self.conn_id!r}.")
             return [ColumnType(name, arrow_type) for name, arrow_type, _ in columns]
-        probe = quote_identifier(f"_etl_probe_{id(self):x}")
-        try:
-            self._query(
-                f"CREATE TEMPORARY TABLE {probe} AS SELECT * FROM ({strip_query(source)}) AS _q LIMIT 0",
-                parameters or (),
-            )
-        except mysql_errors.Error:  # e.g. duplicate column names: fall back to the driver's description
+        query = self.select_for(source)
+        rows = self._probe_columns(query, parameters or ())
+        if rows is None:  # e.g. duplicate column names: fall back to the driver's description
             return None
-        try:
-            rows = self._query(f"SHOW FULL COLUMNS FROM {probe}")
-        finally:
-            self._query(f"DROP TEMPORARY TABLE IF EXISTS {probe}")
         json_names: set[str] = set()
         if self.is_mariadb and any(text_value(row[1]).lower() == "longtext" for row in rows):
-            json_names = self._json_result_columns(source, parameters)
+            with self._rolled_back(read_only=True):
+                json_names = self._json_result_columns(query, parameters)
         return [
             ColumnType(
                 text_value(row[0]),
@@ -247,7 +259,31 @@ class MySqlConnectorHook(SqlConnectorHook):
             for row in rows
         ]
 
-    def _json_result_columns(self, source: str, parameters: Any) -> set[str]:
+    def _probe_columns(self, query: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]] | None:
+        """SHOW FULL COLUMNS of an empty table created from `query` (None: the server cannot create one).
+
+        The server evaluates constant parts of a query even under LIMIT 0 (a function in a derived
+        table), and refuses temporary tables in a READ ONLY transaction. So the same LIMIT 0 select
+        first runs READ ONLY, where any write it makes is refused, and the probe then runs in a
+        transaction that is rolled back.
+        """
+        probe = quote_identifier(f"_etl_probe_{id(self):x}")
+        empty = f"SELECT * FROM ({query}) AS _q LIMIT 0"
+        try:
+            with self._rolled_back(read_only=True):
+                self._query(empty, parameters)
+            with self._rolled_back(read_only=False):
+                self._query(f"CREATE TEMPORARY TABLE {probe} AS {empty}", parameters)
+                try:
+                    return self._query(f"SHOW FULL COLUMNS FROM {probe}")
+                finally:
+                    self._query(f"DROP TEMPORARY TABLE IF EXISTS {probe}")
+        except mysql_errors.Error as error:
+            if error.errno == ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION:
+                raise
+            return None
+
+    def _json_result_columns(self, query: str, parameters: Any) -> set[str]:
         """MariaDB: result columns that are bare references to JSON table columns.
 
         The probe table loses JSON's `json_valid` check, so the origin of each column is read from
@@ -256,7 +292,7 @@ class MySqlConnectorHook(SqlConnectorHook):
         """
         try:
             # WHERE 0 stops the optimizer before it reads const tables and prints their values.
-            self._query(f"EXPLAIN EXTENDED SELECT * FROM ({strip_query(source)}) AS _q WHERE 0", parameters or ())
+            self._query(f"EXPLAIN EXTENDED SELECT * FROM ({query}) AS _q WHERE 0", parameters or ())
             notes = self._query("SHOW WARNINGS")
         except mysql_errors.Error:  # e.g. a statement EXPLAIN does not take: keep the probe's types
             return set()
@@ -280,12 +316,16 @@ class MySqlConnectorHook(SqlConnectorHook):
             yield from self._stream(source, self.select_for(source), chunk_size, options.get("parameters"))
 
     def _stream(self, source: str, select: str, chunk_size: int, parameters: Any) -> Iterator[pa.RecordBatch]:
+        """Rows of `select` in one READ ONLY transaction, which ends with the result (or the session)."""
         try:
             declared = self._declared_columns(source, parameters)
+            self._query("START TRANSACTION READ ONLY")
             cursor = self.db.cursor(raw=True)
             cursor.execute(select, parameters or ())
         except mysql_errors.Error as error:
-            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error.msg}") from error
+            with suppress(mysql_errors.Error):
+                self.db.rollback()
+            raise self._read_error(source, error) from error
         columns = declared or [
             ColumnType(d[0], description_type(d[1], d[7], d[8] if len(d) > 8 else None)) for d in cursor.description
         ]
@@ -300,14 +340,20 @@ class MySqlConnectorHook(SqlConnectorHook):
         finally:
             if exhausted:
                 cursor.close()
+                self.db.rollback()  # the transaction only read
             else:  # stopped early: drop the unread rest of the result with the session
                 self._drop_session()
+
+    def _read_error(self, source: str, error: mysql_errors.Error) -> SourceError:
+        if error.errno == ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION:
+            return self.not_read_only(source, f"the server refused a write: {error.msg}")
+        return SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error.msg}")
 
     def _fetch(self, cursor: Any, chunk_size: int, source: str) -> list[tuple[Any, ...]]:
         try:
             return cursor.fetchmany(chunk_size)
         except mysql_errors.Error as error:
-            raise SourceError(f"Reading {source!r} from connection {self.conn_id!r} failed: {error.msg}") from error
+            raise self._read_error(source, error) from error
 
     def preview(self, source: str, limit: int = 100, **options: Any) -> pd.DataFrame:
         """The first `limit` rows; the LIMIT is part of the query, so the server reads no more."""

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 #: Extras this connector reads itself; libpq must not see them.
 _OWN_EXTRAS = ("schema", "timeout", "retry_count")
 
+#: SQLSTATE of a write refused in a read-only transaction.
+READ_ONLY_SQL_TRANSACTION = "25006"
+
 SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
@@ -39,6 +42,7 @@ class PostgresConnectorHook(SqlConnectorHook):
     """Reads and writes a PostgreSQL database."""
 
     conn_type = "postgres"
+    dialect = "postgres"
     hook_name = "PostgreSQL (ETL)"
     default_conn_name = "postgres_default"
     description = (
@@ -89,6 +93,7 @@ class PostgresConnectorHook(SqlConnectorHook):
         psycopg.errors.AdminShutdown,
         psycopg.errors.CannotConnectNow,
     )
+    connect_errors = (psycopg.Error,)
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -146,8 +151,6 @@ class PostgresConnectorHook(SqlConnectorHook):
     # -- test_connection -----------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        conn = self.connection
-        where = f"database {conn.schema!r} on {conn.host}:{conn.port or 5432} as {conn.login!r}"
         try:
             with self:
                 self.db.execute("SELECT 1").fetchone()
@@ -155,22 +158,31 @@ class PostgresConnectorHook(SqlConnectorHook):
         except ConnectorConfigError as error:
             return False, str(error)
         except psycopg.Error as error:
-            return False, f"Connection {self.conn_id!r}: {self._explain(error)} ({where})."
-        return True, f"Connected to {where} (PostgreSQL {version})."
+            return False, f"Connection {self.conn_id!r}: {self._diagnose(error)[1]} ({self._where()})."
+        return True, f"Connected to {self._where()} (PostgreSQL {version})."
 
-    def _explain(self, error: psycopg.Error) -> str:
-        """Say which of auth / host / database failed, in words and without the password."""
-        text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    def _where(self) -> str:
+        conn = self.connection
+        return f"database {conn.schema!r} on {conn.host or 'localhost'}:{conn.port or 5432} as {conn.login!r}"
+
+    def connect_failure(self, error: Exception) -> ConnectorConfigError:
+        field, problem = self._diagnose(error)
+        return ConnectorConfigError(self.conn_id, field, f"cannot connect to {self._where()}: {problem}")
+
+    def _diagnose(self, error: Exception) -> tuple[str, str]:
+        """(field to check, which of auth / host / database failed in words), without the password."""
+        text = " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
         text = self._without_password(text)
-        lowered = text.lower()
+        lowered, sqlstate = text.lower(), getattr(error, "sqlstate", None)
         missing_role = "role" in lowered and "does not exist" in lowered
-        if error.sqlstate in {"28P01", "28000"} or "authentication" in lowered or missing_role:
-            return f"authentication failed, check login and password: {text}"
-        if error.sqlstate == "3D000" or ("database" in lowered and "does not exist" in lowered):
-            return f"the database does not exist, check the Database (schema) field: {text}"
-        if isinstance(error, psycopg.OperationalError) and error.sqlstate is None:
-            return f"the server is unreachable, check host, port and network: {text}"
-        return text
+        if sqlstate in {"28P01", "28000"} or "authentication" in lowered or missing_role:
+            field = "password" if sqlstate == "28P01" or "password" in lowered else "login"
+            return field, f"authentication failed, check login and password: {text}"
+        if sqlstate == "3D000" or ("database" in lowered and "does not exist" in lowered):
+            return "schema", f"the database does not exist, check the Database (schema) field: {text}"
+        if isinstance(error, psycopg.OperationalError) and sqlstate is None:
+            return "host", f"the server is unreachable, check host, port and network: {text}"
+        return "host", text
 
     # -- extract -------------------------------------------------------------------------
 
@@ -188,9 +200,14 @@ class PostgresConnectorHook(SqlConnectorHook):
         return sql.Identifier(identifier).as_string(self.db)
 
     def _describe(self, select: str, source: str) -> list[PgColumn]:
-        """Column names and types of `select` from its result description (no row is read)."""
-        with self.db.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({select}) AS q LIMIT 0".encode())
+        """Column names and types of `select` from its result description (no row is read).
+
+        It runs in a READ ONLY transaction and over the extended protocol (`binary=True`), which
+        takes one statement only: nothing the text holds can write or run a second statement.
+        """
+        with self.db.transaction(), self.db.cursor() as cursor:
+            cursor.execute(b"SET TRANSACTION READ ONLY")
+            cursor.execute(f"SELECT * FROM ({select}) AS q LIMIT 0".encode(), binary=True)
             result = cursor.pgresult
             columns = [
                 pg_column(column.name, column.type_code, result.fmod(i))
@@ -219,9 +236,10 @@ class PostgresConnectorHook(SqlConnectorHook):
             batches = read_arrow(conninfo, self._session_sql(), typed_select(select, columns), columns)
             yield from or_empty(rebatch(batches, chunk_size), schema)
         except (psycopg.Error, AdbcError, pa.ArrowInvalid, OSError) as error:  # OSError: the stream failed
-            raise SourceError(
-                f"Cannot read {source!r} from connection {self.conn_id!r}: {self._without_password(str(error))}"
-            ) from error
+            text = self._without_password(str(error))
+            if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+                raise self.not_read_only(source, f"the server refused a write: {text}") from error
+            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {text}") from error
 
     def _without_password(self, text: str) -> str:
         password = self.connection.password

@@ -5,18 +5,31 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.sql.loader import SqlLoader
-from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name, strip_query
+from airflow_etl_provider.sql.names import (
+    READ_ONLY_RULE,
+    Dialect,
+    TableName,
+    is_query,
+    parse_table_name,
+    read_statement,
+)
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation
 
 
 class SqlConnectorHook(ConnectorHook):
     """A connector over one database connection opened when the hook is entered."""
+
+    #: How this database's SQL is lexed when a query source is checked (`read_statement`).
+    dialect: ClassVar[Dialect]
+    #: Driver errors meaning the connection could not be opened (address, login, database, file).
+    connect_errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -30,8 +43,15 @@ class SqlConnectorHook(ConnectorHook):
     def loader(self) -> SqlLoader:
         """The dialect's loader bound to the open connection."""
 
+    @abstractmethod
+    def connect_failure(self, error: Exception) -> ConnectorConfigError:
+        """`error` from opening the connection in words: where it points, the field to check, no password."""
+
     def open(self) -> None:
-        self._db = self.with_retries(self._connect, f"Connecting to {self.hook_name}")
+        try:
+            self._db = self.with_retries(self._connect, f"Connecting to {self.hook_name}")
+        except self.connect_errors as error:
+            raise self.connect_failure(error) from error
 
     def close(self) -> None:
         if self._db is not None:
@@ -56,10 +76,18 @@ class SqlConnectorHook(ConnectorHook):
         return parse_table_name(text)
 
     def select_for(self, source: str) -> str:
-        """The SELECT that reads `source`: the query itself, or every row of a table."""
-        if is_query(source):
-            return strip_query(source)
-        return f"SELECT * FROM {'.'.join(self.quote_identifier(part) for part in self.table_name(source).parts())}"
+        """The SELECT that reads `source`: every row of a table, or the query itself once it is
+        known to be one read-only statement (nothing stacked after a `;`, no SELECT ... INTO)."""
+        if not is_query(source):
+            return f"SELECT * FROM {'.'.join(self.quote_identifier(part) for part in self.table_name(source).parts())}"
+        try:
+            return read_statement(source, self.dialect)
+        except ValueError as error:
+            raise self.not_read_only(source, str(error)) from error
+
+    def not_read_only(self, source: str, reason: str) -> SourceError:
+        """The error for a source that is not one read-only statement, or that the server caught writing."""
+        return SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {READ_ONLY_RULE}; {reason}.")
 
     def load(
         self,

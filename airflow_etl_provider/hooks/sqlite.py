@@ -1,7 +1,8 @@
 """SQLite connector: the embedded default database, no server needed.
 
 Works with Airflow `sqlite` connections as they are: the database file is the connection's
-host (a path). Loads run in one transaction, so a failed load leaves the file as it was.
+host (a path). Loads run in one transaction, so a failed load leaves the file as it was; reads
+run with `PRAGMA query_only`. A path that is no openable database is an error naming it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class SQLiteConnectorHook(SqlConnectorHook):
     """Reads and writes a SQLite database file."""
 
     conn_type = "sqlite"
+    dialect = "sqlite"
+    connect_errors = (sqlite3.Error,)
     hook_name = "SQLite (ETL)"
     default_conn_name = "sqlite_default"
     description = "A SQLite database file: extract by table or query; append, replace and upsert atomically."
@@ -65,10 +68,20 @@ class SQLiteConnectorHook(SqlConnectorHook):
                 self.conn_id, "host", f"the directory {str(path.parent)!r} of the database file does not exist."
             )
         db = sqlite3.connect(path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-        journal_mode = self.config.get("journal_mode")
-        if journal_mode:
-            db.execute(f"PRAGMA journal_mode = {journal_mode}")
+        try:
+            db.execute("PRAGMA schema_version")  # reads the header: a file that is no database fails here
+            journal_mode = self.config.get("journal_mode")
+            if journal_mode:
+                db.execute(f"PRAGMA journal_mode = {journal_mode}")
+        except sqlite3.Error:
+            db.close()
+            raise
         return db
+
+    def connect_failure(self, error: Exception) -> ConnectorConfigError:
+        return ConnectorConfigError(
+            self.conn_id, "host", f"cannot open {str(self.database_path)!r} as a SQLite database file: {error}."
+        )
 
     def loader(self) -> SQLiteLoader:
         return SQLiteLoader(self.db)
@@ -96,22 +109,35 @@ class SQLiteConnectorHook(SqlConnectorHook):
             self.db.execute(f"DROP VIEW {view}")
 
     def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
+        """Stream a table or query; the session is `query_only` while it reads, so nothing can write."""
         with self:
             select = self.select_for(source)
             try:
-                types = self._declared_types(select)
-                cursor = self.db.execute(select, options.get("parameters", ()))
+                types = self._declared_types(select)  # before query_only: the probe is a temporary view
+                self.db.execute("PRAGMA query_only = ON")
             except sqlite3.Error as error:
                 raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error
-            names = [column[0] for column in cursor.description]
             try:
-                while rows := cursor.fetchmany(chunk_size):
-                    batch = rows_to_batch(rows, names, types, source=source)
-                    # Columns with no declared type keep the type inferred from the first chunk.
-                    types = [t if t is not None else batch.schema.field(i).type for i, t in enumerate(types)]
-                    yield batch
+                yield from self._rows(source, select, types, chunk_size, options.get("parameters", ()))
             finally:
-                cursor.close()
+                self.db.execute("PRAGMA query_only = OFF")
+
+    def _rows(
+        self, source: str, select: str, types: list[pa.DataType | None], chunk_size: int, parameters: Any
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            cursor = self.db.execute(select, parameters)
+        except sqlite3.Error as error:
+            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error
+        names = [column[0] for column in cursor.description]
+        try:
+            while rows := cursor.fetchmany(chunk_size):
+                batch = rows_to_batch(rows, names, types, source=source)
+                # Columns with no declared type keep the type inferred from the first chunk.
+                types = [t if t is not None else batch.schema.field(i).type for i, t in enumerate(types)]
+                yield batch
+        finally:
+            cursor.close()
 
     def get_schema(self, source: str | None = None) -> SchemaInfo:
         """Tables and views with columns, primary key, unique indexes and foreign keys (3 queries)."""

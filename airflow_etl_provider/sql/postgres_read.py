@@ -21,6 +21,9 @@ from airflow_etl_provider.sql.postgres import PgColumn
 #: Bytes of rows the driver gathers into one Arrow batch (the rows are then re-chunked).
 BATCH_BYTES = 4 << 20
 
+#: Every transaction of the driver's session is read-only.
+READ_ONLY_SESSION = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
 #: Converted on the server: uuid and oid because the driver decodes them to other types than
 #: the map's, numeric because the server prints it over twice as fast as the driver decodes it.
 _SERVER_CASTS = {"uuid": "text", "oid": "int8", "numeric": "text"}
@@ -90,23 +93,29 @@ def read_arrow(
 ) -> Iterator[pa.RecordBatch]:
     """Stream `select` (already wrapped by `typed_select`) as batches of the connector's types.
 
-    `session_sql` runs first on the driver's own connection (time zone, search path). Closing
-    the iterator early closes the stream and the connection; the server stops the COPY. The
-    driver manager's low-level API is used because its DB-API module imports pandas.
+    `session_sql` runs first on the driver's own connection (time zone, search path), then the
+    session is made read-only, so the COPY runs in a READ ONLY transaction: the server refuses
+    any write the query would make (a data-modifying WITH, a function that writes, nextval).
+    The driver prepares the query first, which takes one statement only. Closing the iterator
+    early closes the stream and the connection; the server stops the COPY. The driver
+    manager's low-level API is used because its DB-API module imports pandas.
     """
     import adbc_driver_manager
     import adbc_driver_postgresql
+    from adbc_driver_manager._reader import AdbcRecordBatchReader
 
     with contextlib.ExitStack() as resources:
         database = resources.enter_context(adbc_driver_postgresql.connect(conninfo))
         connection = resources.enter_context(adbc_driver_manager.AdbcConnection(database))
         statement = resources.enter_context(adbc_driver_manager.AdbcStatement(connection))
         statement.set_options(**{adbc_driver_postgresql.StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(BATCH_BYTES)})
-        for sql in session_sql:
+        for sql in (*session_sql, READ_ONLY_SESSION):
             statement.set_sql_query(sql)
             statement.execute_update()
         statement.set_sql_query(select)
         stream, _ = statement.execute_query()
-        reader = resources.enter_context(pa.RecordBatchReader.from_stream(stream))
+        # The driver manager's reader (as its DB-API uses) raises the server's errors with their SQLSTATE.
+        reader = AdbcRecordBatchReader._import_from_c(stream.address)
+        resources.callback(reader.close)
         for batch in reader:
             yield conform_batch(batch, columns)
