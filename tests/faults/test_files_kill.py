@@ -1,15 +1,20 @@
 """SIGKILL a real load into local files or S3 and check what readers, and the next load, see.
 
 A load is killed while its source blocks: in the middle of a part, or after its last chunk
-(every part written, nothing published). The destination must then read exactly as before the
+(every part written, nothing published); a multi-file load also inside its publish step (its
+store is instrumented in the child to block there: after publishing its first file, after
+deleting the first of the files a replace removes). The destination must then read exactly as before the
 load, with nothing of the killed load visible to a reader that skips hidden names (`_x`, `.x`,
 as Spark, Hive and Arrow datasets do); the next load of the same destination removes what the
 killed one left (hidden parts and temporary files, pending multipart uploads), and the two
-loads together read as one clean load: no row lost, none duplicated.
+loads together read as one clean load: no row lost, none duplicated. A publish that had not
+begun deleting old files is undone (the retry of the killed load must not duplicate its
+rows); one that had is finished.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,3 +148,82 @@ def test_a_killed_load_is_invisible_and_the_next_load_reads_as_one_clean_run(
     if shape == "multi":
         new_files = [n for n in store.visible() if n not in before or mode == "replace"]
         assert len(new_files) == TOTAL_ROWS // ROWS_PER_FILE
+
+
+# -- killed inside the publish step ----------------------------------------------------------
+
+DESTINATION = "out/"
+OPTIONS = {"max_rows_per_file": ROWS_PER_FILE}
+FILES = TOTAL_ROWS // ROWS_PER_FILE
+
+#: Child-process code that makes the store block, after writing the marker, at one point of the publish.
+BLOCK_AFTER_FIRST_PUBLISH = """
+    original = store_class.publish
+    def publish(self, record):
+        original(self, record)
+        if "_publish.json" not in str(record):  # a data file, not the journal
+            block()
+    store_class.publish = publish
+"""
+BLOCK_AFTER_FIRST_DELETE = """
+    original = store_class.delete
+    def delete(self, names):
+        names = list(names)
+        original(self, names[:1])
+        block()
+    store_class.delete = delete
+"""
+
+
+def _body(store: Store, mode: str, marker: Path, instrument: str) -> str:
+    return f"""
+    import time
+    from pathlib import Path
+    from airflow_etl_provider.hooks.registry import hook_for
+    from tests.faults.test_files_kill import _batches
+
+    def block():
+        Path({str(marker)!r}).write_text("publishing")
+        while True:
+            time.sleep(3600)
+
+    with hook_for({store.conn_id!r}) as hook:
+        store_class = type(hook.store)
+        {textwrap.indent(textwrap.dedent(instrument), " " * 8).strip()}
+        hook.load(_batches(0, {TOTAL_ROWS}), {DESTINATION!r}, mode={mode!r}, **{OPTIONS!r})
+    """
+
+
+@pytest.mark.parametrize("mode", ["append", "replace"])
+def test_a_load_killed_while_publishing_its_files_is_undone_by_the_next_load(
+    store: Store, mode: str, tmp_path: Path
+) -> None:
+    store.load(DESTINATION, "append", OPTIONS, rows=len(OLD_IDS), start=OLD_IDS[0])
+    before = store.visible()
+    marker = tmp_path / "marker"
+
+    run_and_kill(_body(store, mode, marker, BLOCK_AFTER_FIRST_PUBLISH), marker)
+
+    # The one documented window: a reader sees the old files and the part published so far.
+    assert len(store.visible()) == len(before) + 1
+    assert store.read_ids(DESTINATION) == sorted(OLD_IDS + NEW_IDS[:ROWS_PER_FILE])
+
+    store.load(DESTINATION, mode, OPTIONS)  # the retry
+    assert store.read_ids(DESTINATION) == (sorted(OLD_IDS + NEW_IDS) if mode == "append" else NEW_IDS)
+    assert store.leftovers() == []
+
+
+def test_a_replace_killed_while_deleting_the_old_files_is_finished_by_the_next_load(
+    store: Store, tmp_path: Path
+) -> None:
+    for start in (OLD_IDS[0], OLD_IDS[0] + 1000, OLD_IDS[0] + 2000):
+        store.load(DESTINATION, "append", OPTIONS, rows=1000, start=start)
+    marker = tmp_path / "marker"
+
+    run_and_kill(_body(store, "replace", marker, BLOCK_AFTER_FIRST_DELETE), marker)
+
+    assert len(store.visible()) == 2 + FILES  # every new file, and two old ones not deleted yet
+
+    store.load(DESTINATION, "append", OPTIONS, rows=1000, start=20_000_000)
+    assert store.read_ids(DESTINATION) == NEW_IDS + list(range(20_000_000, 20_001_000))
+    assert store.leftovers() == []
