@@ -1,15 +1,13 @@
 """SIGKILL a real load into local files or S3 and check what readers, and the next load, see.
 
-A load is killed while its source blocks: in the middle of a part, or after its last chunk
-(every part written, nothing published); a multi-file load also inside its publish step (its
-store is instrumented in the child to block there: after publishing its first file, after
-deleting the first of the files a replace removes). The destination must then read exactly as before the
-load, with nothing of the killed load visible to a reader that skips hidden names (`_x`, `.x`,
-as Spark, Hive and Arrow datasets do); the next load of the same destination removes what the
-killed one left (hidden parts and temporary files, pending multipart uploads), and the two
-loads together read as one clean load: no row lost, none duplicated. A publish that had not
-begun deleting old files is undone (the retry of the killed load must not duplicate its
-rows); one that had is finished.
+Killed while its source blocks (in the middle of a part; after its last chunk, every part
+written and nothing published), a load leaves the destination reading exactly as before: none
+of it is visible to a reader that skips hidden names (`_x`, `.x`, as Spark, Hive and Arrow
+datasets do). The next load of the destination removes what the killed one left (hidden
+parts and temporary files, pending multipart uploads), and the two read as one clean load: no
+row lost, none duplicated. A multi-file load is also killed inside its publish step (its store
+is instrumented in the child to block there): the next load undoes a publish that had not
+begun deleting old files, so that the retry does not duplicate rows, and finishes one that had.
 """
 
 from __future__ import annotations
