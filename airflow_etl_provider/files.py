@@ -396,7 +396,7 @@ def write_files(
                 journal = {"run": run.id, "files": written, "records": records, "replaces": replaced}
                 _write_journal(store, run.folder, journal, store_options)
                 _publish(store, journal)
-                _remove_run(store, run)  # with the journal gone, the next load no longer undoes this one
+                _remove_run(store, run, published=True)  # with the journal gone, no later load undoes this one
         except Exception as error:
             _fail(store, run, destination, journal, error)
         if target.single is not None:
@@ -445,7 +445,7 @@ def _fail(store: FileStore, run: _Run, destination: str, journal: dict[str, Any]
     try:
         if journal is not None:
             _settle(store, journal)
-        _remove_run(store, run)
+        _remove_run(store, run, published=False)
     except Exception as cleanup_error:
         left = error if isinstance(error, LeftBehind) else cleanup_error
         raise LoadError(
@@ -596,7 +596,7 @@ def clean_up_interrupted_loads(store: FileStore, directory: str) -> None:
     current = posixpath.join(directory, RUN_FOLDER_PREFIX + "*")  # what is being cleaned up, for the error
     try:
         runs = store.run_folders(directory)
-        alive = {folder: run_alive(posixpath.basename(folder)[len(RUN_FOLDER_PREFIX) :]) for folder in runs}
+        alive = {folder: _alive(folder) for folder in runs}
         protected = [name for folder, names in runs.items() if alive[folder] for name in names]
         for current, names in runs.items():
             if not alive[current]:
@@ -638,13 +638,26 @@ def _settle(store: FileStore, journal: dict[str, Any]) -> None:
         store.delete(journal["files"])
 
 
-def _remove_run(store: FileStore, run: _Run) -> None:
-    store.remove_run(run.folder, store.run_folders(run.directory).get(run.folder, []), ())
+def _remove_run(store: FileStore, run: _Run, *, published: bool) -> None:
+    """Remove the run's folder; unless its files were all published, also abort what its leases name.
+
+    Uploads to the same keys by other live runs (two loads of one object at once) are kept.
+    """
+    runs = store.run_folders(run.directory)
+    names = runs.get(run.folder, [])
+    others = [
+        n for folder, folder_names in runs.items() if folder != run.folder and _alive(folder) for n in folder_names
+    ]
+    store.remove_run(run.folder, names, names if published else others)
+
+
+def _alive(folder: str) -> bool:
+    return run_alive(posixpath.basename(folder)[len(RUN_FOLDER_PREFIX) :])
 
 
 def _tidy(store: FileStore, run: _Run) -> None:
     """Remove the run folder of a published single file; what stays (a lease) the next load removes."""
     try:
-        _remove_run(store, run)
+        _remove_run(store, run, published=True)
     except Exception as error:  # the file is published: its load succeeded
         log.warning("Could not remove %s (the next load there will): %s", store.display(run.folder), error)
