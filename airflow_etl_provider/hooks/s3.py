@@ -4,7 +4,10 @@ Works with existing Airflow `aws` connections: credentials, session token, regio
 URL and assume-role all come from the amazon provider's S3Hook / AwsBaseHook; this module adds
 only the `bucket` and `prefix` defaults to the extra. Objects are read as streams (Parquet and
 XLSX with ranged GETs), and written with a multipart upload whose parts leave as the data
-arrives; a failure aborts the upload, so no partial object ever becomes visible.
+arrives; a failure aborts the upload (retried), so no partial object ever becomes visible. The
+objects of a multi-object load are completed only once all are written, and each pending
+upload is named by a lease object in the load's hidden run folder, so that the next load can
+abort the uploads of a load that was killed (see `airflow_etl_provider.files`).
 """
 
 from __future__ import annotations
