@@ -534,9 +534,8 @@ _ACTIVE_RUNS: set[str] = set()
 
 @dataclass
 class Staged:
-    """A file being staged: its final `name`, the `sink` to write, and (after) how to publish it."""
+    """A file being staged: the `sink` to write, and (once it is closed) the `record` that publishes it."""
 
-    name: str
     sink: BinaryIO
     record: dict[str, Any] = field(default_factory=dict)
 

@@ -105,7 +105,7 @@ class LocalStore(FileStore):
         os.makedirs(self.path(folder), exist_ok=True)
         try:
             with open(self.path(temp), "xb") as handle:
-                staged = Staged(name, handle, {"temp": temp, "name": name})
+                staged = Staged(handle, {"temp": temp, "name": name})
                 yield staged
                 handle.flush()
                 os.fsync(handle.fileno())

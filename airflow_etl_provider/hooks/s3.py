@@ -387,7 +387,7 @@ class S3Store(FileStore):
             on_start=lambda: self.client.put_object(Bucket=lease_bucket, Key=lease_key, Body=b"", **extra_args),
         )
         self.uploads.append(writer)
-        staged = Staged(name, writer)  # type: ignore[arg-type]
+        staged = Staged(writer)  # type: ignore[arg-type]
         try:
             yield staged
             staged.record = writer.finish(deferred=deferred)
@@ -435,13 +435,7 @@ class S3Store(FileStore):
         for bucket, keys in by_bucket.items():
             for start in range(0, len(keys), DELETE_BATCH):
                 batch = [{"Key": k} for k in keys[start : start + DELETE_BATCH]]
-                response = self.client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-                if response.get("Errors"):
-                    failed = response["Errors"][0]
-                    raise EtlError(
-                        f"Could not delete {len(response['Errors'])} object(s) in bucket {bucket!r}, e.g. "
-                        f"{failed.get('Key')!r}: {failed.get('Code')} {failed.get('Message')}"
-                    )
+                self.client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
 
     def display(self, name: str) -> str:
         return self.uri(name)
