@@ -2,8 +2,10 @@
 
 A `FileStore` says where bytes live (a directory, a bucket); everything else -- picking the
 format from the name, decompressing, adding a file-name column, keeping one schema across
-files, splitting output into files, naming new files for append, removing old ones on
-replace, and cleaning up after a failure -- is written once here.
+files, splitting output into files, naming new files for append, staging them in a hidden
+run folder and publishing them at the end, removing old ones on replace, and cleaning up
+after a failure or after an earlier load that was killed -- is written once here. Reading a
+directory, prefix or glob skips hidden names (`_x`, `.x`) below it, as Spark, Hive and Arrow do.
 
 Common read options: `format` (override the extension), `compression` ("gzip" / "none"),
 `file_name_column` (add each row's file name as a column), `column_types`; the rest go to
@@ -13,15 +15,20 @@ to the format.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
+import os
 import posixpath
 import re
+import socket
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, NoReturn
 
 import pyarrow as pa
 
@@ -32,6 +39,8 @@ from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.formats.compression import compressing, decompressing, parse_compression, split_compression
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, TableInfo
 
+log = logging.getLogger(__name__)
+
 GLOB_CHARS = frozenset("*?[")
 DEFAULT_WRITE_FORMAT = "parquet"
 SAMPLE_ROWS = 1000
@@ -40,6 +49,12 @@ APPEND_READ_ROWS = 50_000
 
 def has_glob(path: str) -> bool:
     return any(ch in path for ch in GLOB_CHARS)
+
+
+def glob_root(pattern: str) -> str:
+    """The folder part of a glob before its first wildcard ("in/**/x*.csv" -> "in")."""
+    fixed = pattern[: min(pattern.index(ch) for ch in GLOB_CHARS if ch in pattern)]
+    return fixed.rpartition("/")[0]
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -96,8 +111,30 @@ class FileStore(ABC):
         """A random-access byte stream of the file."""
 
     @abstractmethod
-    def atomic_writer(self, name: str, options: dict[str, Any]) -> AbstractContextManager[BinaryIO]:
-        """A sink whose file appears complete on a clean exit and not at all after an exception."""
+    def staged_writer(
+        self, name: str, options: dict[str, Any], folder: str, *, deferred: bool
+    ) -> AbstractContextManager[Staged]:
+        """A sink for the file `name`, staged under the hidden run folder `folder`.
+
+        Nothing is visible under `name` until the file is published: on a clean exit when not
+        `deferred`, else by `publish(staged.record)`. After an exception, what it wrote is
+        discarded (or, when that is impossible, the error says what is left and where).
+        """
+
+    @abstractmethod
+    def publish(self, record: dict[str, Any]) -> None:
+        """Make a deferred staged file visible under its name; doing it again is harmless."""
+
+    @abstractmethod
+    def run_folders(self, directory: str) -> dict[str, list[str]]:
+        """The run folders (`_etl-tmp-<run>`) in `directory`, each with the names stored under it."""
+
+    @abstractmethod
+    def remove_run(self, folder: str, names: list[str], protected: Collection[str]) -> None:
+        """Remove the run folder `folder` (holding `names`) and what its run staged elsewhere.
+
+        `protected` are the names in folders of runs still alive: what they claim is kept.
+        """
 
     @abstractmethod
     def delete(self, names: Iterable[str]) -> None: ...
@@ -266,6 +303,11 @@ class _Target:
     replaces: tuple[str, ...]  # names that replace-mode deletes after success
     appends: bool = False  # the single file exists and its rows come first
 
+    @property
+    def directory(self) -> str:
+        """Where the files go, and so where the load stages them."""
+        return posixpath.dirname(self.single or self.pattern or "")
+
 
 def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[str, Any]) -> _Target:
     if store.is_container(destination) or destination.endswith("/"):
@@ -316,13 +358,15 @@ def write_files(
     options: dict[str, Any],
     store_options: dict[str, Any] | None = None,
 ) -> LoadResult:
-    """Write the stream to `destination`; on failure every file written by this call is removed.
+    """Write the stream to `destination`: every file appears at the end, or none does.
 
     append: a directory or pattern gets new file names; an existing single file is rewritten
     as its old rows followed by the new ones (streamed into a new file that then replaces it,
     so it costs one read of the old file: prefer a directory for frequent appends).
     replace: the single file is overwritten atomically; for a directory or pattern the new
-    files are written first and the files that were there before are deleted afterwards.
+    files are published first and the files that were there before are deleted afterwards.
+    Files are staged in a hidden run folder of the destination's directory and published at
+    the end; what an earlier, killed load left there is cleaned up first.
     """
     mode = LoadMode.parse(mode)
     if mode is LoadMode.UPSERT:
@@ -330,40 +374,88 @@ def write_files(
     options = dict(options)
     max_rows = options.pop("max_rows_per_file", None)
     format_options = {k: v for k, v in options.items() if k not in ("format", "compression")}
+    store_options = store_options or {}
     result = LoadResult(destination=destination, mode=mode.value)
-    written: list[str] = []
-    # Unique across concurrent loads (mapped tasks writing into one folder), sortable by time.
-    token = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{uuid.uuid4().hex[:8]}"
     try:
         target = _target(store, destination, mode, {**options, "max_rows_per_file": max_rows})
         target.kind.format.check_options(format_options, writing=True)
-        if target.appends:
-            chunks = carried = _AfterExisting(store, destination, target.kind, chunks, format_options)
-        for number, part in enumerate(_Parts(chunks, int(max_rows) if max_rows else None)):
-            name = target.single or target.pattern.replace("*", f"{token}-{number:05d}", 1)  # type: ignore[union-attr]
-            counted = _Counted(part)
-            with store.atomic_writer(name, store_options or {}) as raw:
-                sink = compressing(raw, target.kind.compression)
-                target.kind.format.write(counted, sink, **format_options)
-                if sink is not raw:
-                    sink.close()
-                result.bytes += raw.tell()
-            written.append(name)
-            result.rows += counted.rows
-            result.chunks += counted.chunks
+    except (LoadError, FormatOptionError, ConnectorConfigError):
+        raise
     except Exception as error:
-        store.delete(written)
-        if isinstance(error, (LoadError, FormatOptionError, ConnectorConfigError)):
-            raise
-        raise LoadError(f"Writing {store.display(destination)} failed, nothing was left behind: {error}") from error
-    if target.replaces:
-        store.delete([n for n in target.replaces if n not in written])
+        raise LoadError(f"Writing {store.display(destination)} failed, nothing was written: {error}") from error
+    clean_up_interrupted_loads(store, target.directory)
+    with _Run(target.directory) as run:
+        journal: dict[str, Any] | None = None
+        try:
+            if target.appends:
+                chunks = carried = _AfterExisting(store, destination, target.kind, chunks, format_options)
+            parts = _Parts(chunks, int(max_rows) if max_rows else None)
+            written, records = _stage(store, run, target, parts, format_options, store_options, result)
+            if target.single is None:
+                replaced = [n for n in target.replaces if n not in written]
+                journal = {"run": run.id, "files": written, "records": records, "replaces": replaced}
+                _write_journal(store, run.folder, journal, store_options)
+                _publish(store, journal)
+                _remove_run(store, run, published=True)  # with the journal gone, no later load undoes this one
+        except Exception as error:
+            _fail(store, run, destination, journal, error)
+        if target.single is not None:
+            _tidy(store, run)
     result.details = {"files": [store.display(n) for n in written], "format": target.kind.format.name}
     if target.appends:
         result.rows -= carried.old_rows
         result.chunks -= carried.old_chunks
         result.details["rows_rewritten"] = carried.old_rows
     return result
+
+
+def _stage(
+    store: FileStore,
+    run: _Run,
+    target: _Target,
+    parts: _Parts,
+    format_options: dict[str, Any],
+    store_options: dict[str, Any],
+    result: LoadResult,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Write every part into the run folder: (names, publish records). A single file is published as it closes."""
+    written: list[str] = []
+    records: list[dict[str, Any]] = []
+    # Unique across concurrent loads (mapped tasks writing into one folder), sortable by time.
+    token = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{uuid.uuid4().hex[:8]}"
+    for number, part in enumerate(parts):
+        name = target.single or target.pattern.replace("*", f"{token}-{number:05d}", 1)  # type: ignore[union-attr]
+        counted = _Counted(part)
+        with store.staged_writer(name, store_options, run.folder, deferred=target.single is None) as staged:
+            sink = compressing(staged.sink, target.kind.compression)
+            target.kind.format.write(counted, sink, **format_options)
+            if sink is not staged.sink:
+                sink.close()
+            result.bytes += staged.sink.tell()
+        records.append(staged.record)
+        written.append(name)
+        result.rows += counted.rows
+        result.chunks += counted.chunks
+    return written, records
+
+
+def _fail(store: FileStore, run: _Run, destination: str, journal: dict[str, Any] | None, error: Exception) -> NoReturn:
+    """Undo the failed load (as the next load would after a kill), then raise with what is left, if anything."""
+    cause = error.__cause__ if isinstance(error, LeftBehind) and error.__cause__ is not None else error
+    try:
+        if journal is not None:
+            _settle(store, journal)
+        _remove_run(store, run, published=False)
+    except Exception as cleanup_error:
+        left = error if isinstance(error, LeftBehind) else cleanup_error
+        raise LoadError(
+            f"Writing {store.display(destination)} failed: {cause}. Cleaning up failed too: {left}; what the load "
+            f"staged stays in {store.display(run.folder)} (hidden from readers) until the next load of this "
+            "destination removes it."
+        ) from cause
+    if isinstance(cause, (LoadError, FormatOptionError, ConnectorConfigError)):
+        raise cause
+    raise LoadError(f"Writing {store.display(destination)} failed, nothing was left behind: {cause}") from cause
 
 
 class _AfterExisting:
@@ -420,3 +512,151 @@ class _Counted:
             self.rows += batch.num_rows
             self.chunks += 1
             yield batch
+
+
+# -- runs: staging, publishing, and cleaning up after killed loads ----------------------------
+# A load stages its files in a hidden folder of the destination's directory, named after the
+# run: `_etl-tmp-<UTC start>-<host>-<pid>-<random>`. Readers (ours, Spark, Hive, Arrow) skip
+# it. Before a multi-file load publishes, it writes a journal there naming what it publishes.
+# The next load of that directory judges each run folder it finds by its name: the run is dead
+# when it is ours (this process) and finished, when its pid is gone (same host), or when it is
+# older than STALE_AFTER (another host, whose processes cannot be checked). A dead run is
+# undone, unless it was a replace that had begun deleting the old files (then it is finished),
+# so that the retry of a killed load never duplicates rows.
+
+RUN_FOLDER_PREFIX = "_etl-tmp-"
+JOURNAL = "_publish.json"
+STALE_AFTER = dt.timedelta(hours=24)
+_RUN_ID = re.compile(r"(?P<started>\d{8}T\d{6}Z)-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}\Z")
+#: Runs of this process still writing (a mapped task's process may run several loads in turn).
+_ACTIVE_RUNS: set[str] = set()
+
+
+@dataclass
+class Staged:
+    """A file being staged: the `sink` to write, and (once it is closed) the `record` that publishes it."""
+
+    sink: BinaryIO
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+class LeftBehind(Exception):
+    """A store could not remove what a failed write staged; the message says what is left, the cause why it failed."""
+
+
+def is_hidden(relative: str) -> bool:
+    """Whether a path below a listed folder has a part readers skip ('_x', '.x'), as Spark and Arrow do."""
+    return any(part[:1] in ("_", ".") for part in relative.split("/"))
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", socket.gethostname())[:40] or "host"
+
+
+def run_alive(run_id: str) -> bool:
+    """Whether the run named `run_id` may still be writing (a name not of this form always may)."""
+    match = _RUN_ID.match(run_id)
+    if match is None:
+        return True
+    if match["host"] != _host():
+        started = dt.datetime.strptime(match["started"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.now(dt.timezone.utc) - started < STALE_AFTER
+    pid = int(match["pid"])
+    if pid == os.getpid():
+        return run_id in _ACTIVE_RUNS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
+
+
+class _Run:
+    """One load's run folder in `directory`; the run counts as alive while the `with` block runs."""
+
+    def __init__(self, directory: str):
+        started = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self.id = f"{started}-{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.directory = directory
+        self.folder = posixpath.join(directory, RUN_FOLDER_PREFIX + self.id)
+
+    def __enter__(self) -> _Run:
+        _ACTIVE_RUNS.add(self.id)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE_RUNS.discard(self.id)
+
+
+def clean_up_interrupted_loads(store: FileStore, directory: str) -> None:
+    """Undo (or, for a replace that had begun deleting old files, finish) every dead run in `directory`."""
+    current = posixpath.join(directory, RUN_FOLDER_PREFIX + "*")  # what is being cleaned up, for the error
+    try:
+        runs = store.run_folders(directory)
+        alive = {folder: _alive(folder) for folder in runs}
+        protected = [name for folder, names in runs.items() if alive[folder] for name in names]
+        for current, names in runs.items():
+            if not alive[current]:
+                _undo(store, current, names, protected)
+    except Exception as error:
+        raise LoadError(
+            f"Cannot clean up {store.display(current)}, left by an interrupted load: {error}. Nothing was written: "
+            "a load there waits until that is cleaned up, as the interrupted load's files could be duplicated."
+        ) from error
+
+
+def _undo(store: FileStore, folder: str, names: list[str], protected: list[str]) -> None:
+    """Settle the dead run of `folder` by its journal, if it had one, then remove its folder and uploads."""
+    journal = posixpath.join(folder, JOURNAL)
+    if journal in names:
+        with store.open_read(journal) as stream:
+            _settle(store, json.loads(stream.read()))
+    store.remove_run(folder, names, protected)
+
+
+def _write_journal(store: FileStore, folder: str, journal: dict[str, Any], options: dict[str, Any]) -> None:
+    """The commit point of a multi-file load: from here the next load knows what to undo or finish."""
+    with store.staged_writer(posixpath.join(folder, JOURNAL), options, folder, deferred=False) as staged:
+        staged.sink.write(json.dumps(journal).encode())
+
+
+def _publish(store: FileStore, journal: dict[str, Any]) -> None:
+    """Publish every staged file, then delete the files the load replaces."""
+    for record in journal["records"]:
+        store.publish(record)
+    store.delete(journal["replaces"])
+
+
+def _settle(store: FileStore, journal: dict[str, Any]) -> None:
+    """Undo a load that stopped while publishing, or finish it if it had begun deleting the files it replaces."""
+    if journal["replaces"] and not all(store.exists(name) for name in journal["replaces"]):
+        _publish(store, journal)
+    else:
+        store.delete(journal["files"])
+
+
+def _remove_run(store: FileStore, run: _Run, *, published: bool) -> None:
+    """Remove the run's folder; unless its files were all published, also abort what its leases name.
+
+    Uploads to the same keys by other live runs (two loads of one object at once) are kept.
+    """
+    runs = store.run_folders(run.directory)
+    names = runs.get(run.folder, [])
+    others = [
+        n for folder, folder_names in runs.items() if folder != run.folder and _alive(folder) for n in folder_names
+    ]
+    store.remove_run(run.folder, names, names if published else others)
+
+
+def _alive(folder: str) -> bool:
+    return run_alive(posixpath.basename(folder)[len(RUN_FOLDER_PREFIX) :])
+
+
+def _tidy(store: FileStore, run: _Run) -> None:
+    """Remove the run folder of a published single file; what stays (a lease) the next load removes."""
+    try:
+        _remove_run(store, run, published=True)
+    except Exception as error:  # the file is published: its load succeeded
+        log.warning("Could not remove %s (the next load there will): %s", store.display(run.folder), error)

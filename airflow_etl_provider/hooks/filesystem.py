@@ -2,8 +2,9 @@
 
 Sources and destinations are paths relative to the connection's `base_path`; a path that
 would leave it (`../`, an absolute path elsewhere, a symlink out) is refused. A write goes to
-a hidden temporary name in the destination directory, is fsynced and then renamed over the
-final name, so readers see the old file or the new one, never a half-written one.
+a temporary file in the load's hidden run folder (`_etl-tmp-<run>/`) in the destination
+directory, is fsynced and then renamed over the final name, so readers see the old file or the
+new one, never a half-written one; a multi-file load renames its files only once all are written.
 """
 
 from __future__ import annotations
@@ -11,17 +12,30 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import posixpath
+import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO, ClassVar
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, EtlError, LoadError, SourceError
-from airflow_etl_provider.files import FileStore, file_kind, has_glob, sample_table
+from airflow_etl_provider.files import (
+    RUN_FOLDER_PREFIX,
+    FileStore,
+    Staged,
+    file_kind,
+    glob_root,
+    has_glob,
+    is_hidden,
+    sample_table,
+)
 from airflow_etl_provider.hooks.file_base import FileConnectorHook
 from airflow_etl_provider.types import Operation, SchemaInfo, TableInfo
 
 TEMP_MARKER = ".tmp-"
+#: What a staged file is called in its run folder until it is renamed to its final name.
+TEMP_SUFFIX = ".tmp"
 
 
 class LocalStore(FileStore):
@@ -48,20 +62,26 @@ class LocalStore(FileStore):
     def expand(self, source: str) -> list[str]:
         path = self.path(source)
         if has_glob(source):
-            found = [p for p in glob.glob(path, recursive=True) if os.path.isfile(p)]
+            root = self.path(glob_root(source))
+            found = [
+                p
+                for p in glob.glob(path, recursive=True)
+                if os.path.isfile(p) and not is_hidden(os.path.relpath(p, root).replace(os.sep, "/"))
+            ]
             for p in found:
                 self.path(self.name(p))  # a glob must not follow a symlink out either
         elif os.path.isdir(path):
-            found = [
-                os.path.join(root, f) for root, dirs, files in os.walk(path) for f in files if not f.startswith(".")
-            ]
+            found = []
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if not is_hidden(d)]
+                found.extend(os.path.join(folder, f) for f in files if not is_hidden(f))
         elif os.path.isfile(path):
             found = [path]
         else:
             found = []
         if not found:
             raise SourceError(f"No file matches {source!r} under {self.base!r} (connection {self.conn_id!r}).")
-        return sorted(self.name(p) for p in found if not os.path.basename(p).startswith("."))
+        return sorted(self.name(p) for p in found)
 
     def is_container(self, name: str) -> bool:
         return os.path.isdir(self.path(name))
@@ -76,24 +96,46 @@ class LocalStore(FileStore):
         return self.open_read(name)
 
     @contextmanager
-    def atomic_writer(self, name: str, options: dict[str, Any]) -> Iterator[BinaryIO]:
+    def staged_writer(self, name: str, options: dict[str, Any], folder: str, *, deferred: bool) -> Iterator[Staged]:
+        """Write into the run folder, fsync, and rename over `name` when published."""
         if options:
             raise LoadError(f"Local files take no upload options; got {', '.join(sorted(options))}.")
-        final = self.path(name)
-        directory = os.path.dirname(final)
-        os.makedirs(directory, exist_ok=True)
-        temp = os.path.join(directory, f".{os.path.basename(final)}{TEMP_MARKER}{uuid.uuid4().hex[:12]}")
+        self.path(name)  # refused here when it leaves the base directory, before anything is written
+        temp = posixpath.join(folder, posixpath.basename(name) + TEMP_SUFFIX)
+        os.makedirs(self.path(folder), exist_ok=True)
         try:
-            with open(temp, "xb") as handle:
-                yield handle
+            with open(self.path(temp), "xb") as handle:
+                staged = Staged(handle, {"temp": temp, "name": name})
+                yield staged
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, final)
         except BaseException:
-            if os.path.exists(temp):
-                os.remove(temp)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.path(temp))
             raise
-        _fsync_directory(directory)
+        if not deferred:
+            self.publish(staged.record)
+
+    def publish(self, record: dict[str, Any]) -> None:
+        final = self.path(record["name"])
+        with contextlib.suppress(FileNotFoundError):  # already renamed by the run that staged it
+            os.replace(self.path(record["temp"]), final)
+        _fsync_directory(os.path.dirname(final))
+
+    def run_folders(self, directory: str) -> dict[str, list[str]]:
+        try:
+            entries = list(os.scandir(self.path(directory)))
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        folders = [e.path for e in entries if e.name.startswith(RUN_FOLDER_PREFIX) and e.is_dir(follow_symlinks=False)]
+        return {
+            self.name(folder): sorted(self.name(os.path.join(d, f)) for d, _, files in os.walk(folder) for f in files)
+            for folder in folders
+        }
+
+    def remove_run(self, folder: str, names: list[str], protected: Collection[str]) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(self.path(folder))
 
     def delete(self, names: Iterable[str]) -> None:
         for name in names:

@@ -4,7 +4,10 @@ Works with existing Airflow `aws` connections: credentials, session token, regio
 URL and assume-role all come from the amazon provider's S3Hook / AwsBaseHook; this module adds
 only the `bucket` and `prefix` defaults to the extra. Objects are read as streams (Parquet and
 XLSX with ranged GETs), and written with a multipart upload whose parts leave as the data
-arrives; a failure aborts the upload, so no partial object ever becomes visible.
+arrives; a failure aborts the upload (retried), so no partial object ever becomes visible. The
+objects of a multi-object load are completed only once all are written, and each pending
+upload is named by a lease object in the load's hidden run folder, so that the next load can
+abort the uploads of a load that was killed (see `airflow_etl_provider.files`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import io
 import posixpath
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
@@ -21,7 +25,18 @@ from typing import Any, BinaryIO, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, EtlError, SourceError
-from airflow_etl_provider.files import FileStore, file_kind, glob_regex, has_glob, sample_table
+from airflow_etl_provider.files import (
+    RUN_FOLDER_PREFIX,
+    FileStore,
+    LeftBehind,
+    Staged,
+    file_kind,
+    glob_regex,
+    glob_root,
+    has_glob,
+    is_hidden,
+    sample_table,
+)
 from airflow_etl_provider.hooks.file_base import FileConnectorHook
 from airflow_etl_provider.types import LoadResult, Operation, SchemaInfo, TableInfo
 
@@ -32,6 +47,16 @@ READ_BUFFER = 1 * MIB
 DELETE_BATCH = 1000
 #: Parts are doubled in size every this many parts (8 MiB parts reach ~8 TB within 10,000).
 PARTS_PER_SIZE_STEP = 1000
+#: Attempts at aborting a failed upload (each after botocore's own retries), waiting 0.5 s, 1 s, 2 s between.
+ABORT_ATTEMPTS = 4
+ABORT_BACKOFF = 0.5
+#: Names, in a run folder, the upload the run has pending on `<dir>/<file>` (see `S3Store.staged_writer`).
+LEASE_SUFFIX = ".upload"
+
+
+def _hidden_below(key: str, prefix: str) -> bool:
+    """Whether `key`, under the listed `prefix`, has a part readers skip (a run folder, `_SUCCESS`)."""
+    return is_hidden(key[len(prefix) :] if key.startswith(prefix) else key)
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -100,18 +125,29 @@ class _MultipartWriter(io.RawIOBase):
     """A write-only stream uploading parts of `part_size` bytes as soon as they fill.
 
     One part uploads in a background thread while the next one fills, so producing and
-    sending overlap and at most three parts are in memory. Nothing is visible until
-    `complete()`; `abort()` discards every uploaded part. An object smaller than one part is
-    sent with a single PUT instead.
+    sending overlap and at most three parts are in memory. Nothing is visible until the upload
+    is completed (`finish`, or later `complete_upload` of the record a deferred `finish` returns);
+    `abort()` discards every uploaded part. `on_start` runs just before the upload is created.
+    A published object smaller than one part is sent with a single PUT instead.
     """
 
-    def __init__(self, client: Any, bucket: str, key: str, *, part_size: int, extra_args: dict[str, Any]):
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        *,
+        part_size: int,
+        extra_args: dict[str, Any],
+        on_start: Callable[[], None],
+    ):
         self._client, self._bucket, self._key = client, bucket, key
         self._part_size = part_size
         self._extra_args = extra_args
+        self._on_start = on_start
         self._buffer = bytearray()
         self._parts: list[dict[str, Any]] = []
-        self._upload_id: str | None = None
+        self.upload_id: str | None = None
         self._written = 0
         self._executor: ThreadPoolExecutor | None = None
         self._in_flight: Future[None] | None = None
@@ -141,9 +177,10 @@ class _MultipartWriter(io.RawIOBase):
 
     def _send(self, part: bytes) -> None:
         """Upload `part` in the background once the previous part is done."""
-        if self._upload_id is None:
+        if self.upload_id is None:
+            self._on_start()
             created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key, **self._extra_args)
-            self._upload_id = created["UploadId"]
+            self.upload_id = created["UploadId"]
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-part")
         self._wait()
         number = len(self._parts) + 1
@@ -153,7 +190,7 @@ class _MultipartWriter(io.RawIOBase):
 
     def _upload_part(self, number: int, part: bytes) -> None:
         response = self._client.upload_part(
-            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=part
+            Bucket=self._bucket, Key=self._key, UploadId=self.upload_id, PartNumber=number, Body=part
         )
         self._parts[number - 1]["ETag"] = response["ETag"]
 
@@ -163,31 +200,84 @@ class _MultipartWriter(io.RawIOBase):
         if in_flight is not None:
             in_flight.result()
 
-    def complete(self) -> None:
-        if self._upload_id is None:
+    def finish(self, *, deferred: bool) -> dict[str, Any]:
+        """Send the rest; complete the upload unless `deferred`. Returns how to complete it later."""
+        if self.upload_id is None and not deferred:
             self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._extra_args)
-        else:
-            if self._buffer:
-                self._send(bytes(self._buffer))
-            self._wait()
-            self._client.complete_multipart_upload(
-                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
-            )
-        self._finish()
+            self._shutdown()
+            return {}
+        if self._buffer or self.upload_id is None:
+            self._send(bytes(self._buffer))
+        self._wait()
+        self._shutdown()
+        record = {"bucket": self._bucket, "key": self._key, "upload_id": self.upload_id, "parts": self._parts}
+        if not deferred:
+            complete_upload(self._client, record)
+        return record
 
     def abort(self) -> None:
-        if self._upload_id is not None:
-            with contextlib.suppress(Exception):  # the abort below discards that part anyway
-                self._wait()
-            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
-            self._upload_id = None
-        self._finish()
+        """Discard every part sent, retrying the abort; an error names the upload it leaves pending."""
+        with contextlib.suppress(Exception):  # the abort below discards that part anyway
+            self._wait()
+        self._shutdown()
+        if self.upload_id is not None:
+            abort_upload(self._client, self._bucket, self._key, self.upload_id)
+            self.upload_id = None
 
-    def _finish(self) -> None:
+    def _shutdown(self) -> None:
         self._buffer = bytearray()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+
+def complete_upload(client: Any, record: dict[str, Any]) -> None:
+    """Complete the upload a deferred write staged; done already (by a run that was then killed) is fine."""
+    bucket, key = record["bucket"], record["key"]
+    try:
+        client.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=record["upload_id"], MultipartUpload={"Parts": record["parts"]}
+        )
+    except ClientError as error:
+        if _error_code(error) != "NoSuchUpload":
+            raise
+        try:
+            client.head_object(Bucket=bucket, Key=key)
+        except ClientError:
+            raise EtlError(
+                f"The staged upload {record['upload_id']} of s3://{bucket}/{key} is gone (aborted, e.g. by a "
+                "lifecycle rule) before it was published."
+            ) from error
+
+
+def abort_upload(client: Any, bucket: str, key: str, upload_id: str) -> None:
+    """Abort a multipart upload, retried: a pending upload is invisible but billed until aborted."""
+    for attempt in range(1, ABORT_ATTEMPTS + 1):
+        try:
+            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            return
+        except ClientError as error:
+            if _error_code(error) == "NoSuchUpload":
+                return  # aborted already
+            if attempt == ABORT_ATTEMPTS or not _retriable(error):
+                raise _not_aborted(bucket, key, upload_id, attempt, error) from error
+        except BotoCoreError as error:  # the connection dropped, timed out, was refused
+            if attempt == ABORT_ATTEMPTS:
+                raise _not_aborted(bucket, key, upload_id, attempt, error) from error
+        time.sleep(ABORT_BACKOFF * 2 ** (attempt - 1))
+
+
+def _retriable(error: ClientError) -> bool:
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return status >= 500 or status == 429 or "Throttl" in _error_code(error) or _error_code(error) == "SlowDown"
+
+
+def _not_aborted(bucket: str, key: str, upload_id: str, attempts: int, error: Exception) -> EtlError:
+    return EtlError(
+        f"the multipart upload {upload_id} of s3://{bucket}/{key} could not be aborted ({attempts} attempt"
+        f"{'s' * (attempts > 1)}; last error: {error}) and stays pending: invisible, but billed until the next "
+        "load of this destination, or a lifecycle rule (AbortIncompleteMultipartUpload), aborts it"
+    )
 
 
 class S3Store(FileStore):
@@ -229,14 +319,16 @@ class S3Store(FileStore):
         bucket, key = split_uri(uri)
         if has_glob(key):
             fixed = key[: min(key.index(ch) for ch in "*?[" if ch in key)]
+            root = glob_root(key)
             matcher = glob_regex(key)
-            found = [k for k, _ in self.list_objects(f"s3://{bucket}/{fixed}") if matcher.match(k)]
+            listed = self.list_objects(f"s3://{bucket}/{fixed}")
+            found = [k for k, _ in listed if matcher.match(k) and not _hidden_below(k, root + "/" if root else "")]
         elif key == "" or key.endswith("/"):
-            found = [k for k, _ in self.list_objects(uri)]
+            found = [k for k, _ in self.list_objects(uri) if not _hidden_below(k, key)]
         elif self.exists(uri):
             found = [key]
         else:
-            found = [k for k, _ in self.list_objects(uri + "/")]
+            found = [k for k, _ in self.list_objects(uri + "/") if not _hidden_below(k, key + "/")]
         if not found:
             raise SourceError(f"No object matches {uri} (connection {self.conn_id!r}).")
         return sorted(f"s3://{bucket}/{k}" for k in found)
@@ -276,19 +368,64 @@ class S3Store(FileStore):
         return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
 
     @contextmanager
-    def atomic_writer(self, name: str, options: dict[str, Any]) -> Iterator[BinaryIO]:
+    def staged_writer(self, name: str, options: dict[str, Any], folder: str, *, deferred: bool) -> Iterator[Staged]:
+        """A multipart upload straight to `name`, invisible until completed.
+
+        Before the upload is created, an empty lease object `<folder>/<file name>.upload` says
+        whose it is, so that the next load can abort it if this run dies; it goes when the
+        upload is completed or aborted and the run folder is removed.
+        """
         bucket, key = split_uri(self.uri(name))
-        part_size = max(MIN_PART_SIZE, int(options.get("part_size_mb", DEFAULT_PART_SIZE // MIB) * MIB))
+        extra_args = dict(options.get("extra_args") or {})
+        lease_bucket, lease_key = split_uri(self.uri(posixpath.join(folder, posixpath.basename(name) + LEASE_SUFFIX)))
         writer = _MultipartWriter(
-            self.client, bucket, key, part_size=part_size, extra_args=dict(options.get("extra_args") or {})
+            self.client,
+            bucket,
+            key,
+            part_size=max(MIN_PART_SIZE, int(options.get("part_size_mb", DEFAULT_PART_SIZE // MIB) * MIB)),
+            extra_args=extra_args,
+            on_start=lambda: self.client.put_object(Bucket=lease_bucket, Key=lease_key, Body=b"", **extra_args),
         )
         self.uploads.append(writer)
+        staged = Staged(writer)  # type: ignore[arg-type]
         try:
-            yield writer  # type: ignore[misc]
-            writer.complete()
-        except BaseException:
-            writer.abort()
+            yield staged
+            staged.record = writer.finish(deferred=deferred)
+        except BaseException as error:
+            try:
+                writer.abort()
+            except EtlError as not_aborted:
+                raise LeftBehind(str(not_aborted)) from error
             raise
+
+    def publish(self, record: dict[str, Any]) -> None:
+        complete_upload(self.client, record)
+
+    def run_folders(self, directory: str) -> dict[str, list[str]]:
+        bucket, prefix = split_uri(self.uri(posixpath.join(directory, RUN_FOLDER_PREFIX)))
+        start = len(prefix) - len(RUN_FOLDER_PREFIX)
+        folders: dict[str, list[str]] = {}
+        for key, _ in self.list_objects(f"s3://{bucket}/{prefix}"):
+            folder, slash, rest = key[start:].partition("/")
+            if slash:
+                folder_name = posixpath.join(directory, folder)
+                folders.setdefault(folder_name, []).append(posixpath.join(folder_name, rest))
+        return folders
+
+    def remove_run(self, folder: str, names: list[str], protected: Collection[str]) -> None:
+        """Abort the pending uploads the run's leases name (unless a live run leases the same key), then delete."""
+        leased = {self._leased(name) for name in names if name.endswith(LEASE_SUFFIX)}
+        kept = {self._leased(name) for name in protected if name.endswith(LEASE_SUFFIX)}
+        for bucket, key in sorted(leased - kept):
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=key)
+            for upload in (u for page in pages for u in page.get("Uploads", ()) if u["Key"] == key):
+                abort_upload(self.client, bucket, key, upload["UploadId"])
+        self.delete(names)
+
+    def _leased(self, lease: str) -> tuple[str, str]:
+        """(bucket, key) of the upload a lease `<dir>/_etl-tmp-<run>/<file>.upload` stands for."""
+        directory = posixpath.dirname(posixpath.dirname(lease))
+        return split_uri(self.uri(posixpath.join(directory, posixpath.basename(lease)[: -len(LEASE_SUFFIX)])))
 
     def delete(self, names: Iterable[str]) -> None:
         by_bucket: dict[str, list[str]] = {}

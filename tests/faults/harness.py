@@ -111,3 +111,15 @@ def run_to_end(body: str, *, timeout: float = 300.0) -> str:
     )
     assert completed.returncode == 0, f"the load failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}"
     return completed.stdout
+
+
+def chunks_then_block(total_rows: int, chunk_rows: int, marker: str) -> Iterator[pa.RecordBatch]:
+    """Every chunk of `killable_chunks`, then touch `marker` and block forever.
+
+    The kill lands after the last chunk was handed over, before the source ends: every part is
+    written, and the load has not yet learnt that nothing more comes (so it has published nothing).
+    """
+    yield from killable_chunks(total_rows, chunk_rows, None, block_after=0)
+    Path(marker).write_text(str(os.getpid()))
+    while True:
+        time.sleep(3600)

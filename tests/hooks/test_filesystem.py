@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +22,10 @@ def demo_table(rows: int = 5) -> pa.Table:
         {
             "id": pa.array([i if i % 3 else None for i in range(rows)], pa.int64()),
             "amount": pa.array([Decimal(f"{i}.{i % 100:02d}") for i in range(rows)], pa.decimal128(18, 2)),
-            "at": pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=i)
-                            for i in range(rows)], pa.timestamp("us", tz="UTC")),
+            "at": pa.array(
+                [dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=i) for i in range(rows)],
+                pa.timestamp("us", tz="UTC"),
+            ),
             "note": pa.array([f'row {i}, "quoted"\nnext ✓' for i in range(rows)], pa.string()),
         }
     )
@@ -197,8 +201,10 @@ def test_test_connection_reports_each_problem(tmp_path, airflow_connection):
     ok = FilesystemConnectorHook(airflow_connection("filesystem", extra={"base_path": str(tmp_path)}))
     assert ok.test_connection()[0] is True
     missing = FilesystemConnectorHook(airflow_connection("filesystem", extra={"base_path": str(tmp_path / "nope")}))
-    assert missing.test_connection() == (False, f"Base directory {str(tmp_path / 'nope')!r} does not exist; "
-                                                "create it or fix base_path.")
+    assert missing.test_connection() == (
+        False,
+        f"Base directory {str(tmp_path / 'nope')!r} does not exist; create it or fix base_path.",
+    )
     (tmp_path / "f").write_text("x")
     a_file = FilesystemConnectorHook(airflow_connection("filesystem", extra={"base_path": str(tmp_path / "f")}))
     assert "is not a directory" in a_file.test_connection()[1]
@@ -222,3 +228,43 @@ def test_a_writer_failure_stops_pulling_from_the_source_and_leaves_nothing(hook,
         hook.load(source(), "t.csv", mode="replace")
     assert len(pulled) < 10
     assert os.listdir(base) == []
+
+
+def test_reading_a_directory_skips_hidden_names_below_it(hook, base):
+    for name in ("dir/a.csv", "dir/_SUCCESS", "dir/.a.csv.crc", "dir/_etl-tmp-x/b.csv", "dir/sub/_tmp/c.csv"):
+        (base / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / name).write_text("n\n1\n")
+    (base / "_staging").mkdir()
+    (base / "_staging" / "d.csv").write_text("n\n2\n")
+    assert hook.store.expand("dir") == hook.store.expand("dir/") == hook.store.expand("dir/**/*.csv") == ["dir/a.csv"]
+    assert read_all(hook, "_staging/*.csv").to_pylist() == [{"n": 2}]  # a hidden folder named by the source is read
+    assert read_all(hook, "dir/_etl-tmp-x/b.csv").to_pylist() == [{"n": 1}]  # so is a hidden file named exactly
+
+
+def _run_folder(pid: int, host: str | None = None, hours_ago: float = 0) -> str:
+    from airflow_etl_provider.files import RUN_FOLDER_PREFIX, _host
+
+    started = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - hours_ago * 3600))
+    return f"{RUN_FOLDER_PREFIX}{started}-{host or _host()}-{pid}-0123abcd"
+
+
+def test_the_next_load_removes_what_dead_runs_left_and_nothing_else(hook, base):
+    with subprocess.Popen(["sleep", "60"]) as alive, subprocess.Popen(["true"]) as dead:
+        dead.wait()
+        folders = {
+            "dead": _run_folder(dead.pid),
+            "alive": _run_folder(alive.pid),
+            "other host, recent": _run_folder(1, host="worker-7", hours_ago=1),
+            "other host, stale": _run_folder(1, host="worker-7", hours_ago=25),
+            "not ours": "_etl-tmp-made-by-someone-else",
+        }
+        for folder in folders.values():
+            (base / "out" / folder).mkdir(parents=True)
+            (base / "out" / folder / "part-1.parquet.tmp").write_bytes(b"half a file")
+        (base / "out" / "_mine").mkdir()
+        (base / "out" / ".keep").write_text("")
+        hook.load(demo_table().to_batches(), "out/", mode="append")
+        alive.kill()
+    left = sorted(p.name for p in (base / "out").iterdir() if p.name.startswith(("_", ".")))
+    kept = [folders["alive"], folders["other host, recent"], folders["not ours"]]
+    assert left == sorted([".keep", "_mine", *kept])

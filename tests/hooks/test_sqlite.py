@@ -90,9 +90,7 @@ def test_replace_swaps_in_new_rows_and_keeps_indexes(hook: SQLiteConnectorHook) 
     hook.db.execute('CREATE INDEX "items_qty" ON "items" ("qty")')
     hook.load([make_batch(range(100, 103))], "items", mode="replace")
     assert [row[0] for row in table_rows(hook)] == [100, 101, 102]
-    indexes = hook.db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'"
-    ).fetchall()
+    indexes = hook.db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'").fetchall()
     assert ("items_qty",) in indexes
 
 
@@ -203,9 +201,7 @@ def test_preview_reads_only_limit(hook: SQLiteConnectorHook) -> None:
 
 
 def test_test_connection_reports_success_and_missing_directory(tmp_path: Path, airflow_connection) -> None:
-    ok, message = SQLiteConnectorHook(
-        airflow_connection("sqlite", host=str(tmp_path / "a.db"))
-    ).test_connection()
+    ok, message = SQLiteConnectorHook(airflow_connection("sqlite", host=str(tmp_path / "a.db"))).test_connection()
     assert ok and "SQLite" in message
     ok, message = SQLiteConnectorHook(
         airflow_connection("sqlite", host=str(tmp_path / "no" / "a.db"))
@@ -214,16 +210,10 @@ def test_test_connection_reports_success_and_missing_directory(tmp_path: Path, a
 
 
 def test_invalid_extra_names_connection_and_field(airflow_connection, tmp_path: Path) -> None:
-    conn_id = airflow_connection(
-        "sqlite", host=str(tmp_path / "a.db"), extra={"journal_mode": "FAST", "timeout": -1}
-    )
+    conn_id = airflow_connection("sqlite", host=str(tmp_path / "a.db"), extra={"journal_mode": "FAST", "timeout": -1})
     with pytest.raises(ConnectorConfigError) as raised:
         _ = SQLiteConnectorHook(conn_id).config
-    assert (
-        conn_id in str(raised.value)
-        and "journal_mode" in str(raised.value)
-        and "timeout" in str(raised.value)
-    )
+    assert conn_id in str(raised.value) and "journal_mode" in str(raised.value) and "timeout" in str(raised.value)
 
 
 def test_untyped_query_columns_are_inferred(hook: SQLiteConnectorHook) -> None:
@@ -242,6 +232,4 @@ def test_timestamps_keep_their_instant(hook: SQLiteConnectorHook) -> None:
 
 def test_decimal_text_is_never_coerced_to_float(hook: SQLiteConnectorHook) -> None:
     hook.load([make_batch(range(5, 6))], "items")
-    assert sqlite3.connect(hook.database_path).execute("SELECT typeof(amount) FROM items").fetchone() == (
-        "text",
-    )
+    assert sqlite3.connect(hook.database_path).execute("SELECT typeof(amount) FROM items").fetchone() == ("text",)
