@@ -7,7 +7,9 @@ caller declares the types (`column_types={"amount": "decimal128(18,2)"}`):
 - decimal: plain decimal text (`-12.50`), exact;
 - timestamp with a time zone: ISO 8601 with the offset (`2026-01-01 12:00:00.000000Z`);
 - date / time: ISO 8601;
-- binary: base64 text.
+- binary: base64 text;
+- JSON (`arrow.json`, what Postgres json/jsonb and MySQL JSON columns read as): its JSON text,
+  declared back as `"json"`.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from collections.abc import Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_etl_provider.arrow_kinds import is_binary
+from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
 
+#: Spellings of the JSON type: a short name, the extension's name, and how Arrow prints it.
+_JSON_NAMES = frozenset({"json", "arrow.json", str(JSON)})
 _PARAMETERISED = re.compile(r"^\s*(?P<name>[a-z0-9_]+)\s*(?:[\[(](?P<args>.*)[\])])?\s*$", re.IGNORECASE)
 
 
@@ -28,10 +32,13 @@ def parse_type(spec: str | pa.DataType) -> pa.DataType:
     """An Arrow type from its string form, as `str(pa_type)` prints it.
 
     Accepts simple aliases (`int64`, `string`, `bool`, `date32`), `decimal128(18,2)`,
-    `decimal(18,2)`, `timestamp[us]`, `timestamp[us, tz=UTC]`, `time64[us]`, `duration[s]`.
+    `decimal(18,2)`, `timestamp[us]`, `timestamp[us, tz=UTC]`, `time64[us]`, `duration[s]`,
+    and `json` (also `arrow.json`, `extension<arrow.json>`).
     """
     if isinstance(spec, pa.DataType):
         return spec
+    if spec.strip().lower() in _JSON_NAMES:
+        return JSON
     match = _PARAMETERISED.match(spec)
     if not match:
         raise ValueError(f"Cannot read the Arrow type {spec!r}; write it like 'int64' or 'decimal128(18,2)'.")
@@ -77,14 +84,23 @@ def _b64decode(array: pa.Array, target: pa.DataType) -> pa.Array:
     return pa.array([None if v is None else base64.b64decode(v) for v in array.to_pylist()], target)
 
 
+def read_as_text(arrow_type: pa.DataType) -> bool:
+    """Whether a text reader takes a column declared `arrow_type` as text and casts it after
+    (`apply_column_types`): base64 binary and JSON text, which no parser infers right."""
+    return is_binary(arrow_type) or is_json(arrow_type)
+
+
 def encode_for_text(batch: pa.RecordBatch, *, temporal_as_text: bool) -> pa.RecordBatch:
-    """`batch` with binary as base64 (and, for JSON/XLSX, decimals and temporals as ISO text)."""
+    """`batch` with binary as base64, JSON as its text (and, for JSON/XLSX, decimals and
+    temporals as ISO text)."""
     arrays: list[pa.Array] = []
     changed = False
     for column in batch.columns:
         t = column.type
         if is_binary(t):
             column, changed = _b64encode(column), True
+        elif is_json(t):
+            column, changed = column.storage.cast(pa.string()), True
         elif temporal_as_text and (pa.types.is_decimal(t) or pa.types.is_temporal(t)):
             # Arrow prints tz-aware instants as ISO 8601 with the offset ('...123456Z').
             column, changed = column.cast(pa.string()), True

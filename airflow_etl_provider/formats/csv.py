@@ -4,8 +4,8 @@ Reading streams block by block (`block_size` bytes, default 1 MiB) and re-batche
 `chunk_size`. Types are inferred from the first block unless `column_types` declares them;
 decimals are written as plain decimal text and come back exact when declared
 (`{"amount": "decimal128(18,2)"}`). NULL is an empty unquoted field; an empty string is `""`,
-so both survive a round trip. Binary is base64 text. Values may hold delimiters, quotes and
-newlines.
+so both survive a round trip. Binary is base64 text, JSON its JSON text (declare `"json"` to
+read it back as JSON). Values may hold delimiters, quotes and newlines.
 
 Arrow would take everything after a quote that is never closed as one value; `QuoteGuard`
 follows the quoting on the bytes Arrow reads and refuses, naming the line where it opened, a
@@ -27,7 +27,12 @@ import pyarrow.csv as pacsv
 
 from airflow_etl_provider.arrow_batches import or_empty, rebatch
 from airflow_etl_provider.exceptions import SourceError
-from airflow_etl_provider.formats.arrow_types import apply_column_types, encode_for_text, parse_column_types
+from airflow_etl_provider.formats.arrow_types import (
+    apply_column_types,
+    encode_for_text,
+    parse_column_types,
+    read_as_text,
+)
 from airflow_etl_provider.formats.base import FileFormat, FileSource, FormatOptionError, register_format
 from airflow_etl_provider.formats.csv_quotes import QuoteGuard
 
@@ -96,8 +101,8 @@ class CsvFormat(FileFormat):
     def read(self, source: FileSource, *, chunk_size: int, **options: Any) -> Iterator[pa.RecordBatch]:
         self.check_options(options, writing=False)
         declared = parse_column_types(options.get("column_types"))
-        # Binary travels as base64 text: read it as a string, decode after.
-        arrow_types = {name: t for name, t in declared.items() if not pa.types.is_binary(t)}
+        # Binary (base64) and JSON travel as text: read them as strings, convert after.
+        arrow_types = {name: pa.string() if read_as_text(t) else t for name, t in declared.items()}
         header = bool(options.get("header", True))
         read_options = pacsv.ReadOptions(
             block_size=int(options.get("block_size", DEFAULT_BLOCK_SIZE)),

@@ -20,6 +20,7 @@ DECLARED_TYPES = {
     "ratio": "double",
     "flag": "bool",
     "name": "string",
+    "doc": "json",
 }
 
 
@@ -39,6 +40,8 @@ def all_types_table() -> pa.Table:
             "ratio": pa.array([1.5, None, -0.25, 1e-10], pa.float64()),
             "day": pa.array([dt.date(2026, 1, 1), None, dt.date(1999, 12, 31), dt.date(2000, 2, 29)], pa.date32()),
             "payload": pa.array([b"\x00\xff\x10", None, b"", b"abc"], pa.binary()),
+            "doc": pa.array(['{"a": [1, 2.50, null], "b": "x, \\"y\\"\\n"}', None, "[]", '"text"'],
+                            pa.json_(pa.string())),
         }
     )
 

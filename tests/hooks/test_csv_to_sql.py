@@ -1,4 +1,5 @@
-"""CSV files read by the file connectors and loaded into real databases: what a bad file leaves behind."""
+"""CSV files between real databases and the file connectors: what a bad file leaves behind, and
+what a CSV file keeps of a table's types."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.filesystem import FilesystemConnectorHook
 from airflow_etl_provider.hooks.postgres import PostgresConnectorHook
+from airflow_etl_provider.hooks.s3 import S3ConnectorHook
 from airflow_etl_provider.hooks.sqlite import SQLiteConnectorHook
 
 
@@ -20,6 +22,22 @@ def files(filesystem_conn_id: str) -> tuple[FilesystemConnectorHook, Path]:
     with hook:
         base = Path(hook.config["base_path"])
     return hook, base
+
+
+@pytest.fixture
+def make_s3_hook(
+    moto_server: str, s3_bucket: str, airflow_connection: Callable[..., str]
+) -> Callable[[], S3ConnectorHook]:
+    def make() -> S3ConnectorHook:
+        conn_id = airflow_connection(
+            "aws",
+            login="testing",
+            password="testing",
+            extra={"endpoint_url": moto_server, "region_name": "us-east-1", "bucket": s3_bucket},
+        )
+        return S3ConnectorHook(conn_id)
+
+    return make
 
 
 def write_broken_csv(path: Path) -> None:
@@ -55,3 +73,31 @@ def test_an_unterminated_quote_at_the_end_of_a_file_leaves_the_table_as_it_was(
     assert sum(delivered) >= 14_000  # the rows were written before the error came
     after = pa.Table.from_batches(list(destination.extract("SELECT id, text FROM target ORDER BY id")))
     assert after.to_pylist() == [{"id": 1, "text": "a"}, {"id": 2, "text": "b"}]
+
+
+def test_jsonb_goes_through_a_gzipped_csv_on_s3_and_comes_back_as_jsonb(
+    postgres_conn_id: str, postgres_database, make_s3_hook
+) -> None:
+    import psycopg
+
+    db = postgres_database
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name, autocommit=True) as conn:
+        conn.execute("CREATE TABLE docs (id integer PRIMARY KEY, payload jsonb, raw json)")
+        conn.execute(
+            """INSERT INTO docs VALUES
+            (1, '{"a": [1, 2.50, null], "b": "comma, \\"quote\\"\\nline"}', '{"z": 1,  "a": 2}'),
+            (2, '[]', 'null'), (3, NULL, NULL), (4, '"text"', '"ünï ✓"')"""
+        )
+        postgres = PostgresConnectorHook(postgres_conn_id)
+        s3 = make_s3_hook()
+        s3.load(postgres.extract("docs", chunk_size=2), "exports/docs.csv.gz", mode="replace")
+        back = s3.extract("exports/docs.csv.gz", chunk_size=2, column_types={"payload": "json", "raw": "json"})
+        postgres.load(back, "docs_copy")
+
+        types = conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'docs_copy' "
+            "ORDER BY ordinal_position"
+        ).fetchall()
+        assert types == [("id", "bigint"), ("payload", "jsonb"), ("raw", "jsonb")]  # CSV ids read as int64
+        original = conn.execute("SELECT id, payload, raw::jsonb FROM docs ORDER BY id").fetchall()
+        assert conn.execute("SELECT id, payload, raw FROM docs_copy ORDER BY id").fetchall() == original
