@@ -28,6 +28,7 @@ import pyarrow.csv as pacsv
 from airflow_etl_provider.arrow_batches import or_empty, rebatch
 from airflow_etl_provider.exceptions import SourceError
 from airflow_etl_provider.formats.arrow_types import (
+    ColumnValueError,
     apply_column_types,
     encode_for_text,
     parse_column_types,
@@ -101,7 +102,7 @@ class CsvFormat(FileFormat):
     def read(self, source: FileSource, *, chunk_size: int, **options: Any) -> Iterator[pa.RecordBatch]:
         self.check_options(options, writing=False)
         declared = parse_column_types(options.get("column_types"))
-        # Binary (base64) and JSON travel as text: read them as strings, convert after.
+        # Binary (base64), JSON and booleans are read as strings and converted after.
         arrow_types = {name: pa.string() if read_as_text(t) else t for name, t in declared.items()}
         header = bool(options.get("header", True))
         read_options = pacsv.ReadOptions(
@@ -155,7 +156,11 @@ class CsvFormat(FileFormat):
         predicate = None
         if _STRADDLING in text:
             return self._too_long_for_a_block(source, guard, int(options.get("block_size", DEFAULT_BLOCK_SIZE)))
-        if match := _WRONG_COLUMNS.search(text):
+        if isinstance(error, ColumnValueError) and isinstance(error.value, str):
+            column, value = error.position, error.value
+            problem = f"column #{column + 1} ({error.name!r}): invalid value {value!r} for type {error.target}"
+            predicate = lambda row: len(row) > column and row[column] == value  # noqa: E731
+        elif match := _WRONG_COLUMNS.search(text):
             expected = int(match[1])
             problem = f"expected {expected} columns, got {match[2]}"
             predicate = lambda row: len(row) != expected  # noqa: E731

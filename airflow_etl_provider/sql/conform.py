@@ -17,9 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_etl_provider.exceptions import LoadError
-
-#: What Arrow raises for a value or a type it cannot convert.
-CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+from airflow_etl_provider.formats.arrow_types import CAST_ERRORS, first_bad_value, text_to_bool
 
 #: `decimal_rounding` values -> Arrow's round modes. "half_up" rounds ties away from zero, as
 #: Python's ROUND_HALF_UP and PostgreSQL / MySQL do (Arrow's own "half_up" goes towards +inf).
@@ -28,19 +26,13 @@ DECIMAL_ROUNDING = {"half_even": "half_to_even", "half_up": "half_towards_infini
 Cast = Callable[[pa.Array], pa.Array]
 
 
-def _first_bad_row(values: pa.Array, cast: Cast) -> tuple[int, object, str]:
-    for index in range(len(values)):
-        try:
-            cast(values.slice(index, 1))
-        except CAST_ERRORS as error:
-            return index, values[index].as_py(), str(error)
-    return 0, None, "the values cannot be converted"
-
-
 def _cast_to(target: pa.DataType, decimal_rounding: str | None) -> Cast:
-    """The conversion of a column to `target` (Arrow's cast, but exact or rounded for decimals)."""
+    """The conversion of a column to `target`: Arrow's cast, but exact or rounded for decimals,
+    and text booleans in the spellings databases write."""
     if pa.types.is_decimal(target):
         return _decimal_cast(target, decimal_rounding)
+    if pa.types.is_boolean(target):
+        return lambda values: text_to_bool(values) if pa.types.is_string(values.type) else values.cast(target)
     return lambda values: values.cast(target)
 
 
@@ -115,7 +107,7 @@ def conform_batch(
             try:
                 values = cast(values)
             except CAST_ERRORS as error:
-                row, value, reason = _first_bad_row(values, cast)
+                row, value, reason = first_bad_value(values, cast)
                 raise LoadError(
                     f"Cannot load into {destination}: row {first_row + row + 1}, column {field.name!r}: "
                     f"value {value!r} cannot be stored as {field.type} ({reason}).{_hint(field.type, reason)}"

@@ -211,3 +211,17 @@ def check_guard(data: bytes) -> None:
         else:
             with pytest.raises(SourceError, match=rf"r.csv, line {expected}: "):
                 guard.finish()
+
+
+def test_declared_bool_columns_read_the_spellings_postgres_and_mysql_write():
+    """PostgreSQL's COPY ... CSV writes t/f; MySQL writes 1/0; case does not matter."""
+    data = b"id,flag\n1,t\n2,f\n3,T\n4,FALSE\n5,1\n6,0\n7,true\n8,\n9,False\n"
+    back = read(data, column_types={"flag": "bool"})
+    assert back.schema.field("flag").type == pa.bool_()
+    assert back.column("flag").to_pylist() == [True, False, True, False, True, False, True, None, False]
+
+
+def test_an_invalid_bool_spelling_names_the_line_and_column():
+    data = b'id,flag,note\n1,t,x\n2,f,"multi\nline"\n3,maybe,y\n4,f,z\n'
+    with pytest.raises(SourceError, match=r"data.csv, line 5: column #2 \('flag'\): invalid value 'maybe' for .*bool"):
+        read(data, column_types={"flag": "bool", "id": "int64"})

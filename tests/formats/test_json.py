@@ -108,3 +108,8 @@ def test_a_column_declared_json_keeps_strings_as_json_text_and_encodes_nested_va
         back = read(fmt, text, column_types={"doc": "json"})
         assert back.schema.field("doc").type == pa.json_(pa.string())
         assert back.column("doc").to_pylist() == ['{"a": 1}', '{"b":[1,"x"]}', None, "2.5"]
+
+
+def test_declared_bool_columns_take_json_booleans_and_text_spellings():
+    back = read(JSONL, b'{"flag": "t"}\n{"flag": "F"}\n{"flag": null}\n', column_types={"flag": "bool"})
+    assert back.column("flag").to_pylist() == [True, False, None]

@@ -11,6 +11,7 @@ import pytest
 
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.filesystem import FilesystemConnectorHook
+from airflow_etl_provider.hooks.mysql import MySqlConnectorHook
 from airflow_etl_provider.hooks.postgres import PostgresConnectorHook
 from airflow_etl_provider.hooks.s3 import S3ConnectorHook
 from airflow_etl_provider.hooks.sqlite import SQLiteConnectorHook
@@ -101,3 +102,42 @@ def test_jsonb_goes_through_a_gzipped_csv_on_s3_and_comes_back_as_jsonb(
         assert types == [("id", "bigint"), ("payload", "jsonb"), ("raw", "jsonb")]  # CSV ids read as int64
         original = conn.execute("SELECT id, payload, raw::jsonb FROM docs ORDER BY id").fetchall()
         assert conn.execute("SELECT id, payload, raw FROM docs_copy ORDER BY id").fetchall() == original
+
+
+def test_booleans_postgres_writes_to_csv_load_back_into_boolean_columns(
+    files, postgres_conn_id: str, postgres_database, mysql_conn_id: str
+) -> None:
+    """COPY ... CSV writes t/f: read as text they fit an existing boolean column, or declared as bool."""
+    import psycopg
+
+    reader, base = files
+    db = postgres_database
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name, autocommit=True) as conn:
+        conn.execute("CREATE TABLE flags (id integer, flag boolean)")
+        conn.execute("INSERT INTO flags VALUES (1, true), (2, false), (3, NULL)")
+        copy_out = "COPY flags TO STDOUT WITH (FORMAT csv, HEADER)"
+        with (base / "flags.csv").open("wb") as out, conn.cursor().copy(copy_out) as copy:
+            for data in copy:
+                out.write(data)
+        assert (base / "flags.csv").read_text() == "id,flag\n1,t\n2,f\n3,\n"
+        conn.execute("CREATE TABLE flags_copy (id integer, flag boolean)")
+
+        postgres = PostgresConnectorHook(postgres_conn_id)
+        postgres.load(reader.extract("flags.csv"), "flags_copy")  # text 't' into a boolean column
+        postgres.load(reader.extract("flags.csv", column_types={"flag": "bool"}), "flags_declared")
+        for table in ("flags_copy", "flags_declared"):
+            assert conn.execute(f"SELECT id, flag FROM {table} ORDER BY id").fetchall() == [
+                (1, True),
+                (2, False),
+                (3, None),
+            ]
+    mysql = MySqlConnectorHook(mysql_conn_id)
+    mysql.load(reader.extract("flags.csv", column_types={"flag": "bool"}), "flags")
+    (base / "bad.csv").write_text("id,flag\n1,t\n2,yes\n")
+    with pytest.raises(EtlError, match=r"row 2, column 'flag': value 'yes' cannot be stored as bool"):
+        mysql.load(reader.extract("bad.csv"), "flags")
+    assert [(r["id"], r["flag"]) for r in pa.Table.from_batches(list(mysql.extract("flags"))).to_pylist()] == [
+        (1, True),
+        (2, False),
+        (3, None),
+    ]

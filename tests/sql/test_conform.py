@@ -97,3 +97,12 @@ def test_rounding_still_refuses_what_overflows_and_unknown_modes() -> None:
         conform_batch(
             pa.RecordBatch.from_pydict({"id": [1]}), TARGET, destination="t", first_row=0, decimal_rounding="nearest"
         )
+
+
+def test_text_booleans_in_the_spellings_databases_write_fit_a_boolean_column() -> None:
+    target = pa.schema([pa.field("flag", pa.bool_())])
+    batch = pa.RecordBatch.from_pydict({"flag": ["t", "f", "TRUE", "false", "1", "0", None, "F"]})
+    conformed = conform_batch(batch, target, destination="t", first_row=0)
+    assert conformed.column("flag").to_pylist() == [True, False, True, False, True, False, None, False]
+    with pytest.raises(LoadError, match=r"row 3, column 'flag': value 'yes' cannot be stored as bool"):
+        conform_batch(pa.RecordBatch.from_pydict({"flag": ["t", "f", "yes"]}), target, destination="t", first_row=0)
