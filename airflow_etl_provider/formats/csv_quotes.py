@@ -100,6 +100,8 @@ class QuoteGuard(io.RawIOBase):
     def _follow(self, block: bytes) -> None:
         if self._offset == 0 and block.startswith(_BOM):  # Arrow skips a UTF-8 byte order mark
             block, self._offset = block[len(_BOM) :], len(_BOM)
+            if not block:
+                return
         data = np.frombuffer(block, np.uint8)
         quotes = np.flatnonzero(data == self._quote)
         if quotes.size:

@@ -159,6 +159,8 @@ def test_an_unterminated_quote_is_found_in_other_encodings_and_after_a_bom():
     with pytest.raises(SourceError, match=r"data.csv, line 3: .*no closing quote"):
         read(b'\xef\xbb\xbf"a","b"\n1,"x"\n2,"y\n')
     assert read(b'\xef\xbb\xbf"a","b"\n1,"x"\n').to_pylist() == [{"a": 1, "b": "x"}]
+    with pytest.raises(SourceError, match="Empty CSV file"):  # as for an empty file, not an IndexError
+        read(b"\xef\xbb\xbf")
 
 
 def open_quote_line(data: bytes) -> int | None:
