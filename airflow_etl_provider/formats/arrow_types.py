@@ -12,7 +12,7 @@ caller declares the types (`column_types={"amount": "decimal128(18,2)"}`):
   declared back as `"json"`.
 
 Declared `bool` columns take the spellings databases write (t/f, 1/0, true/false, any case):
-`text_to_bool`, which SQL destinations use too for text loaded into a boolean column.
+`cast_to_bool`, which SQL destinations use too for text loaded into a boolean column.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class ColumnValueError(ValueError):
 
 def apply_column_types(batch: pa.RecordBatch, types: Mapping[str, pa.DataType], *, where: str) -> pa.RecordBatch:
     """Cast the columns named in `types` (names not in the batch are ignored, as Arrow's CSV
-    reader does); base64 text becomes binary again, text booleans are read as `text_to_bool` does."""
+    reader does); base64 text becomes binary again, text booleans are read by `cast_to_bool`."""
     if not types or not any(name in types for name in batch.schema.names):
         return batch
     arrays: list[pa.Array] = []
@@ -151,8 +151,8 @@ def apply_column_types(batch: pa.RecordBatch, types: Mapping[str, pa.DataType], 
 def _cast(column: pa.Array, target: pa.DataType) -> pa.Array:
     if is_binary(target) and pa.types.is_string(column.type):
         return _b64decode(column, target)
-    if pa.types.is_boolean(target) and _is_text(column.type):
-        return text_to_bool(column)
+    if pa.types.is_boolean(target):
+        return cast_to_bool(column)
     if pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type) and column.type.tz != target.tz:
         if column.type.tz is None and target.tz is not None:
             column = pc.assume_timezone(column, target.tz)
@@ -160,13 +160,11 @@ def _cast(column: pa.Array, target: pa.DataType) -> pa.Array:
     return column.cast(target)
 
 
-def _is_text(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
-
-
-def text_to_bool(values: pa.Array) -> pa.Array:
-    """Booleans from text in the spellings databases write, in any case: t/f (PostgreSQL's COPY),
-    1/0 (MySQL), true/false. Any other text raises ArrowInvalid naming the first one."""
+def cast_to_bool(values: pa.Array) -> pa.Array:
+    """`values` as booleans; text in the spellings databases write, in any case: t/f (PostgreSQL's
+    COPY), 1/0 (MySQL), true/false. Other text raises ArrowInvalid naming the first one."""
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values.cast(pa.bool_())
     lowered = pc.utf8_lower(values)
     true = pc.is_in(lowered, value_set=_TRUE)
     other = pc.and_(pc.is_valid(values), pc.invert(pc.or_(true, pc.is_in(lowered, value_set=_FALSE))))

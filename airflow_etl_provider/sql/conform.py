@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_etl_provider.exceptions import LoadError
-from airflow_etl_provider.formats.arrow_types import CAST_ERRORS, first_bad_value, text_to_bool
+from airflow_etl_provider.formats.arrow_types import CAST_ERRORS, cast_to_bool, first_bad_value
 
 #: `decimal_rounding` values -> Arrow's round modes. "half_up" rounds ties away from zero, as
 #: Python's ROUND_HALF_UP and PostgreSQL / MySQL do (Arrow's own "half_up" goes towards +inf).
@@ -32,7 +32,7 @@ def _cast_to(target: pa.DataType, decimal_rounding: str | None) -> Cast:
     if pa.types.is_decimal(target):
         return _decimal_cast(target, decimal_rounding)
     if pa.types.is_boolean(target):
-        return lambda values: text_to_bool(values) if pa.types.is_string(values.type) else values.cast(target)
+        return cast_to_bool
     return lambda values: values.cast(target)
 
 
@@ -42,7 +42,8 @@ def _decimal_cast(target: pa.DataType, rounding: str | None) -> Cast:
     def cast(values: pa.Array) -> pa.Array:
         if pa.types.is_floating(values.type):
             if rounding is not None:  # too small to round to anything but 0, and too long as text
-                values = pc.if_else(pc.less(pc.abs(values), 10.0 ** -(target.scale + 1)), 0.0, values)
+                tiny = pc.less(pc.abs(values), 10.0 ** -(target.scale + 1))
+                values = pc.if_else(tiny, pa.scalar(0, values.type), values)
             values = values.cast(pa.string())  # the shortest text that reads back as the same double
         if rounding is None:
             return values.cast(target)  # Arrow refuses to drop digits from text or decimals

@@ -77,12 +77,12 @@ def test_doubles_are_judged_on_their_shortest_decimal_text_not_their_binary_valu
         ("half_up", ["2.68", "-2.68", "1.01", "-1.24", "0.00", "1.23"]),
     ],
 )
-@pytest.mark.parametrize("arrow_type", [pa.float64(), pa.string(), pa.decimal128(20, 10)])
+@pytest.mark.parametrize("arrow_type", [pa.float64(), pa.float32(), pa.string(), pa.decimal128(20, 10)])
 def test_decimal_rounding_rounds_the_written_digits_when_asked(rounding, expected, arrow_type) -> None:
     """2.675 is 2.67499999... in binary: rounded as written it is a tie, to 2.68 either way."""
     written = ["2.675", "-2.675", "1.005", "-1.235", "1e-9", "1.23"]
     if pa.types.is_floating(arrow_type):
-        values = pa.array([float(v) for v in written])
+        values = pa.array([float(v) for v in written], arrow_type)
     else:
         values = pa.array(written).cast(arrow_type) if pa.types.is_decimal(arrow_type) else pa.array(written)
     batch = pa.RecordBatch.from_arrays([values], names=["amount"])
@@ -101,8 +101,10 @@ def test_rounding_still_refuses_what_overflows_and_unknown_modes() -> None:
 
 def test_text_booleans_in_the_spellings_databases_write_fit_a_boolean_column() -> None:
     target = pa.schema([pa.field("flag", pa.bool_())])
-    batch = pa.RecordBatch.from_pydict({"flag": ["t", "f", "TRUE", "false", "1", "0", None, "F"]})
-    conformed = conform_batch(batch, target, destination="t", first_row=0)
-    assert conformed.column("flag").to_pylist() == [True, False, True, False, True, False, None, False]
+    spellings = ["t", "f", "TRUE", "false", "1", "0", None, "F"]
+    for text_type in (pa.string(), pa.large_string()):
+        batch = pa.RecordBatch.from_pydict({"flag": pa.array(spellings, text_type)})
+        conformed = conform_batch(batch, target, destination="t", first_row=0)
+        assert conformed.column("flag").to_pylist() == [True, False, True, False, True, False, None, False]
     with pytest.raises(LoadError, match=r"row 3, column 'flag': value 'yes' cannot be stored as bool"):
         conform_batch(pa.RecordBatch.from_pydict({"flag": ["t", "f", "yes"]}), target, destination="t", first_row=0)
