@@ -4,8 +4,12 @@ Reading streams block by block (`block_size` bytes, default 1 MiB) and re-batche
 `chunk_size`. Types are inferred from the first block unless `column_types` declares them;
 decimals are written as plain decimal text and come back exact when declared
 (`{"amount": "decimal128(18,2)"}`). NULL is an empty unquoted field; an empty string is `""`,
-so both survive a round trip. Binary is base64 text. Values may hold delimiters, quotes and
-newlines.
+so both survive a round trip. Binary is base64 text, JSON its JSON text (declare `"json"` to
+read it back as JSON). Values may hold delimiters, quotes and newlines.
+
+Arrow would take everything after a quote that is never closed as one value; `QuoteGuard`
+follows the quoting on the bytes Arrow reads and refuses, naming the line where it opened, a
+quoted value longer than `max_field_bytes` (default 16 MiB) or still open at the end.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import csv as pycsv
 import io
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -22,13 +27,23 @@ import pyarrow.csv as pacsv
 
 from airflow_etl_provider.arrow_batches import or_empty, rebatch
 from airflow_etl_provider.exceptions import SourceError
-from airflow_etl_provider.formats.arrow_types import apply_column_types, encode_for_text, parse_column_types
+from airflow_etl_provider.formats.arrow_types import (
+    ColumnValueError,
+    apply_column_types,
+    encode_for_text,
+    parse_column_types,
+    read_as_text,
+)
 from airflow_etl_provider.formats.base import FileFormat, FileSource, FormatOptionError, register_format
+from airflow_etl_provider.formats.csv_quotes import QuoteGuard
 
 #: Arrow reads ahead several blocks; 1 MiB keeps that near 70 MB at full speed (4 MiB: ~200 MB).
 DEFAULT_BLOCK_SIZE = 1 << 20
+#: A quoted value longer than this is taken for a missing closing quote.
+DEFAULT_MAX_FIELD_BYTES = 16 << 20
 QUOTING = {"needed": "needed", "all": "all_valid", "none": "none"}
 
+_STRADDLING = "straddling object straddles two block boundaries"
 _WRONG_COLUMNS = re.compile(r"Expected (\d+) columns, got (\d+)")
 _BAD_VALUE = re.compile(r"In CSV column #(\d+): CSV conversion error to (.+?): invalid value '(.*)'", re.DOTALL)
 
@@ -49,23 +64,49 @@ class _Transcoder(io.RawIOBase):
         return len(data)
 
 
+@contextmanager
+def _utf8(source: FileSource, encoding: str) -> Iterator[Any]:
+    """`source` opened as UTF-8 bytes: transcoded here rather than by Arrow, so that the quoting is
+    followed on the bytes Arrow parses."""
+    with source.open() as stream:
+        if codecs.lookup(encoding).name == "utf-8":
+            yield stream
+        else:
+            yield pa.transcoding_input_stream(pa.PythonFile(stream, mode="r"), encoding, "utf8")
+
+
+def _checked_at_end(batches: Iterator[pa.RecordBatch], guard: Any) -> Iterator[pa.RecordBatch]:
+    """`batches`, then the quoting check of the whole input (before the last chunk is handed on)."""
+    yield from batches
+    if isinstance(guard, QuoteGuard):
+        guard.finish()
+
+
 class CsvFormat(FileFormat):
     name = "csv"
     extensions = (".csv", ".tsv", ".txt")
     read_options = frozenset(
-        {"delimiter", "header", "column_names", "quote_char", "encoding", "column_types", "block_size"}
+        {
+            "delimiter",
+            "header",
+            "column_names",
+            "quote_char",
+            "encoding",
+            "column_types",
+            "block_size",
+            "max_field_bytes",
+        }
     )
     write_options = frozenset({"delimiter", "header", "quoting", "encoding"})
 
     def read(self, source: FileSource, *, chunk_size: int, **options: Any) -> Iterator[pa.RecordBatch]:
         self.check_options(options, writing=False)
         declared = parse_column_types(options.get("column_types"))
-        # Binary travels as base64 text: read it as a string, decode after.
-        arrow_types = {name: t for name, t in declared.items() if not pa.types.is_binary(t)}
+        # Binary (base64), JSON and booleans are read as strings and converted after.
+        arrow_types = {name: pa.string() if read_as_text(t) else t for name, t in declared.items()}
         header = bool(options.get("header", True))
         read_options = pacsv.ReadOptions(
             block_size=int(options.get("block_size", DEFAULT_BLOCK_SIZE)),
-            encoding=options.get("encoding", "utf-8"),
             column_names=options.get("column_names"),
             autogenerate_column_names=not header and not options.get("column_names"),
         )
@@ -80,22 +121,46 @@ class CsvFormat(FileFormat):
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         )
-        with source.open() as stream:
+        encoding = options.get("encoding", "utf-8")
+        with _utf8(source, encoding) as stream:
+            guard = self._guard(stream, source, encoding, parse_options, options)
             try:
                 reader = pacsv.open_csv(
-                    stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+                    guard, read_options=read_options, parse_options=parse_options, convert_options=convert_options
                 )
                 batches = (apply_column_types(b, declared, where=source.name) for b in or_empty(reader, reader.schema))
-                yield from rebatch(batches, chunk_size)
+                yield from rebatch(_checked_at_end(batches, guard), chunk_size)
             except (pa.ArrowInvalid, ValueError) as error:
-                raise SourceError(self._locate(source, error, options)) from error
+                raise SourceError(self._locate(source, error, options, guard)) from error
 
-    def _locate(self, source: FileSource, error: Exception, options: dict[str, Any]) -> str:
+    @staticmethod
+    def _guard(
+        stream: Any, source: FileSource, encoding: str, parse_options: pacsv.ParseOptions, options: dict[str, Any]
+    ) -> Any:
+        """The stream Arrow reads: through a `QuoteGuard` when values can be quoted."""
+        if not parse_options.quote_char:
+            return stream
+        return QuoteGuard(
+            stream,
+            name=source.name,
+            reopen=lambda: _utf8(source, encoding),
+            quote_char=parse_options.quote_char,
+            delimiter=parse_options.delimiter,
+            max_field_bytes=int(options.get("max_field_bytes", DEFAULT_MAX_FIELD_BYTES)),
+        )
+
+    def _locate(self, source: FileSource, error: Exception, options: dict[str, Any], guard: Any) -> str:
         """A message naming the file, the line and the problem (re-scans the file on failure)."""
         text = str(error)
         problem = text.split("\n")[0]
         predicate = None
-        if match := _WRONG_COLUMNS.search(text):
+        if _STRADDLING in text:
+            return self._too_long_for_a_block(source, guard, int(options.get("block_size", DEFAULT_BLOCK_SIZE)))
+        if isinstance(error, ColumnValueError) and isinstance(error.value, str):
+            column, value = error.position, error.value
+            problem = f"column #{column + 1} ({error.name!r}): invalid value {value!r} for type {error.target}"
+            predicate = lambda row: len(row) > column and row[column] == value  # noqa: E731
+        elif match := _WRONG_COLUMNS.search(text):
             expected = int(match[1])
             problem = f"expected {expected} columns, got {match[2]}"
             predicate = lambda row: len(row) != expected  # noqa: E731
@@ -106,6 +171,21 @@ class CsvFormat(FileFormat):
         line = self._find_line(source, options, predicate) if predicate else None
         where = f"line {line}" if line else "a line that could not be located"
         return f"Malformed CSV in {source.name}, {where}: {problem}"
+
+    @staticmethod
+    def _too_long_for_a_block(source: FileSource, guard: Any, block_size: int) -> str:
+        """Arrow's "straddling object" error: a row longer than a block, often a quote never closed."""
+        open_value = guard.open_value() if isinstance(guard, QuoteGuard) else None
+        if open_value and open_value[1] >= block_size:
+            return str(
+                guard.error_at(
+                    open_value[0],
+                    f"the quoted value opened on this line has no closing quote within block_size ({block_size}) "
+                    "bytes. Close it; if the value really is that long, raise block_size (values longer than "
+                    "max_field_bytes are refused whatever the block size)",
+                )
+            )
+        return f"Malformed CSV in {source.name}: a row is longer than block_size ({block_size} bytes); raise it."
 
     @staticmethod
     def _find_line(source: FileSource, options: dict[str, Any], predicate: Any) -> int | None:

@@ -18,8 +18,7 @@ import pyarrow as pa
 from airflow_etl_provider.exceptions import SourceError
 from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.formats.base import FileFormat, FileSource, register_format
-from airflow_etl_provider.formats.jsonl import dumps
-from airflow_etl_provider.formats.records import RecordConverter, batch_records, records_to_batches
+from airflow_etl_provider.formats.records import RecordConverter, batch_records, dumps, records_to_batches
 
 BLOCK_CHARS = 1 << 16
 #: A single value larger than this is reported as malformed rather than buffered further.

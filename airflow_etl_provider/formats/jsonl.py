@@ -16,11 +16,7 @@ import pyarrow as pa
 from airflow_etl_provider.exceptions import SourceError
 from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.formats.base import FileFormat, FileSource, register_format
-from airflow_etl_provider.formats.records import RecordConverter, batch_records, records_to_batches
-
-
-def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+from airflow_etl_provider.formats.records import RecordConverter, batch_records, dumps, records_to_batches
 
 
 class JsonLinesFormat(FileFormat):

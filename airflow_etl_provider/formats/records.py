@@ -3,19 +3,27 @@
 Used by the formats whose parser yields Python values: JSON, JSON Lines and XLSX. Columns
 and types come from the first chunk (in the order keys first appear) unless `column_types`
 declares them; later chunks are converted to the same schema, so every batch of one file
-has one schema.
+has one schema. A column declared `json` takes a string as JSON text (how the writers store a
+JSON column) and any other value (object, array, number) as that JSON value.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
 
 from airflow_etl_provider.arrow_batches import rebatch
+from airflow_etl_provider.arrow_kinds import is_json
 from airflow_etl_provider.exceptions import SourceError
 from airflow_etl_provider.formats.arrow_types import apply_column_types, encode_for_text
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, unicode kept."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class RecordConverter:
@@ -45,6 +53,8 @@ class RecordConverter:
         return batch
 
     def _array(self, column: str, values: list[Any], positions: list[int], where: str) -> pa.Array:
+        if is_json(self.declared.get(column, pa.null())):
+            values = [value if value is None or isinstance(value, str) else dumps(value) for value in values]
         try:
             return pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as error:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
+from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import (
@@ -21,6 +21,9 @@ from airflow_etl_provider.sql.names import (
     read_statement,
 )
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation
+
+#: Options of `load` besides mode and keys.
+LOAD_OPTIONS = frozenset({"decimal_rounding"})
 
 
 class SqlConnectorHook(ConnectorHook):
@@ -98,7 +101,17 @@ class SqlConnectorHook(ConnectorHook):
         keys: Sequence[str] | None = None,
         **options: Any,
     ) -> LoadResult:
-        """Append, replace or upsert into a table (see `SqlLoader`); created from the chunks if missing."""
+        """Append, replace or upsert into a table (see `SqlLoader`); created from the chunks if missing.
+
+        Options: `decimal_rounding` ("half_even" or "half_up"; unset, a value with more fractional
+        digits than its decimal column's scale is refused).
+        """
         self.require(Operation.LOAD)
+        unknown = sorted(set(options) - LOAD_OPTIONS)
+        if unknown:
+            raise LoadError(
+                f"Unknown load option(s) for {self.hook_name} table {destination}: {', '.join(unknown)}. "
+                f"Known: {', '.join(sorted(LOAD_OPTIONS))}."
+            )
         with self:
-            return self.loader().load(chunks, self.table_name(destination), mode=mode, keys=keys)
+            return self.loader().load(chunks, self.table_name(destination), mode=mode, keys=keys, **options)

@@ -125,6 +125,7 @@ class SqlLoader(ABC):
         *,
         mode: LoadMode | str = LoadMode.APPEND,
         keys: Sequence[str] | None = None,
+        decimal_rounding: str | None = None,
     ) -> LoadResult:
         mode = LoadMode.parse(mode)
         keys = list(keys or [])
@@ -140,7 +141,7 @@ class SqlLoader(ABC):
         else:
             return LoadResult(str(destination), mode.value)
         result = LoadResult(str(destination), mode.value)
-        batches = self._counted(_prepend(first, stream), schema, str(destination), result)
+        batches = self._counted(_prepend(first, stream), schema, str(destination), result, decimal_rounding)
         with self._atomic(destination, mode) as created:
             if mode is LoadMode.APPEND:
                 if existing is None:
@@ -189,10 +190,17 @@ class SqlLoader(ABC):
             )
 
     def _counted(
-        self, batches: Iterator[pa.RecordBatch], schema: pa.Schema, destination: str, result: LoadResult
+        self,
+        batches: Iterator[pa.RecordBatch],
+        schema: pa.Schema,
+        destination: str,
+        result: LoadResult,
+        decimal_rounding: str | None = None,
     ) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            conformed = conform_batch(batch, schema, destination=destination, first_row=result.rows)
+            conformed = conform_batch(
+                batch, schema, destination=destination, first_row=result.rows, decimal_rounding=decimal_rounding
+            )
             result.rows += batch.num_rows
             result.chunks += 1
             result.bytes += batch.nbytes

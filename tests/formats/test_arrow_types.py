@@ -8,12 +8,31 @@ from airflow_etl_provider.formats.arrow_types import apply_column_types, parse_t
 
 @pytest.mark.parametrize(
     "arrow_type",
-    [pa.int64(), pa.string(), pa.bool_(), pa.float64(), pa.date32(), pa.decimal128(18, 2), pa.decimal256(40, 5),
-     pa.timestamp("us"), pa.timestamp("us", tz="UTC"), pa.timestamp("ms", tz="Europe/Paris"), pa.time64("us"),
-     pa.duration("s"), pa.binary(), pa.large_string()],
+    [
+        pa.int64(),
+        pa.string(),
+        pa.bool_(),
+        pa.float64(),
+        pa.date32(),
+        pa.decimal128(18, 2),
+        pa.decimal256(40, 5),
+        pa.timestamp("us"),
+        pa.timestamp("us", tz="UTC"),
+        pa.timestamp("ms", tz="Europe/Paris"),
+        pa.time64("us"),
+        pa.duration("s"),
+        pa.binary(),
+        pa.large_string(),
+        pa.json_(pa.string()),
+    ],
 )
 def test_parse_type_reads_what_arrow_prints(arrow_type):
     assert parse_type(str(arrow_type)) == arrow_type
+
+
+@pytest.mark.parametrize("spelling", ["json", "JSON", "arrow.json", "extension<arrow.json>"])
+def test_parse_type_reads_json_as_the_arrow_json_extension(spelling):
+    assert parse_type(spelling) == pa.json_(pa.string())
 
 
 def test_parse_type_accepts_short_decimal_and_refuses_nonsense():

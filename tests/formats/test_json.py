@@ -98,3 +98,18 @@ def test_jsonl_missing_keys_become_nulls_and_nested_values_are_kept():
 def test_a_non_object_record_is_refused():
     with pytest.raises(SourceError, match="line 2: expected an object"):
         read(JSONL, b'{"a": 1}\n[1, 2]\n')
+
+
+def test_a_column_declared_json_keeps_strings_as_json_text_and_encodes_nested_values():
+    """Strings are JSON text (how the writers store a JSON column); objects, arrays and numbers are JSON values."""
+    data = b'{"doc": "{\\"a\\": 1}"}\n{"doc": {"b": [1, "x"]}}\n{"doc": null}\n{"doc": 2.5}\n'
+    for fmt in (JSONL, JSON):
+        text = data if fmt is JSONL else b"[" + data.strip().replace(b"\n", b",") + b"]"
+        back = read(fmt, text, column_types={"doc": "json"})
+        assert back.schema.field("doc").type == pa.json_(pa.string())
+        assert back.column("doc").to_pylist() == ['{"a": 1}', '{"b":[1,"x"]}', None, "2.5"]
+
+
+def test_declared_bool_columns_take_json_booleans_and_text_spellings():
+    back = read(JSONL, b'{"flag": "t"}\n{"flag": "F"}\n{"flag": null}\n', column_types={"flag": "bool"})
+    assert back.column("flag").to_pylist() == [True, False, None]
