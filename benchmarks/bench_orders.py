@@ -110,8 +110,12 @@ def _rows_written(direction: str, name: str, run: Run) -> int | None:
     return None  # a file written by psql: its exit status is the check
 
 
-def _ours(python: str, **operator: object) -> str:
-    """A shell command running one ExtractLoadOperator in a fresh interpreter of `python`."""
+def _ours(checkout: Path, **operator: object) -> str:
+    """A shell command running one ExtractLoadOperator in a fresh interpreter of `checkout`'s venv.
+
+    It runs inside `checkout` with -P, so the code imported is that checkout's installed package
+    and never a copy that happens to sit in the current directory.
+    """
     script = textwrap.dedent(
         f"""
         from airflow_etl_provider.operators.extract_load import ExtractLoadOperator
@@ -119,7 +123,7 @@ def _ours(python: str, **operator: object) -> str:
         print(summary["rows"])
         """
     )
-    return f"{python} -c {_quote(script)}"
+    return f"cd {_quote(str(checkout))} && .venv/bin/python -P -c {_quote(script)}"
 
 
 # -- directions: (raw command, our operator arguments, a reset run before each measurement) -----
@@ -218,9 +222,9 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("psql") is None or shutil.which("mariadb") is None:
         sys.exit("psql and mariadb clients are needed")
-    contenders = {"ours": str(REPO / ".venv" / "bin" / "python")}
+    contenders = {"ours": REPO}
     if args.compare_with:
-        contenders[f"ours @ {args.compare_with.name}"] = str(args.compare_with.resolve() / ".venv" / "bin" / "python")
+        contenders[f"ours @ {args.compare_with.name}"] = args.compare_with.resolve()
     with tempfile.TemporaryDirectory(prefix="bench_orders_") as workdir:
         files = Path(workdir)
         setup(args.rows, files)
