@@ -29,8 +29,6 @@ class SqlLoader(ABC):
     """Loads a stream of Arrow chunks into one table of one open DB-API connection."""
 
     ddl_is_transactional: ClassVar[bool] = True
-    #: Appended to CREATE TABLE (e.g. " DEFAULT CHARSET=utf8mb4").
-    table_options: ClassVar[str] = ""
     staging_prefix: ClassVar[str] = "_etl_stage_"
     max_identifier_length: ClassVar[int] = 63
 
@@ -96,7 +94,11 @@ class SqlLoader(ABC):
         columns = [self.column_definition(field, is_key=field.name in primary_key) for field in schema]
         if primary_key:
             columns.append(f"PRIMARY KEY ({', '.join(self.quote(key) for key in primary_key)})")
-        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)}){self.table_options}")
+        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)}){self.table_options(table)}")
+
+    def table_options(self, table: TableName) -> str:
+        """Appended to the CREATE TABLE of `table` (e.g. " DEFAULT CHARSET=utf8mb4")."""
+        return ""
 
     def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Adapt an incoming chunk before anything else sees it (e.g. nested columns as JSON text)."""

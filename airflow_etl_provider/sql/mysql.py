@@ -41,6 +41,9 @@ KEY_BINARY_TYPE = "VARBINARY(255)"
 UTC_COMMENT = "UTC"
 #: Rows per INSERT statement on the fallback path (keeps each statement under max_allowed_packet).
 INSERT_ROWS_PER_STATEMENT = 1000
+#: utf8mb4 collations that compare text byte for byte, trailing spaces included (NO PAD),
+#: in order of preference: MySQL 8 has the first, MariaDB the second.
+BYTEWISE_COLLATIONS = ("utf8mb4_0900_bin", "utf8mb4_nopad_bin")
 _NEEDS_ESCAPE = r"[\\\t\n]"
 _TYPE = re.compile(r"^\s*([a-z0-9]+(?: precision)?)\s*(?:\(([^)]*)\))?\s*(unsigned)?", re.IGNORECASE)
 
@@ -87,6 +90,20 @@ def mysql_type(arrow_type: pa.DataType, *, key: bool = False) -> str:
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_null(arrow_type):
         return KEY_STRING_TYPE if key else "LONGTEXT"
     raise LoadError(f"Arrow type {arrow_type} has no MySQL column type; cast it (e.g. to string) in a transform.")
+
+
+def created_table_collation(database_default: str, available: Iterable[str]) -> str:
+    """The collation of a table the loader creates: one under which two different strings never
+    compare equal, so a key `Café` never lands on the row of `cafe`.
+
+    The database's own default is kept when it is binary already (its tables then join ours
+    without an "illegal mix of collations"); otherwise the server's NO PAD binary collation,
+    or `utf8mb4_bin` on servers that have none.
+    """
+    if database_default.startswith("utf8mb4_") and database_default.endswith("_bin"):
+        return database_default
+    offered = set(available)
+    return next((name for name in BYTEWISE_COLLATIONS if name in offered), "utf8mb4_bin")
 
 
 # -- MySQL -> Arrow -----------------------------------------------------------------------
@@ -376,7 +393,6 @@ class MySqlLoader(SqlLoader):
 
     ddl_is_transactional = False
     max_identifier_length = 64
-    table_options = " DEFAULT CHARSET=utf8mb4"
 
     def __init__(self, connection: Any, *, infile_dir: str | None, is_mariadb: bool) -> None:
         super().__init__(connection)
@@ -420,6 +436,18 @@ class MySqlLoader(SqlLoader):
     def column_definition(self, field: pa.Field, *, is_key: bool) -> str:
         """Key strings are VARCHAR(255): MySQL cannot index TEXT without a prefix length."""
         return f"{self.quote(field.name)} {mysql_type(field.type, key=is_key)}{'' if field.nullable else ' NOT NULL'}"
+
+    def table_options(self, table: TableName) -> str:
+        """utf8mb4 with a binary collation (see `created_table_collation`)."""
+        marks = ", ".join(["%s"] * len(BYTEWISE_COLLATIONS))
+        ((database_default, available),) = self.query(
+            "SELECT (SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
+            "WHERE SCHEMA_NAME = COALESCE(%s, DATABASE())), (SELECT GROUP_CONCAT(COLLATION_NAME) "
+            f"FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN ({marks}))",
+            (table.schema, *BYTEWISE_COLLATIONS),
+        )
+        collation = created_table_collation(text_value(database_default), text_value(available).split(","))
+        return f" DEFAULT CHARSET=utf8mb4 COLLATE={collation}"
 
     def drop_table(self, table: TableName) -> None:
         """Drop `table`, reconnecting first when the session died (cleanup after a killed load)."""
