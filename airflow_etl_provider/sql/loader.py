@@ -6,7 +6,10 @@ upsert  : fill a staging table, then merge it into the target on the key columns
 
 A dialect subclass supplies the primitives (quoting, type map, bulk insert, swap, merge).
 When the system cannot roll back DDL (`ddl_is_transactional = False`, MySQL) the template
-drops whatever it created itself on failure, so the destination is still left as it was.
+drops whatever it created itself on failure, builds a missing table under a staging name and
+renames it into place only once its rows are in, and starts each load by removing what killed
+loads of the same table left (`remove_leftovers`): so even a SIGKILLed load leaves the
+destination as it was. Where DDL is transactional the server rolls all of it back by itself.
 """
 
 from __future__ import annotations
@@ -29,8 +32,6 @@ class SqlLoader(ABC):
     """Loads a stream of Arrow chunks into one table of one open DB-API connection."""
 
     ddl_is_transactional: ClassVar[bool] = True
-    #: Appended to CREATE TABLE (e.g. " DEFAULT CHARSET=utf8mb4").
-    table_options: ClassVar[str] = ""
     staging_prefix: ClassVar[str] = "_etl_stage_"
     max_identifier_length: ClassVar[int] = 63
 
@@ -96,7 +97,11 @@ class SqlLoader(ABC):
         columns = [self.column_definition(field, is_key=field.name in primary_key) for field in schema]
         if primary_key:
             columns.append(f"PRIMARY KEY ({', '.join(self.quote(key) for key in primary_key)})")
-        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)}){self.table_options}")
+        self.execute(f"CREATE TABLE {self.qualified(table)} ({', '.join(columns)}){self.table_options(table)}")
+
+    def table_options(self, table: TableName) -> str:
+        """Appended to the CREATE TABLE of `table` (e.g. " DEFAULT CHARSET=utf8mb4")."""
+        return ""
 
     def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Adapt an incoming chunk before anything else sees it (e.g. nested columns as JSON text)."""
@@ -107,6 +112,23 @@ class SqlLoader(ABC):
 
         Dialects whose DDL cannot be rolled back check here what would make the swap fail
         halfway; where DDL is transactional a failing swap simply rolls back.
+        """
+
+    def place_new_table(
+        self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]
+    ) -> None:
+        """Put the filled `staging` in place of the missing `target`, where DDL is not transactional.
+
+        `keys` are an upsert's keys, empty for an append. Another load may have created
+        `target` meanwhile; its rows then go into that table as into any existing one.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has non-transactional DDL and must implement place_new_table")
+
+    def remove_leftovers(self, target: TableName) -> None:  # noqa: B027 (optional hook, not abstract)
+        """Drop the work tables that killed loads of `target` left, never those of a running load.
+
+        Nothing to do where DDL is transactional: the server rolls a dead session's staging
+        table back with the rest of its transaction.
         """
 
     def drop_table(self, table: TableName) -> None:
@@ -133,6 +155,7 @@ class SqlLoader(ABC):
             raise LoadError(f"Upsert into {destination} needs `keys`: the columns that identify a row.")
         stream = (self.prepare_batch(batch) for batch in chunks)
         first = next(stream, None)
+        self.remove_leftovers(destination)
         existing = self.table_schema(destination)
         if existing is not None:
             schema = existing
@@ -140,10 +163,16 @@ class SqlLoader(ABC):
             schema = _as_nullable_except(first.schema, keys)
         else:
             return LoadResult(str(destination), mode.value)
+        columns = first.schema.names if first is not None else schema.names
+        if mode is LoadMode.UPSERT:
+            self._check_keys(destination, existing, first.schema if first is not None else schema, keys)
         result = LoadResult(str(destination), mode.value)
         batches = self._counted(_prepend(first, stream), schema, str(destination), result, decimal_rounding)
         with self._atomic(destination, mode) as created:
-            if mode is LoadMode.APPEND:
+            if existing is None and mode is not LoadMode.REPLACE and not self.ddl_is_transactional:
+                upsert_keys = keys if mode is LoadMode.UPSERT else []
+                self._load_new_table(destination, schema, batches, columns, upsert_keys, created)
+            elif mode is LoadMode.APPEND:
                 if existing is None:
                     self.create_table(destination, schema)
                     created.append(destination)
@@ -161,7 +190,6 @@ class SqlLoader(ABC):
                 self.swap(destination, staging)
                 created.remove(staging)
             else:
-                self._check_keys(destination, existing, first.schema if first is not None else schema, keys)
                 if existing is None:
                     self.create_table(destination, schema, primary_key=keys)
                     created.append(destination)
@@ -169,11 +197,29 @@ class SqlLoader(ABC):
                 self.create_staging_like(staging, destination)
                 created.append(staging)
                 self.insert_batches(staging, batches)
-                columns = first.schema.names if first is not None else schema.names
                 self.merge(destination, staging, columns, keys)
                 self.drop_table(staging)
                 created.remove(staging)
         return result
+
+    def _load_new_table(
+        self,
+        destination: TableName,
+        schema: pa.Schema,
+        batches: Iterator[pa.RecordBatch],
+        columns: Sequence[str],
+        keys: Sequence[str],
+        created: list[TableName],
+    ) -> None:
+        """Append or upsert into a missing table where DDL commits at once: the rows go into a
+        staging table made from `schema`, which `place_new_table` renames to `destination` at the
+        end, so a killed load never leaves an empty or half-filled table behind."""
+        staging = self.staging_for(destination)
+        created.append(staging)
+        self.create_table(staging, schema, primary_key=keys)
+        self.insert_batches(staging, batches)
+        self.place_new_table(destination, staging, columns, keys)
+        created.remove(staging)
 
     def _check_keys(
         self, destination: TableName, existing: pa.Schema | None, incoming: pa.Schema, keys: Sequence[str]

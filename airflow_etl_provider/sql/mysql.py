@@ -13,24 +13,28 @@ reading the table gives UTC instants back.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from mysql.connector import errorcode
+from mysql.connector import errors as mysql_errors
 
 from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.exceptions import LoadError, SourceError
 from airflow_etl_provider.sql.loader import SqlLoader
-from airflow_etl_provider.sql.names import TableName
+from airflow_etl_provider.sql.names import TableName, work_table_name, work_table_session
 
 MAX_DECIMAL_PRECISION = 65
 MAX_DECIMAL_SCALE = 30
@@ -41,12 +45,20 @@ KEY_BINARY_TYPE = "VARBINARY(255)"
 UTC_COMMENT = "UTC"
 #: Rows per INSERT statement on the fallback path (keeps each statement under max_allowed_packet).
 INSERT_ROWS_PER_STATEMENT = 1000
+#: Named lock each loading session holds, suffixed with its CONNECTION_ID(), while it lives.
+SESSION_LOCK = "etl_load_session_"
+#: utf8mb4 collations that compare text byte for byte, trailing spaces included (NO PAD),
+#: in order of preference: MySQL 8 has the first, MariaDB the second.
+BYTEWISE_COLLATIONS = ("utf8mb4_0900_bin", "utf8mb4_nopad_bin")
 _NEEDS_ESCAPE = r"[\\\t\n]"
 _TYPE = re.compile(r"^\s*([a-z0-9]+(?: precision)?)\s*(?:\(([^)]*)\))?\s*(unsigned)?", re.IGNORECASE)
 
 
 def quote_identifier(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
+
+
+log = logging.getLogger(__name__)
 
 
 # -- Arrow -> MySQL -----------------------------------------------------------------------
@@ -87,6 +99,20 @@ def mysql_type(arrow_type: pa.DataType, *, key: bool = False) -> str:
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_null(arrow_type):
         return KEY_STRING_TYPE if key else "LONGTEXT"
     raise LoadError(f"Arrow type {arrow_type} has no MySQL column type; cast it (e.g. to string) in a transform.")
+
+
+def created_table_collation(database_default: str, available: Iterable[str]) -> str:
+    """The collation of a table the loader creates: one under which two different strings never
+    compare equal, so a key `Café` never lands on the row of `cafe`.
+
+    The database's own default is kept when it is binary already (its tables then join ours
+    without an "illegal mix of collations"); otherwise the server's NO PAD binary collation,
+    or `utf8mb4_bin` on servers that have none.
+    """
+    if database_default.startswith("utf8mb4_") and database_default.endswith("_bin"):
+        return database_default
+    offered = set(available)
+    return next((name for name in BYTEWISE_COLLATIONS if name in offered), "utf8mb4_bin")
 
 
 # -- MySQL -> Arrow -----------------------------------------------------------------------
@@ -366,7 +392,8 @@ class _ForeignKey:
 
 
 class MySqlLoader(SqlLoader):
-    """MySQL: DDL auto-commits, so the shared template drops what it created on failure.
+    """MySQL: DDL auto-commits, so the shared template drops what it created on failure, and
+    what a killed load could not drop is removed by the next load of the same table.
 
     `infile_dir` is the directory the connection may send files from (`allow_local_infile_in_path`);
     None means the server refuses `LOCAL INFILE` and chunks go as multi-row INSERTs.
@@ -376,7 +403,6 @@ class MySqlLoader(SqlLoader):
 
     ddl_is_transactional = False
     max_identifier_length = 64
-    table_options = " DEFAULT CHARSET=utf8mb4"
 
     def __init__(self, connection: Any, *, infile_dir: str | None, is_mariadb: bool) -> None:
         super().__init__(connection)
@@ -420,6 +446,98 @@ class MySqlLoader(SqlLoader):
     def column_definition(self, field: pa.Field, *, is_key: bool) -> str:
         """Key strings are VARCHAR(255): MySQL cannot index TEXT without a prefix length."""
         return f"{self.quote(field.name)} {mysql_type(field.type, key=is_key)}{'' if field.nullable else ' NOT NULL'}"
+
+    def table_options(self, table: TableName) -> str:
+        """utf8mb4 with a binary collation (see `created_table_collation`)."""
+        marks = ", ".join(["%s"] * len(BYTEWISE_COLLATIONS))
+        ((database_default, available),) = self.query(
+            "SELECT (SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
+            "WHERE SCHEMA_NAME = COALESCE(%s, DATABASE())), (SELECT GROUP_CONCAT(COLLATION_NAME) "
+            f"FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN ({marks}))",
+            (table.schema, *BYTEWISE_COLLATIONS),
+        )
+        collation = created_table_collation(text_value(database_default), text_value(available).split(","))
+        return f" DEFAULT CHARSET=utf8mb4 COLLATE={collation}"
+
+    @cached_property
+    def session(self) -> int:
+        """This session's CONNECTION_ID(), which names the tables it makes.
+
+        The session also takes the named lock `SESSION_LOCK<id>`, held until it ends (a killed
+        client included), so any other session can ask `IS_USED_LOCK` whether those tables still
+        belong to a running load. PROCESSLIST cannot tell: without the PROCESS privilege it
+        hides the sessions of other accounts.
+        """
+        ((session, locked),) = self.query(
+            "SELECT CONNECTION_ID(), GET_LOCK(CONCAT(%s, CONNECTION_ID()), 0)", (SESSION_LOCK,)
+        )
+        if locked != 1:
+            raise LoadError(
+                f"Cannot take the named lock {SESSION_LOCK}{session} that marks this load as running; "
+                "another session holds it (RELEASE_LOCK it there, or end that session)."
+            )
+        return int(session)
+
+    def staging_for(self, target: TableName) -> TableName:
+        return work_table_name("stage", self.session, target, self.max_identifier_length)
+
+    def remove_leftovers(self, target: TableName) -> None:
+        """Drop the staging and old tables killed loads of `target` left behind.
+
+        Only tables named by `work_table_name` for this target are considered, and only those
+        whose session has ended (nobody holds its lock): a running load keeps its tables, and a
+        user's table, whatever its name, does not have the session-and-nonce form.
+        """
+        rows = self.query(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
+            "AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME LIKE %s",
+            (target.schema, "\\_etl\\_%"),
+        )
+        for name in (text_value(name) for (name,) in rows):
+            session = work_table_session(name, target, self.max_identifier_length)
+            if session is None:
+                continue
+            ((holder,),) = self.query("SELECT IS_USED_LOCK(%s)", (f"{SESSION_LOCK}{session}",))
+            if holder is None:
+                log.info("Dropping %s, left by a load of %s whose session (%d) has ended.", name, target, session)
+                self.drop_table(target.with_name(name))
+
+    def place_new_table(
+        self, target: TableName, staging: TableName, columns: Sequence[str], keys: Sequence[str]
+    ) -> None:
+        """Commit the staged rows, then `RENAME TABLE` the staging table to `target`.
+
+        Loads running at once (mapped tasks) may all find `target` missing and stage their
+        rows. The first rename wins; a later one finds the table there and puts its rows into
+        it as into any existing table (appended, or merged on `keys`) when its columns are
+        the staged ones, so every load's rows end up in it. Otherwise the load fails and the
+        template drops the staging table: nothing of it is kept.
+        """
+        self.connection.commit()
+        try:
+            self.execute(f"RENAME TABLE {self.qualified(staging)} TO {self.qualified(target)}")
+            return
+        except mysql_errors.DatabaseError as error:
+            if error.errno != errorcode.ER_TABLE_EXISTS_ERROR:
+                raise
+        staged, theirs = self.table_schema(staging), self.table_schema(target)
+        if staged is None or theirs is None or not theirs.equals(staged):
+            raise LoadError(
+                f"{'Upsert' if keys else 'Append'} into {target}: another session created {target} while this load "
+                f"ran, with columns ({_columns(theirs)}) that are not the loaded ones ({_columns(staged)}); nothing of "
+                "this load was kept. Load again into that table (the rows are converted to its columns), or into "
+                "another table."
+            )
+        if keys:
+            self._check_keys(target, theirs, staged, keys)
+            self.merge(target, staging, columns, keys)
+        else:
+            names = ", ".join(self.quote(column) for column in columns)
+            self.execute(
+                f"INSERT INTO {self.qualified(target)} ({names}) SELECT {names} FROM {self.qualified(staging)}"
+            )
+        self.connection.commit()
+        self.drop_table(staging)
 
     def drop_table(self, table: TableName) -> None:
         """Drop `table`, reconnecting first when the session died (cleanup after a killed load)."""
@@ -581,7 +699,7 @@ class MySqlLoader(SqlLoader):
                 f"{key.definition(self, references)}"
             )
             temporary_names.append(temporary)
-        old = target.with_name(f"_etl_old_{uuid.uuid4().hex[:8]}_{target.name}"[: self.max_identifier_length])
+        old = work_table_name("old", self.session, target, self.max_identifier_length)
         self.execute(
             f"RENAME TABLE {self.qualified(target)} TO {self.qualified(old)}, "
             f"{self.qualified(staging)} TO {self.qualified(target)}"
@@ -685,6 +803,10 @@ class MySqlLoader(SqlLoader):
     def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Nested columns (struct, list, map) become JSON text, so they land in JSON columns."""
         return jsonify_nested(batch)
+
+
+def _columns(schema: pa.Schema | None) -> str:
+    return ", ".join(f"{field.name} {field.type}" for field in schema or [])
 
 
 def text_value(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -182,6 +183,27 @@ class TableName:
 
     def __str__(self) -> str:
         return ".".join(self.parts())
+
+
+#: `_etl_<kind>_<session>_<nonce>_`, the start of every `work_table_name`.
+_WORK_TABLE = re.compile(r"_etl_[a-z]+_(\d+)_[0-9a-f]{8}_")
+
+
+def work_table_name(kind: str, session: int, target: TableName, limit: int) -> TableName:
+    """A table a load makes for itself next to `target` (`kind`: "stage", "old"), cut to `limit`.
+
+    The id of the server session that makes it is in the name, so that a later load can tell
+    what a killed load left from what a running load still uses.
+    """
+    return target.with_name(f"_etl_{kind}_{session}_{uuid.uuid4().hex[:8]}_{target.name}"[:limit])
+
+
+def work_table_session(name: str, target: TableName, limit: int) -> int | None:
+    """The session that made table `name` when it is a `work_table_name` of `target`, else None."""
+    match = _WORK_TABLE.match(name)
+    if match is None or (match.group(0) + target.name)[:limit] != name:
+        return None
+    return int(match.group(1))
 
 
 def _split_identifiers(text: str, quote_chars: str) -> list[str]:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -41,7 +41,7 @@ def sample_batch(start: int, rows: int) -> pa.RecordBatch:
         {
             "id": pa.array(ids, pa.int64()),
             "amount": pa.array([decimal.Decimal(i % 10_000) / 100 for i in ids], pa.decimal128(12, 2)),
-            "note": pa.array([f"row {i}, \"quoted\"\tand\nnewline" for i in ids], pa.string()),
+            "note": pa.array([f'row {i}, "quoted"\tand\nnewline' for i in ids], pa.string()),
             "at": pa.array(
                 [dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=i) for i in ids],
                 pa.timestamp("us", tz="UTC"),
@@ -123,3 +123,40 @@ def chunks_then_block(total_rows: int, chunk_rows: int, marker: str) -> Iterator
     Path(marker).write_text(str(os.getpid()))
     while True:
         time.sleep(3600)
+
+
+def run_and_kill_when_ready(
+    body: str, source_marker: Path, ready: Callable[[], bool], *, timeout: float = 120.0
+) -> None:
+    """`run_and_kill`, holding the kill back until `body` wrote `source_marker` and `ready()` holds.
+
+    `body`'s source writes `source_marker` (`killable_chunks` does before it blocks); `ready`
+    asks the destination whether it has reached the state the kill should hit (say, every row
+    received), so the kill point is a state of the server rather than a guess of time.
+    """
+    import threading
+
+    source_marker.unlink(missing_ok=True)
+    marker = source_marker.with_name(source_marker.name + ".ready")
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def release() -> None:
+        try:
+            while not stop.is_set():
+                if source_marker.exists() and ready():
+                    marker.write_text("ready")
+                    return
+                time.sleep(0.05)
+        except BaseException as error:  # reported by the caller's thread below
+            failures.append(error)
+
+    watcher = threading.Thread(target=release, name="kill-when-ready", daemon=True)
+    watcher.start()
+    try:
+        run_and_kill(body, marker, settle=0.0, timeout=timeout)
+    finally:
+        stop.set()
+        watcher.join()
+        if failures:
+            raise AssertionError(f"checking whether the load was ready to be killed failed: {failures[0]}")
