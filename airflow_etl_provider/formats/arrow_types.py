@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import cache, partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,7 +29,6 @@ from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
 
 #: What a conversion raises for a value or a type it cannot convert (base64 errors are ValueErrors).
 CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError)
-_TRUE, _FALSE = pa.array(["t", "true", "1"]), pa.array(["f", "false", "0"])
 #: Spellings of the JSON type: a short name, the extension's name, and how Arrow prints it.
 _JSON_NAMES = frozenset({"json", "arrow.json", str(JSON)})
 _PARAMETERISED = re.compile(r"^\s*(?P<name>[a-z0-9_]+)\s*(?:[\[(](?P<args>.*)[\])])?\s*$", re.IGNORECASE)
@@ -160,14 +159,21 @@ def _cast(column: pa.Array, target: pa.DataType) -> pa.Array:
     return column.cast(target)
 
 
+@cache
+def _bool_spellings() -> tuple[pa.Array, pa.Array]:
+    """Built on first use: `pa.array` imports pandas (~50 MB), which no process should pay at import."""
+    return pa.array(["t", "true", "1"]), pa.array(["f", "false", "0"])
+
+
 def cast_to_bool(values: pa.Array) -> pa.Array:
     """`values` as booleans; text in the spellings databases write, in any case: t/f (PostgreSQL's
     COPY), 1/0 (MySQL), true/false. Other text raises ArrowInvalid naming the first one."""
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return values.cast(pa.bool_())
+    spelled_true, spelled_false = _bool_spellings()
     lowered = pc.utf8_lower(values)
-    true = pc.is_in(lowered, value_set=_TRUE)
-    other = pc.and_(pc.is_valid(values), pc.invert(pc.or_(true, pc.is_in(lowered, value_set=_FALSE))))
+    true = pc.is_in(lowered, value_set=spelled_true)
+    other = pc.and_(pc.is_valid(values), pc.invert(pc.or_(true, pc.is_in(lowered, value_set=spelled_false))))
     if pc.any(other).as_py():
         first = values[pc.index(other, True).as_py()].as_py()
         raise pa.ArrowInvalid(f"{first!r} is not a boolean; write t/f, true/false or 1/0")
