@@ -21,3 +21,8 @@ def is_binary(arrow_type: pa.DataType) -> bool:
 def is_json(arrow_type: pa.DataType) -> bool:
     """JSON text marked as JSON (the `arrow.json` extension, over any string storage)."""
     return getattr(arrow_type, "extension_name", None) == "arrow.json"
+
+
+def describe_columns(schema: pa.Schema | None) -> str:
+    """A schema's columns as error messages name them: `id int64, note string`."""
+    return ", ".join(f"{field.name} {field.type}" for field in schema or [])

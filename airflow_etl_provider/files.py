@@ -33,6 +33,7 @@ from typing import Any, BinaryIO, NoReturn
 import pyarrow as pa
 
 from airflow_etl_provider.arrow_batches import rebatch
+from airflow_etl_provider.arrow_kinds import describe_columns
 from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
 from airflow_etl_provider.formats import FileFormat, FileSource, FormatOptionError, format_for_extension, get_format
 from airflow_etl_provider.formats.arrow_types import parse_column_types
@@ -217,8 +218,8 @@ def _read_each(
                 _check_declared(declared, first_schema, source.name)
             elif batch.schema != first_schema:
                 raise SourceError(
-                    f"{source.name} has columns {_columns(batch.schema)} but the first file has "
-                    f"{_columns(first_schema)}; files read as one stream must share their columns."
+                    f"{source.name} has columns {describe_columns(batch.schema)} but the first file has "
+                    f"{describe_columns(first_schema)}; files read as one stream must share their columns."
                 )
             if file_name_column:
                 names_column = pa.repeat(pa.scalar(source.name, pa.string()), batch.num_rows)
@@ -233,10 +234,6 @@ def _check_declared(declared: dict[str, pa.DataType], schema: pa.Schema, name: s
             f"column_types names columns that {name} does not have: {', '.join(missing)}; "
             f"its columns are: {', '.join(schema.names)}."
         )
-
-
-def _columns(schema: pa.Schema) -> str:
-    return ", ".join(f"{f.name} {f.type}" for f in schema)
 
 
 def sample_table(store: FileStore, name: str, *, label: str, kind_label: str) -> TableInfo:
@@ -489,8 +486,8 @@ class _AfterExisting:
         for batch in self._kind.format.read(source, chunk_size=APPEND_READ_ROWS, **options):
             if batch.schema != first.schema:
                 raise LoadError(
-                    f"Cannot append to {source.name}: it has columns {_columns(batch.schema)}, "
-                    f"the new rows have {_columns(first.schema)}."
+                    f"Cannot append to {source.name}: it has columns {describe_columns(batch.schema)}, "
+                    f"the new rows have {describe_columns(first.schema)}."
                 )
             self.old_rows += batch.num_rows
             self.old_chunks += 1

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from mysql.connector import errorcode
 from mysql.connector import errors as mysql_errors
 
-from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
+from airflow_etl_provider.arrow_kinds import JSON, describe_columns, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.exceptions import LoadError, SourceError
 from airflow_etl_provider.sql.loader import SqlLoader
@@ -524,9 +524,9 @@ class MySqlLoader(SqlLoader):
         if staged is None or theirs is None or not theirs.equals(staged):
             raise LoadError(
                 f"{'Upsert' if keys else 'Append'} into {target}: another session created {target} while this load "
-                f"ran, with columns ({_columns(theirs)}) that are not the loaded ones ({_columns(staged)}); nothing of "
-                "this load was kept. Load again into that table (the rows are converted to its columns), or into "
-                "another table."
+                f"ran, with columns ({describe_columns(theirs)}) that are not the loaded ones "
+                f"({describe_columns(staged)}); nothing of this load was kept. Load again into that table (the rows "
+                "are converted to its columns), or into another table."
             )
         if keys:
             self._check_keys(target, theirs, staged, keys)
@@ -803,10 +803,6 @@ class MySqlLoader(SqlLoader):
     def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Nested columns (struct, list, map) become JSON text, so they land in JSON columns."""
         return jsonify_nested(batch)
-
-
-def _columns(schema: pa.Schema | None) -> str:
-    return ", ".join(f"{field.name} {field.type}" for field in schema or [])
 
 
 def text_value(value: Any) -> str:
