@@ -95,3 +95,8 @@ def test_a_query_reads_the_tables_the_openlineage_sql_parser_names(airflow_conne
     conn_id = airflow_connection("postgres", host="db", login="u", schema="wh")
     query = "SELECT o.id, c.name FROM orders o JOIN sales.customers c ON c.id = o.customer_id"
     assert [d.name for d in datasets_read(hook_for(conn_id), query)] == ["wh.public.orders", "wh.sales.customers"]
+
+
+def test_mysql_without_a_database_names_just_the_table(airflow_connection) -> None:
+    conn_id = airflow_connection("mysql", host="my", login="u")
+    assert dataset_for(conn_id, "orders") == LineageDataset("mysql://my:3306", "orders", "mysql://my:3306/orders")

@@ -137,3 +137,20 @@ def test_a_uri_airflow_refuses_costs_the_event_not_the_transfer(shop, lake, monk
     events = OutletEventAccessors()
     assert operator.execute({"outlet_events": events})["rows"] == ROWS
     assert _alias_events(events, operator.outlet_alias) == []
+
+
+def test_the_hooks_report_to_airflows_hook_lineage_collector(shop, lake, tmp_path, monkeypatch) -> None:
+    from airflow.sdk import lineage
+
+    collector = lineage.HookLineageCollector()
+    monkeypatch.setattr(lineage, "get_hook_lineage_collector", lambda: collector)
+    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake,
+                                   destination="items.parquet")
+    operator.execute({})
+    collected = collector.collected_assets
+    assert [(a.asset.uri, a.context) for a in collected.inputs] == [
+        (f"sqlite://localhost{tmp_path}/shop.db/items", operator.source_hook)
+    ]
+    assert [(a.asset.uri, a.context) for a in collected.outputs] == [
+        (f"file://{tmp_path}/lake/items.parquet", operator.destination_hook)
+    ]
