@@ -18,6 +18,7 @@ from airflow.sdk import BaseHook
 
 from airflow_etl_provider.config import full_config_schema, validate_config
 from airflow_etl_provider.exceptions import UnsupportedOperationError
+from airflow_etl_provider.lineage.datasets import LineageDataset
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo
 
 if TYPE_CHECKING:
@@ -163,6 +164,11 @@ class ConnectorHook(BaseHook, ABC):
         **options: Any,
     ) -> LoadResult:
         """Write every chunk to `destination`; on failure the destination is left as it was."""
+
+    def lineage_dataset(self, target: str) -> LineageDataset | None:
+        """How `target` (a source or destination of this connection) is named as an Airflow Asset
+        and an OpenLineage dataset; None when this connector cannot name it (the default)."""
+        return None
 
     def preview(self, source: str, limit: int = 100, **options: Any) -> pd.DataFrame:
         """The first `limit` rows of `source` as a DataFrame; reads no more than it shows.

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from airflow_etl_provider.files import FileStore, read_files, write_files
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
+from airflow_etl_provider.lineage.datasets import LineageDataset, glob_root
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation
 
 
@@ -49,6 +50,14 @@ class FileConnectorHook(ConnectorHook):
         result = write_files(store, chunks, destination, mode=mode, options=options, store_options=store_options)
         self.describe_write(store, result)
         return result
+
+    def lineage_dataset(self, target: str) -> LineageDataset | None:
+        """The file, or the folder / prefix a glob or a multi-file write covers."""
+        return self.file_dataset(glob_root(target))
+
+    def file_dataset(self, name: str) -> LineageDataset | None:
+        """The store's file or folder `name` as a lineage dataset."""
+        return None
 
     def describe_write(self, store: FileStore, result: LoadResult) -> None:
         """Add store-specific facts of a finished write to `result.details`."""

@@ -31,6 +31,7 @@ from airflow_etl_provider.files import (
     sample_table,
 )
 from airflow_etl_provider.hooks.file_base import FileConnectorHook
+from airflow_etl_provider.lineage.datasets import LineageDataset, local_file
 from airflow_etl_provider.types import Operation, SchemaInfo, TableInfo
 
 TEMP_MARKER = ".tmp-"
@@ -189,6 +190,9 @@ class FilesystemConnectorHook(FileConnectorHook):
         if not os.path.isabs(base):
             raise ConnectorConfigError(self.conn_id, "base_path", f"{base!r} must be an absolute path.")
         return LocalStore(base, self.conn_id)
+
+    def file_dataset(self, name: str) -> LineageDataset:
+        return local_file(self.store.path(name))
 
     def test_connection(self) -> tuple[bool, str]:
         try:

@@ -26,6 +26,7 @@ from mysql.connector.errorcode import ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
 from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
+from airflow_etl_provider.lineage.datasets import LineageDataset, mysql_table
 from airflow_etl_provider.sql.mysql import (
     ColumnType,
     MySqlLoader,
@@ -35,7 +36,7 @@ from airflow_etl_provider.sql.mysql import (
     raw_batch,
     text_value,
 )
-from airflow_etl_provider.sql.names import is_query
+from airflow_etl_provider.sql.names import TableName, is_query
 from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
 
 if TYPE_CHECKING:
@@ -215,6 +216,14 @@ class MySqlConnectorHook(SqlConnectorHook):
         return True, f"Connected to {self._where()}, server {version}, database {database or '(none)'}."
 
     # -- reading -------------------------------------------------------------------------
+
+    @property
+    def default_schema(self) -> str | None:
+        return self.connection.schema or None
+
+    def table_dataset(self, table: TableName) -> LineageDataset:
+        conn = self.connection
+        return mysql_table(conn.host, conn.port, table.schema or conn.schema or "", table.name)
 
     def quote_identifier(self, identifier: str) -> str:
         return quote_identifier(identifier)

@@ -21,6 +21,7 @@ from airflow_etl_provider.arrow_batches import or_empty, rebatch
 from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
+from airflow_etl_provider.lineage.datasets import LineageDataset, postgres_table
 from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
 from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, pg_column
 from airflow_etl_provider.sql.postgres_read import adbc_conninfo, read_arrow, typed_select
@@ -195,6 +196,16 @@ class PostgresConnectorHook(SqlConnectorHook):
         if parameters and is_query(source):
             return psycopg.ClientCursor(self.db).mogrify(select, parameters)
         return select
+
+    @property
+    def default_schema(self) -> str:
+        return self.schema
+
+    def table_dataset(self, table: TableName) -> LineageDataset:
+        conn = self.connection
+        # libpq's default database is the login's name.
+        database = conn.schema or conn.login or "postgres"
+        return postgres_table(conn.host, conn.port, database, table.schema or self.schema, table.name)
 
     def quote_identifier(self, identifier: str) -> str:
         return sql.Identifier(identifier).as_string(self.db)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import pyarrow as pa
 import requests
@@ -24,6 +24,7 @@ from airflow_etl_provider.exceptions import (
     UnsupportedOperationError,
 )
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
+from airflow_etl_provider.lineage.datasets import LineageDataset, http_endpoint
 from airflow_etl_provider.rest.auth import AUTH_TYPES, create_auth
 from airflow_etl_provider.rest.batching import ArrowBatcher
 from airflow_etl_provider.rest.client import RestClient
@@ -304,6 +305,11 @@ class RestApiConnectorHook(ConnectorHook):
         if self.connection.port and ":" not in netloc.rsplit("@", 1)[-1]:
             netloc = f"{netloc}:{self.connection.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+    def lineage_dataset(self, target: str) -> LineageDataset:
+        """The endpoint `target` names (a path under the base URL, or a full URL)."""
+        url = target if "://" in target else urljoin(self.base_url.rstrip("/") + "/", target.lstrip("/"))
+        return http_endpoint(url)
 
     @property
     def max_retries(self) -> int:

@@ -38,6 +38,7 @@ from airflow_etl_provider.files import (
     sample_table,
 )
 from airflow_etl_provider.hooks.file_base import FileConnectorHook
+from airflow_etl_provider.lineage.datasets import LineageDataset, s3_object
 from airflow_etl_provider.types import LoadResult, Operation, SchemaInfo, TableInfo
 
 MIB = 1 << 20
@@ -510,6 +511,9 @@ class S3ConnectorHook(FileConnectorHook):
     def store(self) -> S3Store:
         prefix = self.config.get("prefix") or ""
         return S3Store(self.client, self.conn_id, self.config.get("bucket"), prefix)
+
+    def file_dataset(self, name: str) -> LineageDataset:
+        return s3_object(*split_uri(self.store.uri(name)))
 
     # -- the contract --------------------------------------------------------------------
 

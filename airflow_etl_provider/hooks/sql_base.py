@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
 from airflow_etl_provider.hooks.base import ConnectorHook
+from airflow_etl_provider.lineage.datasets import LineageDataset
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import (
     READ_ONLY_RULE,
@@ -77,6 +78,21 @@ class SqlConnectorHook(ConnectorHook):
     def table_name(self, text: str) -> TableName:
         """A destination or source table name as given in a DAG."""
         return parse_table_name(text)
+
+    @property
+    def default_schema(self) -> str | None:
+        """The schema (PostgreSQL) or database (MySQL) an unqualified table name is in."""
+        return None
+
+    def lineage_dataset(self, target: str) -> LineageDataset | None:
+        """The table `target` names; None for a query (its tables: `airflow_etl_provider.lineage`)."""
+        if is_query(target):
+            return None
+        return self.table_dataset(self.table_name(target))
+
+    def table_dataset(self, table: TableName) -> LineageDataset | None:
+        """`table` as a lineage dataset; each dialect names its server and database."""
+        return None
 
     def select_for(self, source: str) -> str:
         """The SELECT that reads `source`: every row of a table, or the query itself once it is

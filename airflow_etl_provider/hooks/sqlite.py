@@ -18,6 +18,8 @@ import pyarrow as pa
 from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
+from airflow_etl_provider.lineage.datasets import LineageDataset, sqlite_table
+from airflow_etl_provider.sql.names import TableName
 from airflow_etl_provider.sql.rows import rows_to_batch
 from airflow_etl_provider.sql.sqlite import SQLiteLoader, arrow_type_for, quote_identifier
 from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
@@ -95,6 +97,9 @@ class SQLiteConnectorHook(SqlConnectorHook):
         except (ConnectorConfigError, sqlite3.Error) as error:
             return False, f"Cannot open SQLite database of connection {self.conn_id!r}: {error}"
         return True, f"Connected to {self.database_path} (SQLite {sqlite3.sqlite_version}, {tables} tables)."
+
+    def table_dataset(self, table: TableName) -> LineageDataset:
+        return sqlite_table(str(self.database_path), table.name)
 
     def quote_identifier(self, identifier: str) -> str:
         return quote_identifier(identifier)

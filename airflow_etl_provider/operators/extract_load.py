@@ -3,6 +3,11 @@
 The source hook yields Arrow chunks; an optional transform runs on each; the destination
 hook loads them. The source reads ahead on a worker thread, by default at most two chunks
 beyond the one being loaded, so memory is a few chunks whatever the data set's size.
+
+Each transfer announces what it read and wrote: an Asset event on its destination (through an
+AssetAlias declared at parse time, because the Asset URI needs the connection's host, database
+or bucket, which a DAG file must not read) and, when the OpenLineage provider is installed,
+OpenLineage datasets with their schema, row count and column lineage.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, AssetAlias, BaseOperator
 
 from airflow_etl_provider.background import ReadAhead, closed_after
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.hooks.registry import hook_for
+from airflow_etl_provider.lineage.datasets import LineageDataset
+from airflow_etl_provider.lineage.transfer import TransferLineage, asset_event_extra
 from airflow_etl_provider.types import LoadMode, Operation
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 Transform = Callable[[Any], Any]
@@ -63,6 +71,12 @@ def _as_batches(value: Any, transform_name: str) -> list[pa.RecordBatch]:
     )
 
 
+def outlet_alias_name(destination_conn_id: str, destination: str) -> str:
+    """The AssetAlias a transfer declares at parse time: its destination as written in the DAG
+    (templates unrendered); each run attaches the destination's rendered Asset to it."""
+    return f"etl:{destination_conn_id}:{destination}"
+
+
 class ExtractLoadOperator(BaseOperator):
     """Move data from `source` on one connection to `destination` on another, chunk by chunk.
 
@@ -80,6 +94,12 @@ class ExtractLoadOperator(BaseOperator):
         returns a RecordBatch, Table, DataFrame, or None to drop the chunk.
     :param read_ahead: chunks the source may read ahead of the destination, on a worker thread
         (default 2); 0 reads in the task's own thread, one chunk at a time, for the least memory.
+
+    Unless `outlets` are given, the task's outlet is `AssetAlias(outlet_alias_name(...))` and each
+    successful run emits an event for the destination's Asset (`airflow_etl_provider.lineage.asset_uri`)
+    with `{"rows", "bytes", "chunks", "mode"}` in its extra; unless `inlets` are given, the
+    source's Assets become the inlets at run time. Given outlets that are Assets get the same
+    extra keys in their events.
     """
 
     template_fields: Sequence[str] = ("source", "destination", "source_options", "destination_options")
@@ -103,6 +123,13 @@ class ExtractLoadOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        #: The alias this operator declared as its outlet; None when the DAG gave its own outlets.
+        self.outlet_alias: AssetAlias | None = None
+        if not self.outlets:
+            self.outlet_alias = AssetAlias(name=outlet_alias_name(destination_conn_id, destination))
+            self.outlets = [self.outlet_alias]
+        self._own_inlets = not self.inlets
+        self.lineage: TransferLineage | None = None
         self.source_conn_id = source_conn_id
         self.source = source
         self.destination_conn_id = destination_conn_id
@@ -151,13 +178,15 @@ class ExtractLoadOperator(BaseOperator):
             self.chunk_size,
             self.read_ahead,
         )
+        lineage = self._resolve_lineage()
         progress = _Progress(self.log)
+        read_schema = _FirstSchema()
         with source_hook:
             extracted = source_hook.extract(self.source, chunk_size=self.chunk_size, **self.source_options)
             with self._reading(extracted) as source_chunks:
                 chunks: Iterable[pa.RecordBatch] = source_chunks
                 if self.transform is not None:
-                    chunks = _transformed(chunks, self.transform)
+                    chunks = _transformed(read_schema.watch(chunks), self.transform)
                 with destination_hook:
                     result = destination_hook.load(
                         progress.track(chunks),
@@ -188,7 +217,83 @@ class ExtractLoadOperator(BaseOperator):
             progress.elapsed,
         )
         self.log.info("Summary (XCom return value): %s", json.dumps(summary, default=str))
+        lineage.input_schema = read_schema.schema if self.transform is not None else progress.schema
+        lineage.output_schema = progress.schema
+        lineage.rows = progress.rows
+        lineage.bytes = result.bytes or progress.bytes
+        files = result.details.get("files")
+        lineage.files = len(files) if isinstance(files, list) else None
+        self._announce(context, lineage, asset_event_extra(lineage, chunks=progress.chunks, mode=self.mode))
         return summary
+
+    # -- lineage -------------------------------------------------------------------------
+
+    def _resolve_lineage(self) -> TransferLineage:
+        """The source's and destination's datasets, named from the rendered fields and the connections."""
+        self.lineage = TransferLineage.resolve(self.source_hook, self.source, self.destination_hook, self.destination)
+        if self.transform is not None:
+            self.lineage.transform = getattr(self.transform, "__name__", repr(self.transform))
+        return self.lineage
+
+    def _announce(self, context: Context, lineage: TransferLineage, extra: dict[str, Any]) -> None:
+        """Inlets, the outlet Asset event with the transfer's figures, and the hook lineage collector."""
+        from airflow.sdk.lineage import get_hook_lineage_collector
+
+        if self._own_inlets:
+            self.inlets = [asset for asset in map(self._asset, lineage.inputs) if asset is not None]
+        # Outside the task runner (an `execute(context={})` call) there are no events to record.
+        if (outlet_events := context.get("outlet_events")) is not None:
+            self._record_event(outlet_events, lineage.output, extra)
+        collector = get_hook_lineage_collector()
+        for dataset in lineage.inputs:
+            collector.add_input_asset(context=self.source_hook, uri=dataset.uri)
+        if lineage.output is not None:
+            collector.add_output_asset(context=self.destination_hook, uri=lineage.output.uri)
+
+    def _record_event(self, outlet_events: Any, output: LineageDataset | None, extra: dict[str, Any]) -> None:
+        """The destination's Asset event through the declared alias; or, when the DAG gave its own
+        outlets, the transfer's figures added to each given Asset's event (its own keys kept)."""
+        if self.outlet_alias is None:
+            for outlet in self.outlets:
+                if isinstance(outlet, Asset):
+                    event_extra = outlet_events[outlet].extra
+                    for key, value in extra.items():
+                        event_extra.setdefault(key, value)
+        elif output is not None and (asset := self._asset(output)) is not None:
+            outlet_events[self.outlet_alias].add(asset, extra=extra)
+            self.log.info("Asset event for %s: %s", asset.uri, json.dumps(extra))
+
+    def _asset(self, dataset: LineageDataset) -> Asset | None:
+        """The Asset of `dataset`; None, with a warning, when Airflow refuses its URI (a scheme's
+        normaliser from another provider): the data has moved, lineage must not fail the task."""
+        try:
+            return Asset(uri=dataset.uri)
+        except ValueError as error:
+            self.log.warning("No Asset for %s: Airflow refuses the URI (%s)", dataset.uri, error)
+            return None
+
+    def _lineage_now(self) -> TransferLineage:
+        return self.lineage if self.lineage is not None else self._resolve_lineage()
+
+    def _openlineage(self) -> OperatorLineage:
+        from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
+        from airflow_etl_provider.lineage.openlineage import operator_lineage
+
+        lineage = self._lineage_now()
+        hook = self.source_hook
+        return operator_lineage(lineage, hook if isinstance(hook, SqlConnectorHook) else None)
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """What the transfer will read and write (the OpenLineage listener calls this)."""
+        return self._openlineage()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The datasets with the schema moved, the rows and bytes written and column lineage."""
+        return self._openlineage()
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        """The datasets the failed transfer read and meant to write (no statistics: nothing was written)."""
+        return self._openlineage()
 
 
 def _transformed(chunks: Iterable[pa.RecordBatch], transform: Transform) -> Iterator[pa.RecordBatch]:
@@ -214,9 +319,12 @@ class _Progress:
         self.bytes = 0
         self.started = time.monotonic()
         self.elapsed = 0.0
+        self.schema: pa.Schema | None = None
 
     def track(self, chunks: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in chunks:
+            if self.schema is None:
+                self.schema = batch.schema
             self.rows += batch.num_rows
             self.chunks += 1
             self.bytes += batch.nbytes
@@ -235,3 +343,16 @@ class _Progress:
     def finish(self) -> None:
         """Stop the clock once the destination has committed."""
         self.elapsed = time.monotonic() - self.started
+
+
+class _FirstSchema:
+    """Remembers the schema of the first chunk that passes (what the source read, before a transform)."""
+
+    def __init__(self) -> None:
+        self.schema: pa.Schema | None = None
+
+    def watch(self, chunks: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in chunks:
+            if self.schema is None:
+                self.schema = batch.schema
+            yield batch
