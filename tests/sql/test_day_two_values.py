@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_etl_provider.exceptions import LoadError
+from airflow_etl_provider.exceptions import LoadError, SourceError
 from airflow_etl_provider.hooks.filesystem import FilesystemConnectorHook
 from airflow_etl_provider.hooks.mysql import MySqlConnectorHook
 from airflow_etl_provider.hooks.postgres import PostgresConnectorHook
@@ -47,9 +47,9 @@ def parquet(filesystem_conn_id: str) -> Callable[[pa.Table], Iterator[pa.RecordB
     with files:
         base = Path(files.config["base_path"])
 
-    def read(table: pa.Table) -> Iterator[pa.RecordBatch]:
-        pq.write_table(table, base / "values.parquet")
-        return files.extract("values.parquet", chunk_size=2)
+    def read(table: pa.Table, int96: bool = False, **read_options: Any) -> Iterator[pa.RecordBatch]:
+        pq.write_table(table, base / "values.parquet", use_deprecated_int96_timestamps=int96)
+        return files.extract("values.parquet", chunk_size=2, **read_options)
 
     return read
 
@@ -184,6 +184,25 @@ def test_timestamps_a_destination_cannot_hold_are_refused_naming_row_and_column(
     hook.load(parquet(table.slice(0, 1)), "t")  # the day-one table, then the same refusal into it
     with pytest.raises(LoadError, match=r"row 2, column 't'"):
         hook.load(parquet(table), "t", mode="replace")
+
+
+def test_far_int96_timestamps_load_where_they_fit_and_are_refused_where_not(
+    destination: SqlConnectorHook, parquet: Callable
+) -> None:
+    """INT96 (Impala, Spark): read in microseconds when asked, else refused, never wrapped."""
+    table = pa.table({"id": [1, 2], "t": pa.array([0, FAR_FUTURE], pa.timestamp("us"))})
+    with pytest.raises(SourceError, match=r"row 2, column 't': INT96 timestamp '14645-06-30"):
+        destination.load(parquet(table, int96=True), "t", mode="replace")
+
+    def read() -> Iterator[pa.RecordBatch]:
+        return parquet(table, int96=True, int96_timestamp_unit="us")
+
+    if isinstance(destination, PostgresConnectorHook):
+        stored = load_days(destination, read)
+        assert stored.column("t").cast(pa.int64()).to_pylist() == [0, 0, FAR_FUTURE, FAR_FUTURE]
+    else:
+        with pytest.raises(LoadError, match=r"row 2, column 't': value '14645-06-30 .*' is outside"):
+            destination.load(read(), "t", mode="replace")
 
 
 def test_far_timestamps_inside_structs_are_kept_as_json_text(destination: SqlConnectorHook, parquet: Callable) -> None:
