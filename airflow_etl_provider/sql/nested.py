@@ -27,23 +27,26 @@ def _is_list(arrow_type: pa.DataType) -> bool:
     )
 
 
-def _textual(arrow_type: pa.DataType) -> pa.DataType:
-    """`arrow_type` with its temporal and decimal leaves as strings, the rest as it is."""
+def textual_type(arrow_type: pa.DataType) -> pa.DataType:
+    """`arrow_type` with its temporal and decimal leaves as strings (Arrow's exact text, any year
+    and unit), the rest as it is."""
     if pa.types.is_struct(arrow_type):
-        return pa.struct([field.with_type(_textual(field.type)) for field in arrow_type])
+        return pa.struct([field.with_type(textual_type(field.type)) for field in arrow_type])
     if pa.types.is_map(arrow_type):
-        return pa.map_(_textual(arrow_type.key_type), arrow_type.item_field.with_type(_textual(arrow_type.item_type)))
+        return pa.map_(
+            textual_type(arrow_type.key_type), arrow_type.item_field.with_type(textual_type(arrow_type.item_type))
+        )
     if _is_list(arrow_type):
-        item = arrow_type.value_field.with_type(_textual(arrow_type.value_type))
+        item = arrow_type.value_field.with_type(textual_type(arrow_type.value_type))
         if pa.types.is_fixed_size_list(arrow_type):
             return pa.list_(item, arrow_type.list_size)
         if pa.types.is_large_list(arrow_type) or pa.types.is_large_list_view(arrow_type):
             return pa.large_list(item)
         return pa.list_(item)
     if pa.types.is_dictionary(arrow_type):
-        return _textual(arrow_type.value_type)
+        return textual_type(arrow_type.value_type)
     if isinstance(arrow_type, pa.BaseExtensionType):
-        return _textual(arrow_type.storage_type)
+        return textual_type(arrow_type.storage_type)
     if (pa.types.is_temporal(arrow_type) and not pa.types.is_duration(arrow_type)) or pa.types.is_decimal(arrow_type):
         return pa.string()
     return arrow_type
@@ -59,7 +62,7 @@ def _plain(value: object) -> Any:
 def nested_as_json(values: pa.Array) -> pa.Array:
     """A nested column as `JSON` text; raises ValueError for what JSON cannot hold (NaN, infinity,
     a map with one key twice)."""
-    textual = _textual(values.type)
+    textual = textual_type(values.type)
     if textual != values.type:
         values = values.cast(textual)
     try:

@@ -27,6 +27,7 @@ from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.sql.conform import YEARS_1_TO_9999, ValueLimits
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
+from airflow_etl_provider.sql.nested import textual_type
 
 #: `numeric` declared without precision: Arrow needs one. Values with more than 10 decimals
 #: or 28 integer digits raise an error (never rounded): cast the column in the query then.
@@ -210,7 +211,8 @@ def _csv_ready(array: pa.Array) -> pa.Array:
         return pa.array([None if v is None else "\\x" + v.hex() for v in array.to_pylist()], type=pa.string())
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
         # Lists of scalars: the loader turned every other nested value into JSON text already.
-        return pa.array([_array_literal(v) for v in array.to_pylist()], type=pa.string())
+        # Times and decimals go as Arrow's exact text: Python's datetime has no year 14645.
+        return pa.array([_array_literal(v) for v in array.cast(textual_type(arrow_type)).to_pylist()], pa.string())
     if isinstance(arrow_type, pa.BaseExtensionType):
         return _csv_ready(array.storage)
     return array

@@ -168,6 +168,17 @@ def test_far_timestamps_are_stored_exactly_by_postgres(
     assert stored.column("t").cast(pa.int64()).to_pylist() == sorted(values * 2)
 
 
+def test_far_timestamps_inside_postgres_arrays_are_stored_exactly(postgres_conn_id: str, parquet: Callable) -> None:
+    values = [[FAR_FUTURE, 0, None], [YEAR_9999_END]]
+    table = pa.table({"id": [1, 2], "v": pa.array(values, pa.list_(pa.timestamp("us", tz="UTC")))})
+
+    stored = load_days(PostgresConnectorHook(postgres_conn_id), lambda: parquet(table))
+
+    assert stored.column("v").type == pa.list_(pa.timestamp("us", tz="UTC"))
+    as_micros = stored.column("v").cast(pa.list_(pa.int64())).to_pylist()
+    assert as_micros == [values[0], values[0], values[1], values[1]]
+
+
 @pytest.mark.parametrize(
     ("name", "value"), [("sqlite", FAR_FUTURE), ("mysql", FAR_PAST), ("postgres", BEFORE_POSTGRES)]
 )
