@@ -61,7 +61,7 @@ def _plain(value: object) -> Any:
 
 def nested_as_json(values: pa.Array) -> pa.Array:
     """A nested column as `JSON` text; raises ValueError for what JSON cannot hold (NaN, infinity,
-    a map with one key twice)."""
+    a map with one key twice, a map keyed by bytes)."""
     textual = textual_type(values.type)
     if textual != values.type:
         values = values.cast(textual)
@@ -75,4 +75,6 @@ def nested_as_json(values: pa.Array) -> pa.Array:
             texts.append(None if row is None else json.dumps(row, ensure_ascii=False, allow_nan=False, default=_plain))
         except ValueError as error:
             raise ValueError(f"JSON cannot hold NaN or infinity ({error})") from error
+        except TypeError as error:  # a map key JSON objects cannot have
+            raise ValueError(f"not representable as JSON: {error}") from error
     return pa.ExtensionArray.from_storage(JSON, pa.array(texts, pa.string()))
