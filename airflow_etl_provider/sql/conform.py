@@ -41,13 +41,14 @@ class ValueLimits:
 
     `timestamps` are the first and last instant a timestamp column stores, in microseconds
     since 1970-01-01 UTC (wall time for columns without a time zone), `timestamps_text` says
-    them in words; `nan` is whether a floating-point column stores NaN.
+    them in words; `nan` and `infinity` say whether a floating-point column stores NaN and ±Infinity.
     """
 
     destination: str
     timestamps: tuple[int, int] | None = None
     timestamps_text: str = ""
     nan: bool = True
+    infinity: bool = True
 
 
 #: 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999, the years ISO 8601 text and most databases take.
@@ -132,17 +133,16 @@ def _check_limits(values: pa.Array, target: pa.DataType, limits: ValueLimits) ->
             index = pc.index(outside, True).as_py()
             text = values.slice(index, 1).cast(pa.string())[0].as_py()  # Python has no year 14645
             return index, text, f"is outside what {limits.destination} stores ({limits.timestamps_text})"
-    if not limits.nan and pa.types.is_floating(target):
-        nan = pc.is_nan(values)
-        if pc.any(nan).as_py():
-            return (
-                pc.index(nan, True).as_py(),
-                float("nan"),
-                (
-                    f"cannot be stored: {limits.destination} cannot store NaN; replace it (with NULL, for instance) "
-                    "in a transform"
-                ),
-            )
+    if pa.types.is_floating(target):
+        for allowed, test, name, hint in (
+            (limits.nan, pc.is_nan, "NaN", " (with NULL, for instance)"),
+            (limits.infinity, pc.is_inf, "infinity", ""),
+        ):
+            found = pc.fill_null(test(values), False)
+            if not allowed and pc.any(found).as_py():
+                index = pc.index(found, True).as_py()
+                reason = f"cannot be stored: {limits.destination} cannot store {name}; replace it{hint} in a transform"
+                return index, values[index].as_py(), reason
     return None
 
 

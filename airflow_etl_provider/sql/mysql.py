@@ -7,8 +7,8 @@ Writing: each chunk becomes one tab-separated file streamed with `LOAD DATA LOCA
 (built column-wise by Arrow compute, no Python loop per value). When the server has
 `local_infile` off, chunks go as multi-row `INSERT` statements with parameters instead.
 Timestamps with a time zone are stored as UTC in `DATETIME(6)` columns commented `UTC`, so
-reading the table gives UTC instants back; timestamps load in years 1 to 9999, NaN is refused
-(neither fits a MySQL column), nested values are JSON text in JSON columns.
+reading the table gives UTC instants back; timestamps load in years 1 to 9999, NaN and
+±Infinity are refused (none fits a MySQL column), nested values are JSON text in JSON columns.
 """
 
 from __future__ import annotations
@@ -375,7 +375,7 @@ class MySqlLoader(SqlLoader):
 
     ddl_is_transactional = False
     max_identifier_length = 64
-    limits = ValueLimits("MySQL", YEARS_1_TO_9999, "years 1 to 9999", nan=False)
+    limits = ValueLimits("MySQL", YEARS_1_TO_9999, "years 1 to 9999", nan=False, infinity=False)
 
     def __init__(self, connection: Any, *, infile_dir: str | None, is_mariadb: bool) -> None:
         super().__init__(connection)

@@ -243,6 +243,18 @@ def test_nan_is_refused_where_it_cannot_be_stored(destination: SqlConnectorHook,
         destination.load(parquet(table), "t", mode="replace")
 
 
+def test_infinity_is_refused_by_mysql_and_stored_by_the_others(
+    destination: SqlConnectorHook, parquet: Callable
+) -> None:
+    table = pa.table({"id": [1, 2, 3], "x": pa.array([1.5, float("inf"), float("-inf")])})
+    if isinstance(destination, MySqlConnectorHook):  # DOUBLE has no infinity
+        with pytest.raises(LoadError, match=r"row 2, column 'x': value inf .*cannot store infinity"):
+            destination.load(parquet(table), "t", mode="replace")
+        return
+    stored = load_days(destination, lambda: parquet(table))
+    assert stored.column("x").to_pylist() == [1.5, 1.5, float("inf"), float("inf"), float("-inf"), float("-inf")]
+
+
 def test_nan_inside_nested_values_is_refused_naming_row_and_column(
     destination: SqlConnectorHook, parquet: Callable
 ) -> None:
