@@ -138,8 +138,10 @@ def _check_limits(values: pa.Array, target: pa.DataType, limits: ValueLimits) ->
             (limits.nan, pc.is_nan, "NaN", " (with NULL, for instance)"),
             (limits.infinity, pc.is_inf, "infinity", ""),
         ):
+            if allowed:
+                continue
             found = pc.fill_null(test(values), False)
-            if not allowed and pc.any(found).as_py():
+            if pc.any(found).as_py():
                 index = pc.index(found, True).as_py()
                 reason = f"cannot be stored: {limits.destination} cannot store {name}; replace it{hint} in a transform"
                 return index, values[index].as_py(), reason
