@@ -180,6 +180,18 @@ def cast_to_bool(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_valid(values), true, pa.scalar(None, pa.bool_()))
 
 
+def value_at(values: pa.Array, index: int) -> object:
+    """The value at `index` as Python, or as Arrow's text where Python has no such value (the
+    year 14645, or a struct holding it)."""
+    try:
+        return values[index].as_py()
+    except (OverflowError, ValueError):
+        one = values.slice(index, 1)
+        if pa.types.is_nested(one.type):
+            return one.to_string(indent=0, skip_new_lines=True).rsplit("\n", 1)[-1].strip("[]")
+        return one.cast(pa.string())[0].as_py()
+
+
 def first_bad_value(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) -> tuple[int, object, str]:
     """(index, value, reason) of the first value `cast` refuses, trying them one at a time
     (only once a whole column failed)."""
@@ -187,5 +199,5 @@ def first_bad_value(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) -> t
         try:
             cast(values.slice(index, 1))
         except CAST_ERRORS as error:
-            return index, values[index].as_py(), str(error)
+            return index, value_at(values, index), str(error)
     return 0, None, "the values cannot be converted"

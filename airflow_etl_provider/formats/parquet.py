@@ -2,6 +2,12 @@
 
 Reading needs a random-access stream (local file, or S3 ranged reads) because the schema and
 row-group index live in the footer; only the row groups being read are fetched.
+
+Legacy INT96 timestamps (Impala, Hive, older Spark) carry nanoseconds and any year, but Arrow
+reads them as timestamp[ns], which ends in 2262: a later or earlier value would come back as a
+wrong instant, silently. They are read as timestamp[ns] and checked against a microsecond read
+of the same columns; a value that does not fit is an error naming row and column, and
+`int96_timestamp_unit="us"` (or "ms", "s") reads them all in that unit instead.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from airflow_etl_provider.arrow_batches import or_empty, rebatch
@@ -19,6 +26,7 @@ from airflow_etl_provider.formats.arrow_types import apply_column_types, parse_c
 from airflow_etl_provider.formats.base import FileFormat, FileSource, FormatOptionError, register_format
 
 CODECS = ("snappy", "zstd", "gzip", "brotli", "lz4", "none")
+INT96_UNITS = ("ns", "us", "ms", "s")
 DEFAULT_ROW_GROUP_SIZE = 128 * 1024
 
 
@@ -45,11 +53,44 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     return [field.name for field in schema if _repeats_often(field.type)]
 
 
+def int96_columns(parquet: pq.ParquetFile) -> list[str]:
+    """Top-level columns stored as INT96 timestamps (nested ones are read as Arrow reads them)."""
+    schema = parquet.schema
+    return [
+        schema.column(i).path
+        for i in range(len(schema))
+        if schema.column(i).physical_type == "INT96" and "." not in schema.column(i).path
+    ]
+
+
+def _checked_int96(
+    batches: Iterable[pa.RecordBatch], check: Iterable[pa.RecordBatch], names: list[str], where: str
+) -> Iterator[pa.RecordBatch]:
+    """`batches` (INT96 read as ns), each checked against the same rows read as microseconds: an
+    INT96 value outside timestamp[ns]'s years wraps around and then differs by far more than 1 us."""
+    rows = 0
+    for batch, micros in zip(batches, check, strict=True):
+        for name in names:
+            as_ns = batch.column(name).cast(pa.timestamp("us"), safe=False).cast(pa.int64())
+            gap = pc.abs(pc.subtract(as_ns, micros.column(name).cast(pa.int64())))
+            wrapped = pc.fill_null(pc.greater(gap, 1), False)
+            if pc.any(wrapped).as_py():
+                index = pc.index(wrapped, True).as_py()
+                value = micros.column(name).slice(index, 1).cast(pa.string())[0].as_py()
+                raise SourceError(
+                    f"Reading Parquet file {where}: row {rows + index + 1}, column {name!r}: INT96 timestamp {value!r} "
+                    "is outside timestamp[ns] (years 1677 to 2262); read the file with "
+                    "int96_timestamp_unit='us' to keep such values (in microseconds)."
+                )
+        rows += batch.num_rows
+        yield batch
+
+
 class ParquetFormat(FileFormat):
     name = "parquet"
     extensions = (".parquet", ".pq")
     compressible = False
-    read_options = frozenset({"columns", "column_types"})
+    read_options = frozenset({"columns", "column_types", "int96_timestamp_unit"})
     write_options = frozenset({"compression_codec", "row_group_size", "use_dictionary"})
 
     def read(self, source: FileSource, *, chunk_size: int, **options: Any) -> Iterator[pa.RecordBatch]:
@@ -57,13 +98,23 @@ class ParquetFormat(FileFormat):
         declared = parse_column_types(options.get("column_types"))
         if source.open_seekable is None:
             raise SourceError(f"{source.name}: Parquet needs a random-access file; this store cannot provide one.")
+        unit = options.get("int96_timestamp_unit", "ns")
+        if unit not in INT96_UNITS:
+            raise FormatOptionError(
+                f"Unknown Parquet int96_timestamp_unit {unit!r}; use one of: {', '.join(INT96_UNITS)}."
+            )
         with source.open_seekable() as stream:
             try:
-                parquet = pq.ParquetFile(stream)
+                parquet = pq.ParquetFile(stream, coerce_int96_timestamp_unit=unit)
                 schema = parquet.schema_arrow
                 if options.get("columns"):
                     schema = pa.schema([schema.field(c) for c in options["columns"]])
                 batches = parquet.iter_batches(batch_size=chunk_size, columns=options.get("columns"))
+                int96 = [name for name in int96_columns(parquet) if name in schema.names]
+                if unit == "ns" and int96:
+                    microseconds = pq.ParquetFile(stream, coerce_int96_timestamp_unit="us")
+                    check = microseconds.iter_batches(batch_size=chunk_size, columns=int96)
+                    batches = _checked_int96(batches, check, int96, source.name)
                 typed = (apply_column_types(b, declared, where=source.name) for b in or_empty(batches, schema))
                 yield from rebatch(typed, chunk_size)
             except (pa.ArrowException, KeyError, ValueError, OSError) as error:

@@ -24,7 +24,7 @@ from airflow_etl_provider.sql.names import (
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation
 
 #: Options of `load` besides mode and keys.
-LOAD_OPTIONS = frozenset({"decimal_rounding"})
+LOAD_OPTIONS = frozenset({"decimal_rounding", "timestamp_truncation"})
 
 
 class SqlConnectorHook(ConnectorHook):
@@ -120,7 +120,9 @@ class SqlConnectorHook(ConnectorHook):
         """Append, replace or upsert into a table (see `SqlLoader`); created from the chunks if missing.
 
         Options: `decimal_rounding` ("half_even" or "half_up"; unset, a value with more fractional
-        digits than its decimal column's scale is refused).
+        digits than its decimal column's scale is refused); `timestamp_truncation` (True drops
+        digits beyond a timestamp or time column's unit, nanoseconds into microseconds; unset,
+        such a value is refused).
         """
         self.require(Operation.LOAD)
         unknown = sorted(set(options) - LOAD_OPTIONS)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from airflow_etl_provider.exceptions import EtlError, LoadError
-from airflow_etl_provider.sql.conform import conform_batch
+from airflow_etl_provider.sql.conform import ValueLimits, conform_batch
 from airflow_etl_provider.sql.names import TableName
 from airflow_etl_provider.types import LoadMode, LoadResult
 
@@ -34,6 +34,8 @@ class SqlLoader(ABC):
     ddl_is_transactional: ClassVar[bool] = True
     staging_prefix: ClassVar[str] = "_etl_stage_"
     max_identifier_length: ClassVar[int] = 63
+    #: What this system's columns cannot hold although their Arrow type can (checked per value).
+    limits: ClassVar[ValueLimits | None] = None
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
@@ -47,6 +49,14 @@ class SqlLoader(ABC):
     @abstractmethod
     def column_type(self, arrow_type: pa.DataType) -> str:
         """The column type this dialect uses to store `arrow_type`."""
+
+    def stored_type(self, arrow_type: pa.DataType) -> pa.DataType:
+        """The Arrow type of the column created for `arrow_type`, as `table_schema` will read it.
+
+        A new table's chunks are conformed to these types, so the first load into a table
+        refuses or converts exactly what every later load into it does.
+        """
+        return arrow_type
 
     @abstractmethod
     def table_schema(self, table: TableName) -> pa.Schema | None:
@@ -148,6 +158,7 @@ class SqlLoader(ABC):
         mode: LoadMode | str = LoadMode.APPEND,
         keys: Sequence[str] | None = None,
         decimal_rounding: str | None = None,
+        timestamp_truncation: bool = False,
     ) -> LoadResult:
         mode = LoadMode.parse(mode)
         keys = list(keys or [])
@@ -160,14 +171,17 @@ class SqlLoader(ABC):
         if existing is not None:
             schema = existing
         elif first is not None:
-            schema = _as_nullable_except(first.schema, keys)
+            stored = pa.schema([field.with_type(self.stored_type(field.type)) for field in first.schema])
+            schema = _as_nullable_except(stored, keys)
         else:
             return LoadResult(str(destination), mode.value)
         columns = first.schema.names if first is not None else schema.names
         if mode is LoadMode.UPSERT:
             self._check_keys(destination, existing, first.schema if first is not None else schema, keys)
         result = LoadResult(str(destination), mode.value)
-        batches = self._counted(_prepend(first, stream), schema, str(destination), result, decimal_rounding)
+        batches = self._counted(
+            _prepend(first, stream), schema, str(destination), result, decimal_rounding, timestamp_truncation
+        )
         with self._atomic(destination, mode) as created:
             if existing is None and mode is not LoadMode.REPLACE and not self.ddl_is_transactional:
                 upsert_keys = keys if mode is LoadMode.UPSERT else []
@@ -242,10 +256,17 @@ class SqlLoader(ABC):
         destination: str,
         result: LoadResult,
         decimal_rounding: str | None = None,
+        timestamp_truncation: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             conformed = conform_batch(
-                batch, schema, destination=destination, first_row=result.rows, decimal_rounding=decimal_rounding
+                batch,
+                schema,
+                destination=destination,
+                first_row=result.rows,
+                decimal_rounding=decimal_rounding,
+                timestamp_truncation=timestamp_truncation,
+                limits=self.limits,
             )
             result.rows += batch.num_rows
             result.chunks += 1

@@ -7,12 +7,12 @@ Writing: each chunk becomes one tab-separated file streamed with `LOAD DATA LOCA
 (built column-wise by Arrow compute, no Python loop per value). When the server has
 `local_infile` off, chunks go as multi-row `INSERT` statements with parameters instead.
 Timestamps with a time zone are stored as UTC in `DATETIME(6)` columns commented `UTC`, so
-reading the table gives UTC instants back.
+reading the table gives UTC instants back; timestamps load in years 1 to 9999, NaN and
+±Infinity are refused (none fits a MySQL column), nested values are JSON text in JSON columns.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -33,6 +33,7 @@ from mysql.connector import errors as mysql_errors
 from airflow_etl_provider.arrow_kinds import JSON, describe_columns, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.exceptions import LoadError, SourceError
+from airflow_etl_provider.sql.conform import YEARS_1_TO_9999, ValueLimits
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName, work_table_name, work_table_session
 
@@ -287,35 +288,6 @@ def raw_batch(rows: Sequence[Sequence[Any]], columns: Sequence[ColumnType], *, s
 # -- Arrow -> load values ------------------------------------------------------------------
 
 
-def jsonify_nested(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Nested columns (struct, list, map) as JSON text, so they land in JSON columns."""
-    if not any(pa.types.is_nested(field.type) for field in batch.schema):
-        return batch
-    arrays, fields = [], []
-    for field, column in zip(batch.schema, batch.columns, strict=True):
-        if pa.types.is_nested(field.type):
-            text = [
-                None if v is None else json.dumps(_plain(v), ensure_ascii=False, default=str)
-                for v in column.to_pylist()
-            ]
-            column = pa.array(text, pa.string()).cast(JSON)
-            field = field.with_type(JSON)
-        arrays.append(column)
-        fields.append(field)
-    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
-
-
-def _plain(value: Any) -> Any:
-    """Arrow's map values come back as lists of (key, value) pairs; JSON wants objects."""
-    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-        return {str(k): _plain(v) for k, v in value}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _storable(column: pa.Array) -> pa.Array:
     """A column with types MySQL reads from text: UTC wall time, 0/1 for booleans, JSON as text."""
     arrow_type = column.type
@@ -403,6 +375,7 @@ class MySqlLoader(SqlLoader):
 
     ddl_is_transactional = False
     max_identifier_length = 64
+    limits = ValueLimits("MySQL", YEARS_1_TO_9999, "years 1 to 9999", nan=False, infinity=False)
 
     def __init__(self, connection: Any, *, infile_dir: str | None, is_mariadb: bool) -> None:
         super().__init__(connection)
@@ -442,6 +415,10 @@ class MySqlLoader(SqlLoader):
 
     def column_type(self, arrow_type: pa.DataType) -> str:
         return mysql_type(arrow_type)
+
+    def stored_type(self, arrow_type: pa.DataType) -> pa.DataType:
+        column_type, _, comment = mysql_type(arrow_type).partition(" COMMENT ")
+        return arrow_type_for(column_type, comment=comment.strip("'"))
 
     def column_definition(self, field: pa.Field, *, is_key: bool) -> str:
         """Key strings are VARCHAR(255): MySQL cannot index TEXT without a prefix length."""
@@ -799,10 +776,6 @@ class MySqlLoader(SqlLoader):
             f"INSERT INTO {self.qualified(target)} ({names}) SELECT {names} FROM {self.qualified(staging)} "
             f"ON DUPLICATE KEY UPDATE {', '.join(updates)}"
         )
-
-    def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Nested columns (struct, list, map) become JSON text, so they land in JSON columns."""
-        return jsonify_nested(batch)
 
 
 def text_value(value: Any) -> str:

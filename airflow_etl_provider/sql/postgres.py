@@ -2,13 +2,14 @@
 
 Loading uses `COPY ... FROM STDIN (FORMAT csv)`: Arrow's CSV writer and the server's parser
 both run in C, so no value goes through a Python object except the few types CSV cannot carry
-as-is (bytea as hex, arrays as array literals). A session of this connector runs with
-`TimeZone = UTC`. Reading is in `postgres_read`.
+as-is (bytea as hex, arrays as array literals, timestamps before year 1 in the server's `BC`
+form). A session of this connector runs with `TimeZone = UTC`. Timestamps load exactly from
+4714-11-24 BC to the end of Arrow's range (PostgreSQL goes on to 294276 AD); lists of scalars
+become arrays, other nested values jsonb. Reading is in `postgres_read`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
@@ -16,14 +17,17 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
 from psycopg.postgres import types as pg_types
 
 from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
+from airflow_etl_provider.sql.conform import YEARS_1_TO_9999, ValueLimits
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
+from airflow_etl_provider.sql.nested import textual_type
 
 #: `numeric` declared without precision: Arrow needs one. Values with more than 10 decimals
 #: or 28 integer digits raise an error (never rounded): cast the column in the query then.
@@ -51,6 +55,27 @@ _SCALARS: dict[str, pa.DataType] = {
     "timestamp": pa.timestamp("us"),
     "timestamptz": pa.timestamp("us", tz="UTC"),
 }
+
+
+#: Column types `postgres_type` declares -> names in `_SCALARS`, to tell what a new column reads back as.
+_DECLARED = {
+    "boolean": "bool",
+    "smallint": "int2",
+    "integer": "int4",
+    "bigint": "int8",
+    "real": "float4",
+    "double precision": "float8",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamptz",
+    "date": "date",
+    "time": "time",
+    "bytea": "bytea",
+    "jsonb": "jsonb",
+}
+
+#: 4714-11-24 00:00:00 BC (Julian day 0), PostgreSQL's first timestamp, in microseconds since 1970.
+FIRST_TIMESTAMP = -210_866_803_200_000_000
+LIMITS = ValueLimits("PostgreSQL", (FIRST_TIMESTAMP, 2**63 - 1), "4714-11-24 BC to 294276 AD")
 
 
 def _numeric(typmod: int) -> pa.DataType:
@@ -131,7 +156,36 @@ def postgres_type(arrow_type: pa.DataType) -> str:
     return "text"
 
 
+def declared_arrow_type(declared: str) -> pa.DataType | None:
+    """The Arrow type a column declared by `postgres_type` reads back as; None for text-like ones."""
+    if declared.endswith("[]"):
+        element = declared_arrow_type(declared[:-2])
+        return None if element is None else pa.list_(element)
+    if declared.startswith("numeric("):
+        precision, scale = (int(part) for part in declared[len("numeric(") : -1].split(","))
+        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    name = _DECLARED.get(declared)
+    return None if name is None else _SCALARS[name]
+
+
 # -- COPY FROM: Arrow into CSV for the server ----------------------------------------------
+
+
+def _before_year_one(text: str) -> str:
+    """ISO text of a timestamp before year 1 ('-4368-04-02 ...') as PostgreSQL writes it ('4369-04-02 ... BC')."""
+    year, rest = text[: text.index("-", 1)], text[text.index("-", 1) :]
+    return f"{1 - int(year):04d}{rest} BC"
+
+
+def _timestamp_text(array: pa.Array) -> pa.Array:
+    """Naive timestamps for COPY: as they are, or as text when some fall before year 1 (rare)."""
+    micros = array.cast(pa.timestamp("us")).cast(pa.int64())
+    early = pc.less(micros, YEARS_1_TO_9999[0])
+    if not pc.any(early).as_py():
+        return array
+    texts = array.cast(pa.string()).to_pylist()
+    flags = early.to_pylist()
+    return pa.array([_before_year_one(t) if flag else t for t, flag in zip(texts, flags, strict=True)], pa.string())
 
 
 def _array_literal(values: list[Any] | None) -> str | None:
@@ -149,18 +203,16 @@ def _array_literal(values: list[Any] | None) -> str | None:
 
 def _csv_ready(array: pa.Array) -> pa.Array:
     arrow_type = array.type
-    if pa.types.is_timestamp(arrow_type) and arrow_type.tz:
+    if pa.types.is_timestamp(arrow_type):
         # Arrow stores UTC instants; without the zone it prints them as UTC wall time 25x faster
         # than with it, and the session's TimeZone is UTC, so the server reads the same instant.
-        return array.cast(pa.timestamp(arrow_type.unit))
+        return _timestamp_text(array.cast(pa.timestamp(arrow_type.unit)) if arrow_type.tz else array)
     if is_binary(arrow_type):
         return pa.array([None if v is None else "\\x" + v.hex() for v in array.to_pylist()], type=pa.string())
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
-        if pa.types.is_nested(arrow_type.value_type):
-            return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string())
-        return pa.array([_array_literal(v) for v in array.to_pylist()], type=pa.string())
-    if pa.types.is_nested(arrow_type):
-        return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string())
+        # Lists of scalars: the loader turned every other nested value into JSON text already.
+        # Times and decimals go as Arrow's exact text: Python's datetime has no year 14645.
+        return pa.array([_array_literal(v) for v in array.cast(textual_type(arrow_type)).to_pylist()], pa.string())
     if isinstance(arrow_type, pa.BaseExtensionType):
         return _csv_ready(array.storage)
     return array
@@ -252,12 +304,16 @@ class PostgresLoader(SqlLoader):
     """
 
     connection: psycopg.Connection
+    limits = LIMITS
 
     def quote(self, identifier: str) -> str:
         return sql.Identifier(identifier).as_string(self.connection)
 
     def column_type(self, arrow_type: pa.DataType) -> str:
         return postgres_type(arrow_type)
+
+    def stored_type(self, arrow_type: pa.DataType) -> pa.DataType:
+        return declared_arrow_type(postgres_type(arrow_type)) or arrow_type
 
     def prepare_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         return json_over_string(batch)

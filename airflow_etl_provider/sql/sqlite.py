@@ -2,12 +2,13 @@
 
 SQLite has no decimal or time-zone types, so exact values are kept as text in columns whose
 declared type tells the reader what they are: `DECIMAL_TEXT(p,s)` (TEXT affinity, so SQLite
-never turns 0.10 into a float) and `TIMESTAMPTZ` (UTC instants in ISO 8601).
+never turns 0.10 into a float) and `TIMESTAMPTZ` (UTC instants in ISO 8601). Timestamps are
+microseconds in years 1 to 9999 (what that text and SQLite's date functions take); nested
+values are JSON text in `JSON` columns; NaN is refused (SQLite would store NULL).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from airflow_etl_provider.arrow_kinds import is_binary
+from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
+from airflow_etl_provider.sql.conform import YEARS_1_TO_9999, ValueLimits
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
 
@@ -45,7 +47,7 @@ def sqlite_type(arrow_type: pa.DataType) -> str:
         return "TIME"
     if is_binary(arrow_type):
         return "BLOB"
-    if pa.types.is_nested(arrow_type):
+    if is_json(arrow_type) or pa.types.is_nested(arrow_type):
         return "JSON"
     return "TEXT"
 
@@ -87,8 +89,8 @@ def storage_values(column: pa.Array) -> list[Any]:
         return storage_values(column.dictionary_decode())
     if pa.types.is_decimal(arrow_type) or pa.types.is_temporal(arrow_type):
         return column.cast(pa.string()).to_pylist()
-    if pa.types.is_nested(arrow_type):
-        return [None if value is None else json.dumps(value, default=str) for value in column.to_pylist()]
+    if isinstance(arrow_type, pa.BaseExtensionType):
+        return column.storage.to_pylist()
     return column.to_pylist()
 
 
@@ -96,12 +98,21 @@ class SQLiteLoader(SqlLoader):
     """SQLite: DDL is transactional, so every mode runs in one `BEGIN IMMEDIATE` transaction."""
 
     connection: sqlite3.Connection
+    limits = ValueLimits("SQLite", YEARS_1_TO_9999, "years 1 to 9999", nan=False)
 
     def quote(self, identifier: str) -> str:
         return quote_identifier(identifier)
 
     def column_type(self, arrow_type: pa.DataType) -> str:
         return sqlite_type(arrow_type)
+
+    def stored_type(self, arrow_type: pa.DataType) -> pa.DataType:
+        """What `table_schema` reads the new column as, but JSON kept as JSON (it reads as text)
+        and TEXT columns taking the values as they come."""
+        if is_json(arrow_type) or pa.types.is_nested(arrow_type):
+            return JSON
+        declared = sqlite_type(arrow_type)
+        return arrow_type if declared == "TEXT" else arrow_type_for(declared) or arrow_type
 
     def begin(self) -> None:
         self.connection.execute("BEGIN IMMEDIATE")

@@ -101,3 +101,43 @@ def test_an_empty_file_keeps_its_schema():
     batches = list(PARQUET.read(source(data), chunk_size=10))
     assert [b.num_rows for b in batches] == [0]
     assert batches[0].schema.names == ["n"]
+
+
+# -- legacy INT96 timestamps (Impala, Hive, older Spark) -------------------------------------
+
+FAR_FUTURE_US = 400_000_000_000_000_000  # 14645-06-30 15:06:40
+FAR_PAST_US = -200_000_000_000_000_000  # -4368-04-02 04:26:40 (INT96 days count from 4713 BC)
+NS_VALUE = 1_767_323_045_123_456_789  # 2026-01-02 03:04:05.123456789
+
+
+def int96_file(values: list[int | None], unit: str = "us", chunk: int = 2) -> bytes:
+    sink = io.BytesIO()
+    table = pa.table({"id": range(len(values)), "t": pa.array(values, pa.timestamp(unit))})
+    pq.write_table(table, sink, use_deprecated_int96_timestamps=True, row_group_size=chunk)
+    return sink.getvalue()
+
+
+def test_int96_timestamps_keep_their_nanoseconds():
+    data = int96_file([NS_VALUE, None, -1], unit="ns")
+    back = pa.Table.from_batches(list(PARQUET.read(source(data), chunk_size=2)))
+    assert back.column("t").type == pa.timestamp("ns")
+    assert back.column("t").cast(pa.int64()).to_pylist() == [NS_VALUE, None, -1]
+
+
+def test_int96_timestamps_beyond_nanoseconds_range_are_refused_naming_row_and_column():
+    data = int96_file([0, None, 1_000, FAR_FUTURE_US])  # Arrow would read the last as a year-1785 instant
+    with pytest.raises(SourceError, match=r"row 4, column 't': INT96 timestamp '14645-06-30 15:06:40.000000'.*'us'"):
+        list(PARQUET.read(source(data), chunk_size=2))
+
+
+def test_int96_timestamp_unit_reads_far_years_exactly():
+    data = int96_file([0, FAR_FUTURE_US, FAR_PAST_US])
+    batches = list(PARQUET.read(source(data), chunk_size=2, int96_timestamp_unit="us"))
+    back = pa.Table.from_batches(batches).column("t")
+    assert back.type == pa.timestamp("us")
+    assert back.cast(pa.int64()).to_pylist() == [0, FAR_FUTURE_US, FAR_PAST_US]
+
+
+def test_unknown_int96_timestamp_unit_is_refused():
+    with pytest.raises(FormatOptionError, match="int96_timestamp_unit"):
+        list(PARQUET.read(source(int96_file([0])), chunk_size=2, int96_timestamp_unit="days"))
