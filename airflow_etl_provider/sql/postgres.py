@@ -22,6 +22,7 @@ from psycopg.postgres import types as pg_types
 
 from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
+from airflow_etl_provider.exceptions import LoadError
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
 
@@ -313,6 +314,50 @@ class PostgresLoader(SqlLoader):
             with self.connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
                 send_in_background(copy.write, (csv_payload(batch) for batch in group), name="postgres-copy-writer")
 
+    def generated_columns(self, table: TableName) -> list[str]:
+        rows = self._rows(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+            "AND NOT attisdropped AND attgenerated <> '' ORDER BY attnum",
+            (self.qualified(table),),
+        )
+        return [name for (name,) in rows]
+
+    def refills_in_place(self, table: TableName) -> bool:
+        """A partitioned table or a partition is emptied and refilled, never swapped.
+
+        A swap would turn a partitioned table into a plain one without its partitions, and
+        detach a partition from its parent. `TRUNCATE` and `COPY` in one transaction keep the
+        relation, its partitions and everything attached to them; a failure or a killed
+        session rolls the `TRUNCATE` back. It holds an ACCESS EXCLUSIVE lock on the table
+        (and its partitions) until the commit: readers wait for the whole load.
+        """
+        rows = self._rows(
+            "SELECT relkind = 'p' OR relispartition FROM pg_class WHERE oid = to_regclass(%s)",
+            (self.qualified(table),),
+        )
+        return bool(rows and rows[0][0])
+
+    def check_replaceable(self, table: TableName) -> None:
+        """Refuse, before writing, to refill a partitioned table or partition other tables reference.
+
+        `TRUNCATE` cannot empty a table that other tables' foreign keys point at.
+        """
+        if not self.refills_in_place(table):
+            return
+        referencing = self._rows(
+            "SELECT DISTINCT k.conrelid::regclass::text FROM pg_constraint k "
+            "WHERE k.contype = 'f' AND k.confrelid IN (SELECT relid FROM pg_partition_tree(to_regclass(%(t)s))) "
+            "AND k.conrelid NOT IN (SELECT relid FROM pg_partition_tree(to_regclass(%(t)s))) ORDER BY 1",
+            {"t": self.qualified(table)},
+        )
+        if referencing:
+            raise LoadError(
+                f"Replace into {table} refused, nothing was written: it is partitioned (or a partition), so it is "
+                "emptied and refilled in place, and foreign keys of other tables reference it "
+                f"({', '.join(name for (name,) in referencing)}). Use mode='upsert' or 'append', or drop those "
+                "foreign keys first."
+            )
+
     def create_staging_like(self, staging: TableName, target: TableName) -> None:
         """A copy of `target`'s columns, defaults, checks and identity, without its indexes.
 
@@ -384,7 +429,9 @@ class PostgresLoader(SqlLoader):
         names = ", ".join(self.quote(column) for column in columns)
         updates = [f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in columns if c not in keys]
         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        conflict = ", ".join(self.quote(k) for k in keys)
+        # OVERRIDING SYSTEM VALUE: the loaded ids go into a GENERATED ALWAYS identity column, as COPY puts them
         self.execute(
-            f"INSERT INTO {self.qualified(target)} ({names}) SELECT {names} FROM {self.qualified(staging)} "
-            f"ON CONFLICT ({', '.join(self.quote(k) for k in keys)}) {action}"
+            f"INSERT INTO {self.qualified(target)} ({names}) OVERRIDING SYSTEM VALUE "
+            f"SELECT {names} FROM {self.qualified(staging)} ON CONFLICT ({conflict}) {action}"
         )
