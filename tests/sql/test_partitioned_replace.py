@@ -143,9 +143,38 @@ def test_replace_of_a_partitioned_table_others_reference_is_refused_before_writi
         "FOREIGN KEY (payment_date, payment_id) REFERENCES payment)"
     )
     hook.load([payments(range(5, 8), 2)], "payment")
-    with pytest.raises(LoadError, match=r"refused.*refund"):
-        hook.load([payments(range(100, 102), 2)], "payment", mode="replace")
+    for table in ("payment", "payment_p2022_02"):
+        with pytest.raises(LoadError, match=r"refused, nothing was written.*refund"):
+            hook.load([payments(range(100, 102), 2)], table, mode="replace")
     assert partitioning(admin)["rows"]["payment_p2022_02"] == 3
+
+
+def test_legacy_inheritance_child_stays_a_child_and_its_parent_is_refused(
+    hook: PostgresConnectorHook, admin: psycopg.Connection
+) -> None:
+    """The shape of pagila before PostgreSQL 10: monthly tables INHERITS (payment) with a CHECK."""
+    admin.execute(
+        "CREATE TABLE old_payment (payment_id int PRIMARY KEY, customer_id int NOT NULL, amount numeric(5,2), "
+        "payment_date timestamptz NOT NULL)"
+    )
+    admin.execute(
+        "CREATE TABLE old_payment_p2022_02 "
+        "(CHECK (payment_date >= '2022-02-01+00' AND payment_date < '2022-03-01+00')) INHERITS (old_payment)"
+    )
+    hook.load([payments(range(1, 3), 2)], "old_payment_p2022_02")
+    for start in (100, 200):
+        hook.load([payments(range(start, start + 2), 2)], "old_payment_p2022_02", mode="replace")
+        assert admin.execute(
+            "SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'old_payment_p2022_02'::regclass"
+        ).fetchone() == ("old_payment",)
+        assert admin.execute("SELECT array_agg(payment_id ORDER BY 1) FROM old_payment").fetchone() == (
+            [start, start + 1],
+        )
+    with pytest.raises(
+        LoadError, match=r"refused, nothing was written: tables inherit from it \(old_payment_p2022_02\)"
+    ):
+        hook.load([payments(range(1, 3), 1)], "old_payment", mode="replace")
+    assert admin.execute("SELECT count(*) FROM old_payment").fetchone() == (2,)
 
 
 def test_get_schema_reports_partitioned_tables_and_their_partitions(
