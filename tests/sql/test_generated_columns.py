@@ -60,6 +60,7 @@ def test_postgres_loads_into_generated_and_identity_columns_in_every_mode(
     pg: tuple[PostgresConnectorHook, psycopg.Connection], with_generated: bool
 ) -> None:
     hook, admin = pg
+    described = hook.get_schema()
 
     def content() -> list[tuple[Any, ...]]:
         return admin.execute("SELECT film_id, title, title_length FROM film ORDER BY 1").fetchall()
@@ -75,6 +76,7 @@ def test_postgres_loads_into_generated_and_identity_columns_in_every_mode(
         "AND adnum = attnum WHERE attrelid = 'film'::regclass AND attname = 'title_length'"
     ).fetchone()
     assert attribute == ("s", "length(title)")  # still generated after two replaces
+    assert hook.get_schema() == described  # and everything else get_schema sees is as it was
 
 
 def test_postgres_upsert_sets_ids_of_an_identity_always_column(
@@ -166,6 +168,8 @@ def my_films(ids: list[int], suffix: str, *, with_generated: bool) -> pa.RecordB
 def test_mysql_loads_into_generated_and_auto_increment_columns_in_every_mode(
     my: MySqlConnectorHook, with_generated: bool
 ) -> None:
+    described = my.get_schema()
+
     def content() -> list[tuple[Any, ...]]:
         return my._query("SELECT film_id, title, title_length, title_upper FROM film ORDER BY 1")
 
@@ -189,6 +193,7 @@ def test_mysql_loads_into_generated_and_auto_increment_columns_in_every_mode(
         "AND TABLE_NAME = 'film' AND EXTRA <> '' ORDER BY ORDINAL_POSITION"
     )
     assert [name for name, _ in extra] == ["film_id", "title_length", "title_upper", "last_update"]
+    assert my.get_schema() == described
 
 
 def test_mysql_get_schema_reports_generated_auto_increment_on_update_rules_and_enums(my: MySqlConnectorHook) -> None:

@@ -84,7 +84,7 @@ def test_replace_of_a_partitioned_table_keeps_its_partitions(
     hook: PostgresConnectorHook, admin: psycopg.Connection
 ) -> None:
     hook.load([payments(range(1, 5), 1), payments(range(5, 8), 2)], "payment")
-    before = partitioning(admin)
+    before, described = partitioning(admin), hook.get_schema()
     for day in (1, 2):  # a daily DAG replaces the table every day
         start = day * 100
         hook.load(
@@ -102,6 +102,7 @@ def test_replace_of_a_partitioned_table_keeps_its_partitions(
         assert after["constraints"] == before["constraints"] and after["indexes"] == before["indexes"]
         assert after["rows"] == {"payment_default": 1, "payment_p2022_01": 3, "payment_p2022_02": 2}
         assert admin.execute("SELECT min(payment_id) FROM payment WHERE payment_id < 900").fetchone() == (start,)
+        assert hook.get_schema() == described
     hook.load(
         [payments(range(200, 202), 1), payments(range(950, 951), 2)],
         "payment",
@@ -222,6 +223,8 @@ def test_mysql_replace_keeps_partitioning_and_get_schema_reports_it(mysql_hook: 
         )
         assert [name for name, _ in counts] == ["p01", "p02", "pmax"]
         assert mysql_hook._query("SELECT COUNT(*) FROM payment PARTITION (p01)") == [(3,)]
+    mysql_hook.load(naive[1:], "payment", mode="upsert", keys=["payment_id", "payment_date"])
+    assert mysql_hook._query("SELECT COUNT(*) FROM payment PARTITION (p02)") == [(2,)]
     payment = mysql_hook.get_schema("payment").table("payment")
     assert payment.kind == "partitioned table"
     assert payment.partitions == ("p01", "p02", "pmax")
