@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,6 +158,26 @@ def test_schema_shows_columns_and_constraints(run: Callable[..., tuple[int, str,
 
     code, out, _ = run("schema", people_conn_id, "--json")
     assert sorted(t["name"] for t in json.loads(out)["tables"]) == ["people", "teams"]
+
+
+def test_schema_shows_partitions_generated_and_identity_columns(
+    run: Callable[..., tuple[int, str, str]], postgres_database: Any, postgres_conn_id: str
+) -> None:
+    import psycopg
+
+    db = postgres_database
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE payment (id int GENERATED ALWAYS AS IDENTITY, d date NOT NULL, amount numeric(5,2), "
+            "doubled numeric GENERATED ALWAYS AS (amount * 2) STORED) PARTITION BY RANGE (d)"
+        )
+        conn.execute("CREATE TABLE payment_rest PARTITION OF payment DEFAULT")
+    code, out, _ = run("schema", postgres_conn_id)
+    assert code == 0
+    lines = out.splitlines()
+    assert "payment (partitioned table by RANGE (d); partitions: payment_rest)" in lines
+    assert "payment_rest (partition of payment: DEFAULT)" in lines
+    assert "IDENTITY ALWAYS" in out and "GENERATED STORED AS ((amount * (2)::numeric))" in out
 
 
 def test_preview_prints_rows_and_json(run: Callable[..., tuple[int, str, str]], people_conn_id: str) -> None:

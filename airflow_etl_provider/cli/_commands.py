@@ -91,6 +91,7 @@ def test(args: argparse.Namespace, files: list[PluginFile]) -> int:
 
 
 def _constraints(table_info: Any, column: str) -> list[str]:
+    info = table_info.column(column)
     marks = ["PK"] if column in table_info.primary_key else []
     marks += ["UNIQUE" for unique in table_info.unique if unique == (column,)]
     marks += [
@@ -98,7 +99,22 @@ def _constraints(table_info: Any, column: str) -> list[str]:
         for fk in table_info.foreign_keys
         if column in fk.columns
     ]
+    if info.generated is not None:
+        marks.append(f"GENERATED {(info.generated_storage or '').upper()} AS ({info.generated})")
+    if info.identity is not None:
+        marks.append("AUTO_INCREMENT" if info.identity == "auto_increment" else f"IDENTITY {info.identity.upper()}")
+    if info.on_update is not None:
+        marks.append(f"ON UPDATE {info.on_update}")
     return marks
+
+
+def _heading(t: Any) -> str:
+    """`name (kind)`, with a partitioned table's key and partitions, or a partition's parent and bound."""
+    if t.partition_of is not None:
+        return f"{t.name} ({t.kind} of {t.partition_of}: {t.partition_bound})"
+    if t.partitions:
+        return f"{t.name} ({t.kind} by {t.partition_key}; partitions: {', '.join(t.partitions)})"
+    return f"{t.name} ({t.kind})"
 
 
 def schema(args: argparse.Namespace, files: list[PluginFile]) -> int:
@@ -109,7 +125,7 @@ def schema(args: argparse.Namespace, files: list[PluginFile]) -> int:
     if not info.tables:
         print(f"No tables found{f' named {args.table!r}' if args.table else ''}.")
     for number, t in enumerate(info.tables):
-        print(f"{'' if number == 0 else chr(10)}{t.name} ({t.kind})")
+        print(f"{'' if number == 0 else chr(10)}{_heading(t)}")
         rows = [(c.name, c.type, "yes" if c.nullable else "no", c.default, _constraints(t, c.name)) for c in t.columns]
         table(["COLUMN", "TYPE", "NULLABLE", "DEFAULT", "CONSTRAINTS"], rows)
         for unique in (u for u in t.unique if len(u) > 1):

@@ -36,8 +36,9 @@ from airflow_etl_provider.sql.mysql import (
     raw_batch,
     text_value,
 )
+from airflow_etl_provider.sql.mysql_catalog import read_schema
 from airflow_etl_provider.sql.names import TableName, is_query
-from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
+from airflow_etl_provider.types import SchemaInfo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -374,40 +375,10 @@ class MySqlConnectorHook(SqlConnectorHook):
     # -- schema --------------------------------------------------------------------------
 
     def get_schema(self, source: str | None = None) -> SchemaInfo:
-        """Tables and views with columns, primary key, unique and foreign keys (2-3 queries)."""
+        """Tables and views with columns, keys, partitions (see `sql.mysql_catalog`)."""
+        table = self.table_name(source) if source else None
         with self:
-            where, params = "c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME NOT LIKE '\\_etl\\_%%'", []
-            if source:
-                table = self.table_name(source)
-                where = "c.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND c.TABLE_NAME = %s"
-                params = [table.schema, table.name]
-            json_columns = set()
-            if self.is_mariadb:
-                json_columns = {
-                    (text_value(t), text_value(c))
-                    for t, c in self._query(
-                        "SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS c "
-                        "WHERE CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) AND CHECK_CLAUSE LIKE 'json\\_valid(%%'",
-                        [params[0] if source else None],
-                    )
-                }
-            columns = self._query(
-                "SELECT c.TABLE_NAME, t.TABLE_TYPE, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT "
-                "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
-                "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
-                f"WHERE {where} ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
-                params,
-            )
-            constraints = self._query(
-                "SELECT c.TABLE_NAME, tc.CONSTRAINT_TYPE, c.CONSTRAINT_NAME, c.COLUMN_NAME, "
-                "c.REFERENCED_TABLE_SCHEMA, c.REFERENCED_TABLE_NAME, c.REFERENCED_COLUMN_NAME "
-                "FROM information_schema.KEY_COLUMN_USAGE c JOIN information_schema.TABLE_CONSTRAINTS tc "
-                "ON tc.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND tc.TABLE_NAME = c.TABLE_NAME "
-                "AND tc.CONSTRAINT_NAME = c.CONSTRAINT_NAME "
-                f"WHERE {where} ORDER BY c.TABLE_NAME, c.CONSTRAINT_NAME, c.ORDINAL_POSITION",
-                params,
-            )
-        return _schema_info(columns, constraints, json_columns)
+            return read_schema(self._query, is_mariadb=self.is_mariadb, table=table)
 
 
 _IDENT = r"`((?:[^`]|``)+)`"
@@ -492,44 +463,3 @@ def _top_level(sql: str) -> Iterator[int]:
             elif char in "()":
                 depth += 1 if char == "(" else -1
         index += 1
-
-
-def _schema_info(
-    columns: list[tuple[Any, ...]], constraints: list[tuple[Any, ...]], json_columns: set[tuple[str, str]]
-) -> SchemaInfo:
-    by_table: dict[str, dict[str, Any]] = {}
-    for table, kind, name, declared, nullable, default in columns:
-        table, name, declared = text_value(table), text_value(name), text_value(declared)
-        entry = by_table.setdefault(table, {"kind": "view" if "VIEW" in text_value(kind) else "table", "columns": []})
-        if (table, name) in json_columns:
-            declared = "json"
-        default_text = None if default is None or text_value(default) == "NULL" else text_value(default)
-        entry["columns"].append(ColumnInfo(name, declared, nullable=nullable == "YES", default=default_text))
-    keys: dict[tuple[str, str], dict[str, Any]] = {}
-    for table, kind, name, column, _ref_schema, ref_table, ref_column in constraints:
-        key = keys.setdefault(
-            (text_value(table), text_value(name)), {"kind": text_value(kind), "columns": [], "refs": []}
-        )
-        key["columns"].append(text_value(column))
-        if ref_table:
-            key["target"] = text_value(ref_table)
-            key["refs"].append(text_value(ref_column))
-    tables = []
-    for name, entry in by_table.items():
-        own = [key for (table, _), key in keys.items() if table == name]
-        primary = next((tuple(k["columns"]) for k in own if k["kind"] == "PRIMARY KEY"), ())
-        tables.append(
-            TableInfo(
-                name=name,
-                kind=entry["kind"],
-                columns=tuple(entry["columns"]),
-                primary_key=primary,
-                unique=tuple(tuple(k["columns"]) for k in own if k["kind"] == "UNIQUE"),
-                foreign_keys=tuple(
-                    ForeignKey(tuple(k["columns"]), k["target"], tuple(k["refs"]))
-                    for k in own
-                    if k["kind"] == "FOREIGN KEY"
-                ),
-            )
-        )
-    return SchemaInfo(tuple(tables))

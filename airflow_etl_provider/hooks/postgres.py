@@ -24,8 +24,9 @@ from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, postgres_table
 from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
 from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, pg_column
+from airflow_etl_provider.sql.postgres_catalog import read_schema
 from airflow_etl_provider.sql.postgres_read import adbc_conninfo, read_arrow, typed_select
-from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
+from airflow_etl_provider.types import SchemaInfo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,8 +225,11 @@ class PostgresConnectorHook(SqlConnectorHook):
                 pg_column(column.name, column.type_code, result.fmod(i))
                 for i, column in enumerate(cursor.description or [])
             ]
+        unknown = {column.type_name for column in columns if not column.known} - self._warned_types
+        names = self._type_names(unknown)
         for column in columns:
-            if not column.known and column.type_name not in self._warned_types:
+            if column.type_name in unknown:
+                unknown.discard(column.type_name)
                 self._warned_types.add(column.type_name)
                 self.log.warning(
                     "Reading %s from connection %r: column %r has type %s, which has no exact Arrow type; "
@@ -233,9 +237,20 @@ class PostgresConnectorHook(SqlConnectorHook):
                     source,
                     self.conn_id,
                     column.name,
-                    column.type_name,
+                    names.get(column.type_name, column.type_name),
                 )
         return columns
+
+    def _type_names(self, type_names: set[str]) -> dict[str, str]:
+        """Names of the types psycopg knows by OID only (`oid 16385` -> `mpaa_rating (an enum)`)."""
+        oids = [int(name[4:]) for name in type_names if name.startswith("oid ") and name[4:].isdigit()]
+        if not oids:
+            return {}
+        rows = self.db.execute(
+            "SELECT t.oid, format_type(t.oid, NULL), t.typtype FROM pg_type t WHERE t.oid = ANY(%s)", (oids,)
+        ).fetchall()
+        kinds = {"e": " (an enum)", "d": " (a domain)", "c": " (a composite type)", "r": " (a range type)"}
+        return {f"oid {oid}": f"{name}{kinds.get(kind, '')}" for oid, name, kind in rows}
 
     def _stream(self, select: str, source: str, chunk_size: int) -> Iterator[pa.RecordBatch]:
         from adbc_driver_manager import Error as AdbcError
@@ -275,64 +290,7 @@ class PostgresConnectorHook(SqlConnectorHook):
     # -- schema discovery ----------------------------------------------------------------
 
     def get_schema(self, source: str | None = None) -> SchemaInfo:
-        """Tables and views of the configured schema in two catalog queries (not one per table)."""
+        """Tables, partitions, views, their keys and unique indexes, enums and domains of the schema."""
         names = [self.table_name(source).name] if source else None
         with self:
-            columns = self.db.execute(
-                "SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
-                "pg_get_expr(d.adbin, d.adrelid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-                "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
-                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
-                "AND (%s::text[] IS NULL OR c.relname = ANY(%s)) AND c.relname NOT LIKE '\\_etl\\_stage\\_%%' "
-                "ORDER BY c.relname, a.attnum",
-                (self.schema, names, names),
-            ).fetchall()
-            constraints = self.db.execute(
-                "SELECT c.relname, k.contype, k.conname, "
-                "array(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY AS u(n, o) JOIN pg_attribute a "
-                "  ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o), "
-                "CASE WHEN rn.nspname = n.nspname THEN r.relname ELSE rn.nspname || '.' || r.relname END, "
-                "array(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY AS u(n, o) JOIN pg_attribute a "
-                "  ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o) "
-                "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "LEFT JOIN pg_class r ON r.oid = k.confrelid LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace "
-                "WHERE n.nspname = %s AND k.contype IN ('p', 'u', 'f') AND (%s::text[] IS NULL OR c.relname = ANY(%s)) "
-                "ORDER BY c.relname, k.conname",
-                (self.schema, names, names),
-            ).fetchall()
-        return _schema_info(columns, constraints)
-
-
-_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table"}
-
-
-def _schema_info(columns: list[tuple[Any, ...]], constraints: list[tuple[Any, ...]]) -> SchemaInfo:
-    by_table: dict[str, dict[str, Any]] = {}
-    for table, kind, name, type_name, nullable, default in columns:
-        entry = by_table.setdefault(table, {"kind": _KINDS[kind], "columns": [], "pk": (), "unique": [], "fks": []})
-        entry["columns"].append(ColumnInfo(name, type_name, nullable=nullable, default=default))
-    for table, kind, _name, cols, target, target_cols in constraints:
-        if table not in by_table:
-            continue
-        entry = by_table[table]
-        if kind == "p":
-            entry["pk"] = tuple(cols)
-        elif kind == "u":
-            entry["unique"].append(tuple(cols))
-        else:
-            entry["fks"].append(ForeignKey(tuple(cols), target, tuple(target_cols)))
-    return SchemaInfo(
-        tuple(
-            TableInfo(
-                name=name,
-                kind=entry["kind"],
-                columns=tuple(entry["columns"]),
-                primary_key=entry["pk"],
-                unique=tuple(entry["unique"]),
-                foreign_keys=tuple(entry["fks"]),
-            )
-            for name, entry in by_table.items()
-        )
-    )
+            return read_schema(self.db, self.schema, names)

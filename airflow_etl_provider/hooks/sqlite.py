@@ -166,8 +166,9 @@ class SQLiteConnectorHook(SqlConnectorHook):
                 params,
             ).fetchall()
             foreign = self.db.execute(
-                'SELECT m.name, fk.id, fk."from", fk."table", fk."to" FROM sqlite_master m, '
-                f"pragma_foreign_key_list(m.name) fk WHERE {where} ORDER BY m.name, fk.id, fk.seq",
+                'SELECT m.name, fk.id, fk."from", fk."table", fk."to", fk.on_update, fk.on_delete '
+                f"FROM sqlite_master m, pragma_foreign_key_list(m.name) fk WHERE {where} "
+                "ORDER BY m.name, fk.id, fk.seq",
                 params,
             ).fetchall()
         return _schema_info(columns, uniques, foreign)
@@ -185,9 +186,9 @@ def _schema_info(
     unique_sets: dict[tuple[str, str], list[str]] = {}
     for table, index, column in uniques:
         unique_sets.setdefault((table, index), []).append(column)
-    fk_sets: dict[tuple[str, int], tuple[str, list[str], list[str]]] = {}
-    for table, fk_id, source_col, target_table, target_col in foreign:
-        _, sources, targets = fk_sets.setdefault((table, fk_id), (target_table, [], []))
+    fk_sets: dict[tuple[str, int], tuple[str, list[str], list[str], tuple[str, str]]] = {}
+    for table, fk_id, source_col, target_table, target_col, on_update, on_delete in foreign:
+        _, sources, targets, _ = fk_sets.setdefault((table, fk_id), (target_table, [], [], (on_update, on_delete)))
         sources.append(source_col)
         targets.append(target_col)
     tables = []
@@ -200,8 +201,8 @@ def _schema_info(
                 primary_key=tuple(column for _, column in sorted(entry["pk"])),
                 unique=tuple(tuple(cols) for (table, _), cols in unique_sets.items() if table == name),
                 foreign_keys=tuple(
-                    ForeignKey(tuple(src), target, tuple(dst))
-                    for (table, _), (target, src, dst) in fk_sets.items()
+                    ForeignKey(tuple(src), target, tuple(dst), on_update=rules[0], on_delete=rules[1])
+                    for (table, _), (target, src, dst, rules) in fk_sets.items()
                     if table == name
                 ),
             )

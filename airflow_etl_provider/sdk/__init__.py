@@ -60,11 +60,13 @@ if TYPE_CHECKING:
     from airflow_etl_provider.types import (
         ColumnInfo,
         ForeignKey,
+        IndexInfo,
         LoadMode,
         LoadResult,
         Operation,
         SchemaInfo,
         TableInfo,
+        TypeInfo,
     )
 
 #: Public name -> module that defines it.
@@ -91,7 +93,17 @@ _EXPORTS = {
     "packaged_provider_info": "airflow_etl_provider.sdk._packaged",
     "provider_info": "airflow_etl_provider.sdk._provider_info",
     **dict.fromkeys(
-        ["ColumnInfo", "ForeignKey", "LoadMode", "LoadResult", "Operation", "SchemaInfo", "TableInfo"],
+        [
+            "ColumnInfo",
+            "ForeignKey",
+            "IndexInfo",
+            "LoadMode",
+            "LoadResult",
+            "Operation",
+            "SchemaInfo",
+            "TableInfo",
+            "TypeInfo",
+        ],
         "airflow_etl_provider.types",
     ),
 }
@@ -107,6 +119,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "EtlError",
     "ForeignKey",
+    "IndexInfo",
     "LoadError",
     "LoadMode",
     "LoadResult",
@@ -118,6 +131,7 @@ __all__ = [
     "SchemaInfo",
     "SourceError",
     "TableInfo",
+    "TypeInfo",
     "UnsupportedOperationError",
     "batches_to_dataframe",
     "check_connector",

@@ -62,6 +62,13 @@ def quote_identifier(identifier: str) -> str:
 log = logging.getLogger(__name__)
 
 
+def is_generated(extra: str = "EXTRA") -> str:
+    """SQL: whether information_schema.COLUMNS.`extra` marks a generated column ("VIRTUAL GENERATED",
+    "STORED GENERATED"; not MySQL 8's "DEFAULT_GENERATED"), for a query with parameters."""
+    kinds = ("VIRTUAL GENERATED", "STORED GENERATED", "PERSISTENT")
+    return "(" + " OR ".join(f"{extra} LIKE '%%{kind}%%'" for kind in kinds) + ")"
+
+
 # -- Arrow -> MySQL -----------------------------------------------------------------------
 
 _INTEGER_TYPES = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
@@ -554,6 +561,15 @@ class MySqlLoader(SqlLoader):
         if not columns:
             return None
         return pa.schema([pa.field(name, arrow_type, nullable=nullable) for name, arrow_type, nullable in columns])
+
+    def generated_columns(self, table: TableName) -> list[str]:
+        """VIRTUAL and STORED (MariaDB: PERSISTENT) generated columns."""
+        rows = self.query(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
+            f"AND TABLE_NAME = %s AND {is_generated()} ORDER BY ORDINAL_POSITION",
+            (table.schema, table.name),
+        )
+        return [text_value(name) for (name,) in rows]
 
     def has_unique_key(self, table: TableName, keys: Sequence[str]) -> bool:
         rows = self.query(

@@ -24,6 +24,7 @@ from psycopg.postgres import types as pg_types
 
 from airflow_etl_provider.arrow_kinds import JSON, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
+from airflow_etl_provider.exceptions import LoadError
 from airflow_etl_provider.sql.conform import YEARS_1_TO_9999, ValueLimits
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
@@ -369,6 +370,72 @@ class PostgresLoader(SqlLoader):
             with self.connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
                 send_in_background(copy.write, (csv_payload(batch) for batch in group), name="postgres-copy-writer")
 
+    def generated_columns(self, table: TableName) -> list[str]:
+        rows = self._rows(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+            "AND NOT attisdropped AND attgenerated <> '' ORDER BY attnum",
+            (self.qualified(table),),
+        )
+        return [name for (name,) in rows]
+
+    def _hierarchy(self, table: TableName) -> str:
+        """Where `table` stands: "partitioned" (a partitioned table or a partition), "child" (a child
+        of legacy inheritance, INHERITS), "parent" (legacy tables inherit from it) or "plain"."""
+        rows = self._rows(
+            "SELECT CASE WHEN c.relkind = 'p' OR c.relispartition THEN 'partitioned' "
+            "WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid) THEN 'parent' "
+            "WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) THEN 'child' ELSE 'plain' END "
+            "FROM pg_class c WHERE c.oid = to_regclass(%s)",
+            (self.qualified(table),),
+        )
+        return str(rows[0][0]) if rows else "plain"
+
+    def refills_in_place(self, table: TableName) -> bool:
+        """A partitioned table, a partition or an inheritance child is emptied and refilled, never swapped.
+
+        A swap would turn a partitioned table into a plain one without its partitions, and
+        detach a partition (or an INHERITS child) from its parent. `TRUNCATE` and `COPY` in one
+        transaction keep the relation, its partitions and everything attached to them; a
+        failure or a killed session rolls the `TRUNCATE` back. It holds an ACCESS EXCLUSIVE
+        lock on the table (and its partitions) until the commit: readers wait for the whole load.
+        """
+        return self._hierarchy(table) in {"partitioned", "child"}
+
+    def check_replaceable(self, table: TableName) -> None:
+        """Refuse, before writing, what replace cannot keep.
+
+        A legacy inheritance parent: a swap would cut its children off, and `TRUNCATE` would
+        empty them too. A table refilled in place that other tables' foreign keys reference:
+        `TRUNCATE` cannot empty it.
+        """
+        hierarchy = self._hierarchy(table)
+        if hierarchy == "parent":
+            children = self._rows(
+                "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = to_regclass(%s) ORDER BY 1",
+                (self.qualified(table),),
+            )
+            raise LoadError(
+                f"Replace into {table} refused, nothing was written: tables inherit from it "
+                f"({', '.join(name for (name,) in children)}); a swap would cut them off and TRUNCATE would empty "
+                "them too. Replace each child on its own, or use mode='upsert' or 'append'."
+            )
+        if hierarchy not in {"partitioned", "child"}:
+            return
+        referencing = self._rows(
+            "WITH tree AS (SELECT relid FROM pg_partition_tree(to_regclass(%(t)s)) UNION SELECT to_regclass(%(t)s)) "
+            "SELECT DISTINCT k.conrelid::regclass::text FROM pg_constraint k "
+            "WHERE k.contype = 'f' AND k.confrelid IN (SELECT relid FROM tree) "
+            "AND k.conrelid NOT IN (SELECT relid FROM tree) ORDER BY 1",
+            {"t": self.qualified(table)},
+        )
+        if referencing:
+            raise LoadError(
+                f"Replace into {table} refused, nothing was written: it is partitioned, a partition or an "
+                "inheritance child, so it is emptied and refilled in place, and foreign keys of other tables "
+                f"reference it ({', '.join(name for (name,) in referencing)}). Use mode='upsert' or 'append', or "
+                "drop those foreign keys first."
+            )
+
     def create_staging_like(self, staging: TableName, target: TableName) -> None:
         """A copy of `target`'s columns, defaults, checks and identity, without its indexes.
 
@@ -440,7 +507,9 @@ class PostgresLoader(SqlLoader):
         names = ", ".join(self.quote(column) for column in columns)
         updates = [f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in columns if c not in keys]
         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        conflict = ", ".join(self.quote(k) for k in keys)
+        # OVERRIDING SYSTEM VALUE: the loaded ids go into a GENERATED ALWAYS identity column, as COPY puts them
         self.execute(
-            f"INSERT INTO {self.qualified(target)} ({names}) SELECT {names} FROM {self.qualified(staging)} "
-            f"ON CONFLICT ({', '.join(self.quote(k) for k in keys)}) {action}"
+            f"INSERT INTO {self.qualified(target)} ({names}) OVERRIDING SYSTEM VALUE "
+            f"SELECT {names} FROM {self.qualified(staging)} ON CONFLICT ({conflict}) {action}"
         )

@@ -213,3 +213,55 @@ def test_killed_load_leaves_the_destination_as_it_was_and_a_rerun_completes_it(
     assert after == clean
     assert after.rows == TOTAL_ROWS + (PRE_ROWS if target == "existing" and mode != "replace" else 0)
     assert work_tables(observer) == []
+
+
+# -- a partitioned PostgreSQL table, replaced by TRUNCATE + COPY in one transaction ---------------
+
+_PARTITIONED = [
+    "CREATE TABLE {t} (id bigint PRIMARY KEY, amount numeric(12,2), note text, at timestamptz) PARTITION BY RANGE (id)",
+    "CREATE TABLE {t}_low PARTITION OF {t} FOR VALUES FROM (MINVALUE) TO (50000)",
+    "CREATE TABLE {t}_high PARTITION OF {t} FOR VALUES FROM (50000) TO (100000)",
+    "CREATE TABLE {t}_other PARTITION OF {t} DEFAULT",
+]
+
+
+def partitioning(hook: SqlConnectorHook, table: str) -> tuple:
+    """The table's kind and its attached partitions with their bounds and row counts."""
+    kind = rows(hook, f"SELECT relkind FROM pg_class WHERE oid = '{table}'::regclass")[0][0]
+    parts = rows(
+        hook,
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhparent = '{table}'::regclass ORDER BY 1",
+    )
+    return kind, tuple((name, bound, rows(hook, f'SELECT count(*) FROM "{name}"')[0][0]) for name, bound in parts)
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_killed_replace_of_a_partitioned_table_leaves_it_complete_and_partitioned(
+    postgres_conn_id: str, tmp_path: Path, point: str
+) -> None:
+    observer = hook_for(postgres_conn_id)
+    assert isinstance(observer, SqlConnectorHook)
+    with observer:
+        for table in ("t", "twin"):
+            for statement in _PARTITIONED:
+                observer.db.execute(statement.format(t=table).encode())
+            prepare(observer, table, "replace", "existing")
+        before, parts_before = state(observer, "t"), partitioning(observer, "t")
+        assert [count for *_, count in parts_before[1]] == [0, 0, PRE_ROWS]
+
+        kill_during_load(observer, postgres_conn_id, tmp_path, "replace", None, point)
+        wait_for_dead_sessions(observer)
+        assert state(observer, "t") == before and partitioning(observer, "t") == parts_before
+        assert work_tables(observer) == []
+
+        clean_load(hook_for(postgres_conn_id), "t", "replace", None)
+        clean_load(hook_for(postgres_conn_id), "twin", "replace", None)
+        after, clean = state(observer, "t"), state(observer, "twin")
+        assert after == clean and after.rows == TOTAL_ROWS
+        kind, parts = partitioning(observer, "t")
+        assert kind == "p" and [(name, count) for name, _, count in parts] == [
+            ("t_high", 50_000),
+            ("t_low", 50_000),
+            ("t_other", 0),
+        ]

@@ -173,7 +173,7 @@ def test_schema_reports_columns_and_constraints(hook: SQLiteConnectorHook) -> No
         """
         CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, tier TEXT DEFAULT 'basic');
         CREATE TABLE orders (
-            id INTEGER, line INTEGER, customer_id INTEGER REFERENCES customers (id),
+            id INTEGER, line INTEGER, customer_id INTEGER REFERENCES customers (id) ON DELETE CASCADE,
             total DECIMAL_TEXT(12,2), PRIMARY KEY (id, line));
         CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;
         """
@@ -189,6 +189,7 @@ def test_schema_reports_columns_and_constraints(hook: SQLiteConnectorHook) -> No
     assert orders.primary_key == ("id", "line")
     assert orders.foreign_keys[0].columns == ("customer_id",)
     assert orders.foreign_keys[0].referred_table == "customers"
+    assert (orders.foreign_keys[0].on_update, orders.foreign_keys[0].on_delete) == ("NO ACTION", "CASCADE")
     assert orders.column("total").type == "DECIMAL_TEXT(12,2)"
     assert schema.table("big_orders").kind == "view"
 
