@@ -71,6 +71,20 @@ PAGINATOR_SETTINGS: dict[str, dict[str, Any]] = {
         "description": "Body path of the next cursor, e.g. `meta.next_cursor`.",
     },
     "cursor_param": {"type": "string", "default": "cursor", "title": "Cursor parameter"},
+    "cursor_from": {
+        "type": "string",
+        "enum": ["body", "last_record"],
+        "default": "body",
+        "title": "Cursor taken from",
+        "description": "body: cursor_path is a path in the response body; last_record: cursor_path is a field "
+        "of the page's last record, e.g. id for Stripe's starting_after.",
+    },
+    "has_more_path": {
+        "type": "string",
+        "default": "",
+        "title": "Has-more path",
+        "description": "Body path of a true/false flag saying whether another page follows, e.g. has_more.",
+    },
     "next_url_path": {
         "type": "string",
         "default": "next",

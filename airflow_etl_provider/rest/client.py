@@ -264,13 +264,18 @@ class RestClient:
         while True:
             if max_pages is not None and pages >= max_pages:
                 raise PaginationError(
-                    f"{self.redactor.url(self.url(path))}: still finding more pages after max_pages={max_pages}; "
-                    "raise max_pages if the data really is that large, or check the pagination settings"
+                    f"{self._named(self.redactor.url(self.url(path)))}: still finding more pages after "
+                    f"max_pages={max_pages}; raise max_pages if the data really is that large, or check the "
+                    "pagination settings"
                 )
             response = self.send(request)
             pages += 1
             data = self.records(response, records_path)
-            paginator.update_state(response, data)
+            try:
+                paginator.update_state(response, data)
+            except PaginationError as error:
+                where = self._named(self.redactor.url(response.url))
+                raise PaginationError(f"{where}, page {pages} ({len(data)} records): {error}") from error
             yield data
             if not paginator.has_next_page:
                 return

@@ -12,17 +12,31 @@ NESTED_MODES = ("flatten", "json")
 FLATTEN_SEPARATOR = "__"
 
 
-def get_path(document: Any, path: str) -> Any:
-    """The value at a dotted `path` (`data.items`, `meta.next`), or None when any step is missing."""
+#: What `lookup` returns for a path that is not in the document (unlike a JSON null, which is).
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
+
+
+def lookup(document: Any, path: str) -> Any:
+    """The value at a dotted `path` (`data.items`, `meta.next`), or `MISSING` when a step is absent.
+
+    Paginators tell a missing path (a wrong setting, which must not end paging quietly) from
+    an explicit null (the API saying there is no next page).
+    """
     value = document
     for step in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(step)
+        if isinstance(value, dict) and step in value:
+            value = value[step]
         elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
             value = value[int(step)]
         else:
-            return None
+            return MISSING
     return value
+
+
+def get_path(document: Any, path: str) -> Any:
+    """The value at a dotted `path`, or None when it is null or any step is missing."""
+    value = lookup(document, path)
+    return None if value is MISSING else value
 
 
 def find_records(document: Any, records_path: str = "") -> list[Any]:

@@ -492,3 +492,37 @@ def test_a_body_cut_short_is_retried_then_names_the_connection_and_url(
     )
     assert "gave up after 3 attempts" in message
     assert key not in message + repr(error.value.__cause__)
+
+
+def test_a_cursor_path_missing_from_the_body_fails_naming_connection_page_and_path(api: FakeApi, rest_conn) -> None:
+    """Stripe's list read with a body cursor used to stop after page one: 20 of 57 records, no message."""
+    records = [{"id": f"cus_{i:02d}"} for i in range(57)]
+    api.route("customers", lambda r: json_response({"object": "list", "data": records[:20], "has_more": True}))
+    conn_id = rest_conn(paginator="cursor", cursor_path="next_cursor", records_path="data")
+    with pytest.raises(PaginationError) as error:
+        list(RestApiConnectorHook(conn_id).extract("customers"))
+    message = str(error.value)
+    assert f"connection {conn_id!r}" in message and "page 1 (20 records)" in message
+    assert "cursor_path 'next_cursor'" in message and "/api/customers" in message and TOKEN not in message
+
+
+def test_stripe_style_list_from_the_connection_settings(api: FakeApi, rest_conn) -> None:
+    records = [{"id": f"cus_{i:02d}"} for i in range(57)]
+
+    def handler(request: Request) -> Response:
+        after = request.args.get("starting_after")
+        start = 0 if after is None else [r["id"] for r in records].index(after) + 1
+        return json_response({"object": "list", "data": records[start : start + 20], "has_more": start + 20 < 57})
+
+    api.route("customers", handler)
+    conn_id = rest_conn(
+        paginator="cursor",
+        cursor_from="last_record",
+        cursor_path="id",
+        cursor_param="starting_after",
+        has_more_path="has_more",
+        records_path="data",
+    )
+    table = pa.Table.from_batches(RestApiConnectorHook(conn_id).extract("customers", chunk_size=1000))
+    assert table.column("id").to_pylist() == [r["id"] for r in records]
+    assert api.calls["customers"] == 3

@@ -30,8 +30,8 @@ HEADER_SECRET = "origin-header-5ecret"
 
 @pytest.fixture
 def other(httpserver_ipv4: HTTPServer) -> HTTPServer:
-    """Another origin (other host, other port) that answers every path with one record."""
-    httpserver_ipv4.expect_request("/elsewhere").respond_with_json([{"id": 99}])
+    """Another origin (other host, other port) that answers with one record and no next page."""
+    httpserver_ipv4.expect_request("/elsewhere").respond_with_json({"data": [{"id": 99}], "next": None})
     return httpserver_ipv4
 
 
@@ -210,7 +210,7 @@ def test_redirect_to_another_origin_drops_credential_headers_a_plugin_did_not_de
 ) -> None:
     _redirecting(api, other.url_for("/elsewhere"))
     client = RestClient(api.base_url, retry=RetryPolicy(max_retries=0), auth=PluginTokenAuth())
-    assert client.send(requests.Request("GET", client.url("moved"))).json() == [{"id": 99}]
+    assert client.send(requests.Request("GET", client.url("moved"))).json()["data"] == [{"id": 99}]
     assert _received(api.server)[0].headers["X-Plugin-Token"] == HEADER_SECRET
     assert "X-Plugin-Token" not in _received(other)[0].headers
 
