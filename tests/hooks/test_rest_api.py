@@ -526,3 +526,18 @@ def test_stripe_style_list_from_the_connection_settings(api: FakeApi, rest_conn)
     table = pa.Table.from_batches(RestApiConnectorHook(conn_id).extract("customers", chunk_size=1000))
     assert table.column("id").to_pylist() == [r["id"] for r in records]
     assert api.calls["customers"] == 3
+
+
+def test_a_throttled_post_batch_is_resent_and_every_record_lands_once(api: FakeApi, rest_conn) -> None:
+    received: list = []
+
+    def handler(request: Request) -> Response:
+        if api.calls["sink"] == 2:  # the second batch is throttled once
+            return json_response({"error": "rate limited"}, 429, {"Retry-After": "0"})
+        received.extend(json.loads(request.data))
+        return json_response({}, 201)
+
+    api.route("sink", handler, method="POST")
+    result = RestApiConnectorHook(rest_conn(batch_size=10)).load([pa.record_batch({"id": list(range(25))})], "sink")
+    assert sorted(r["id"] for r in received) == list(range(25)) and result.rows == 25
+    assert api.calls["sink"] == 4 and result.details["requests"] == 3
