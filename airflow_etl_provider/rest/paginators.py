@@ -12,7 +12,7 @@ The client drives every paginator the same way (the dlt contract):
 
 A paginator stops on an empty page, a short page (fewer records than the page size), a
 false `has_more`, or when the next token/link is null or empty. A path it was configured
-with (`cursor_path`, `has_more_path`, `next_url_path`, `total_path`) that is not in a page
+with (`cursor_path`, `has_more_path`, `done_path`, `next_url_path`, `total_path`) that is not in a page
 with records raises `PaginationError`: a wrong path would otherwise end paging after page
 one, quietly short of the data. A token or link seen twice raises `PaginationError` instead
 of looping forever. The client adds the connection, the page number and the URL.
@@ -72,6 +72,23 @@ class BasePaginator(ABC):
                 f"fix {setting} (paging cannot tell whether more pages follow)"
             )
         return value
+
+    def _flag(self, body: Any, path: str, setting: str) -> bool:
+        flag = self._require(body, path, setting)
+        if not isinstance(flag, bool):
+            raise PaginationError(
+                f"{self.name} pagination: {setting} {path!r} holds {type(flag).__name__} {flag!r}, not true/false"
+            )
+        return flag
+
+    def _more_follow(self, body: Any, has_more_path: str, done_path: str) -> bool | None:
+        """What the body's own flag says: `has_more_path` true (Stripe's has_more) or `done_path`
+        false (Salesforce's done) means more pages; None when neither is configured."""
+        if has_more_path:
+            return self._flag(body, has_more_path, "has_more_path")
+        if done_path:
+            return not self._flag(body, done_path, "done_path")
+        return None
 
     def _remember(self, token: str) -> None:
         """Refuse a token or link already followed: the API is sending us round in circles."""
@@ -214,6 +231,7 @@ class CursorPaginator(BasePaginator):
         cursor_param: str = "cursor",
         cursor_from: str = "body",
         has_more_path: str = "",
+        done_path: str = "",
     ) -> None:
         super().__init__()
         if not cursor_path or not cursor_param:
@@ -225,6 +243,7 @@ class CursorPaginator(BasePaginator):
         self.cursor_param = cursor_param
         self.cursor_from = cursor_from
         self.has_more_path = has_more_path
+        self.done_path = done_path
         self.cursor: str | None = None
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
@@ -232,7 +251,7 @@ class CursorPaginator(BasePaginator):
             self._stop()
             return
         body = response.json()
-        more = self._has_more(body)
+        more = self._more_follow(body, self.has_more_path, self.done_path)
         if self.cursor_from == "last_record":
             cursor = self._require(data[-1], self.cursor_path, "cursor_path", "the last record of the page")
         else:
@@ -251,16 +270,6 @@ class CursorPaginator(BasePaginator):
         self.cursor = str(cursor)
         self._remember(self.cursor)
 
-    def _has_more(self, body: Any) -> bool | None:
-        if not self.has_more_path:
-            return None
-        more = self._require(body, self.has_more_path, "has_more_path")
-        if not isinstance(more, bool):
-            raise PaginationError(
-                f"cursor pagination: has_more_path {self.has_more_path!r} holds {type(more).__name__} "
-                f"{more!r}, not true/false"
-            )
-        return more
 
     def update_request(self, request: requests.Request) -> None:
         _params(request)[self.cursor_param] = self.cursor
@@ -304,18 +313,32 @@ class HeaderLinkPaginator(_LinkPaginator):
 
 
 class JSONLinkPaginator(_LinkPaginator):
-    """The next page's URL in the body (`next_url_path`, e.g. `links.next` or `next`)."""
+    """The next page's URL in the body (`next_url_path`, e.g. `links.next` or `next`).
+
+    An API that leaves the link out of its last page says so with a flag: `has_more_path`
+    or `done_path` (Salesforce's `done`); the link is then only required when more follow.
+    """
 
     name = "json_link"
 
-    def __init__(self, next_url_path: str = "next") -> None:
+    def __init__(self, next_url_path: str = "next", has_more_path: str = "", done_path: str = "") -> None:
         super().__init__()
         if not next_url_path:
             raise ValueError("json_link: next_url_path must be non-empty")
         self.next_url_path = next_url_path
+        self.has_more_path = has_more_path
+        self.done_path = done_path
 
     def _next_link(self, response: requests.Response) -> str | None:
-        link = self._require(response.json(), self.next_url_path, "next_url_path")
+        body = response.json()
+        more = self._more_follow(body, self.has_more_path, self.done_path)
+        if more is False:
+            return None
+        link = self._require(body, self.next_url_path, "next_url_path")
+        if more and not link:
+            raise PaginationError(
+                f"json_link pagination: more pages follow but next_url_path {self.next_url_path!r} holds {link!r}"
+            )
         return str(link) if link else None
 
 

@@ -85,7 +85,7 @@ def test_upserts_an_endpoint_into_postgres(httpserver: HTTPServer, postgres_data
     _connect(
         cli,
         example_rest_api=_api_connection(
-            httpserver, auth_type="api_key", api_key=API_KEY, api_key_in="query", api_key_name="api_key"
+            httpserver, auth_type="api_key", api_key=API_KEY, key_location="query", key_name="api_key"
         ),
         example_warehouse={
             "conn_type": "postgres",
@@ -150,7 +150,7 @@ def test_secrets_never_reach_logs_errors_or_xcom(httpserver: HTTPServer, tmp_pat
             auth_type="oauth2",
             client_id="etl-client",
             client_secret=CLIENT_SECRET,
-            token_url=httpserver.url_for("/v1/oauth/token"),
+            oauth2_url=httpserver.url_for("/v1/oauth/token"),
             rate_limit=600,
         ),
         example_warehouse={"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")},

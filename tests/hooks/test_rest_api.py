@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, UnsupportedOperationError
 from airflow_etl_provider.hooks.registry import hook_for
-from airflow_etl_provider.hooks.rest_api import HttpConnectorHook, RestApiConnectorHook
+from airflow_etl_provider.hooks.rest_api import RENAMED_KEYS, HttpConnectorHook, RestApiConnectorHook
 from airflow_etl_provider.rest.errors import PaginationError, RestApiError
 from airflow_etl_provider.sdk import ConnectorConformance
 from airflow_etl_provider.types import Operation
@@ -83,7 +83,7 @@ def test_extract_options_override_the_connection(api: FakeApi, rest_conn) -> Non
 
 
 def test_unknown_extract_option_is_named(rest_conn) -> None:
-    with pytest.raises(ConnectorConfigError, match="unknown option.*chunksize.*known: max_pages"):
+    with pytest.raises(ConnectorConfigError, match="unknown option.*chunksize.*known: column_types, detect_timestamps"):
         RestApiConnectorHook(rest_conn()).extract("x", chunksize=5)
 
 
@@ -305,7 +305,7 @@ def test_test_connection_messages(api: FakeApi, rest_conn, airflow_connection) -
 def test_config_errors_name_the_field(airflow_connection) -> None:
     conn_id = airflow_connection("rest_api", host="https://api.example.invalid", extra={"auth_type": "oauth2"})
     ok, message = RestApiConnectorHook(conn_id).test_connection()
-    assert not ok and "'auth_type'" in message and "token_url, client_id, client_secret" in message
+    assert not ok and "'auth_type'" in message and "oauth2_url, client_id, client_secret" in message
     conn_id = airflow_connection("rest_api", host="https://api.example.invalid", extra={"rate_limit": -1})
     with pytest.raises(ConnectorConfigError, match="rate_limit"):
         RestApiConnectorHook(conn_id).config  # noqa: B018
@@ -389,7 +389,7 @@ def test_oauth2_token_request_follows_the_connection_retries(
     api.route("items", items)
     extra = {
         "auth_type": "oauth2",
-        "token_url": api.server.url_for("/api/token"),
+        "oauth2_url": api.server.url_for("/api/token"),
         "client_id": "etl",
         "client_secret": "client-5ecret",
         "retry_count": retry_count,
@@ -473,7 +473,7 @@ def test_a_body_cut_short_is_retried_then_names_the_connection_and_url(
     airflow_connection, failures: int | None, rows: list | None
 ) -> None:
     key = "cut-query-key-5ecret"
-    extra = {"auth_type": "api_key", "api_key": key, "api_key_name": "apikey", "api_key_in": "query"}
+    extra = {"auth_type": "api_key", "api_key": key, "key_name": "apikey", "key_location": "query"}
     with CutBodyServer.running(failures=failures) as server:
         url = server.url
         conn_id = airflow_connection("rest_api", host=url, extra={**extra, "backoff_factor": 0.01})
@@ -541,3 +541,61 @@ def test_a_throttled_post_batch_is_resent_and_every_record_lands_once(api: FakeA
     result = RestApiConnectorHook(rest_conn(batch_size=10)).load([pa.record_batch({"id": list(range(25))})], "sink")
     assert sorted(r["id"] for r in received) == list(range(25)) and result.rows == 25
     assert api.calls["sink"] == 4 and result.details["requests"] == 3
+
+
+def _real_masker_hides(name: str) -> bool:
+    """Airflow's own check, configured as Airflow configures it (its default sensitive words)."""
+    from airflow._shared.secrets_masker import should_hide_value_for_key
+    from airflow.settings import _configure_secrets_masker
+
+    _configure_secrets_masker()
+    return should_hide_value_for_key(name)
+
+
+def test_airflow_masks_only_the_secret_rest_fields() -> None:
+    schema = RestApiConnectorHook.full_config_schema()
+    secrets = secret_fields(schema)
+    assert secrets == {"token", "api_key", "client_secret"}
+    plain = [name for name in schema["properties"] if name not in secrets]
+    assert [name for name in plain if _real_masker_hides(name)] == []
+    assert all(_real_masker_hides(name) for name in secrets)
+    assert all(_real_masker_hides(old) for old in RENAMED_KEYS)  # why they were renamed
+
+
+def test_rest_fields_are_ordered_as_a_person_fills_them_and_help_has_no_markdown() -> None:
+    names = list(RestApiConnectorHook.full_config_schema()["properties"])
+    auth = ["auth_type", "token", "api_key", "key_name", "key_location", "oauth2_url", "client_id", "client_secret"]
+    assert names[: len(auth)] == auth
+    assert names.index("paginator") < names.index("cursor_path") < names.index("records_path")
+    assert names.index("records_path") < names.index("timeout") < names.index("batch_size")
+    for name, field in conn_fields(RestApiConnectorHook.full_config_schema()).items():
+        assert "`" not in field.get("description", "") + field["label"], name
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "value"),
+    [
+        (o, n, v)
+        for (o, n), v in zip(RENAMED_KEYS.items(), ["https://auth.example.com/token", "X-Key", "query"], strict=True)
+    ],
+)
+def test_old_key_names_still_work_with_a_deprecation_warning(
+    rest_conn, capsys: pytest.CaptureFixture[str], old: str, new: str, value: str
+) -> None:
+    hook = RestApiConnectorHook(rest_conn(**{old: value}))
+    assert hook.config[new] == value and old not in hook.config
+    assert f"extra key {old!r} is deprecated; rename it to {new!r}" in capsys.readouterr().out
+
+
+def test_an_old_key_saved_as_the_mask_is_an_error_naming_the_new_key(rest_conn) -> None:
+    hook = RestApiConnectorHook(rest_conn(auth_type="api_key", api_key="k" * 8, api_key_name="***"))
+    with pytest.raises(ConnectorConfigError, match=r"'api_key_name'.*holds '\*\*\*'.*Set 'key_name'"):
+        _ = hook.config
+
+
+def test_old_key_names_of_an_http_connection_are_settings_not_headers(api: FakeApi, airflow_connection) -> None:
+    api.route("x", lambda r: json_response([{"key": r.headers.get("X-Key"), "bad": r.headers.get("Api-Key-Name")}]))
+    conn_id = airflow_connection(
+        "http", host=api.base_url, extra={"auth_type": "api_key", "api_key": "key-123456", "api_key_name": "X-Key"}
+    )
+    assert list(HttpConnectorHook(conn_id).extract("x"))[0].to_pylist() == [{"key": "key-123456"}]

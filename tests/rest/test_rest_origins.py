@@ -120,7 +120,7 @@ def test_oauth2_token_url_receives_only_the_client_credentials(
         airflow_connection,
         api,
         auth_type="oauth2",
-        token_url=other.url_for("/token"),
+        oauth2_url=other.url_for("/token"),
         client_id="etl",
         client_secret="client-5ecret",
         headers={"X-Api-Key": HEADER_SECRET, "X-Tenant": "acme"},
@@ -137,9 +137,9 @@ def test_oauth2_token_url_receives_only_the_client_credentials(
 
 CREDENTIALS = {
     "bearer": ({"auth_type": "bearer", "token": TOKEN}, TOKEN),
-    "api key header": ({"auth_type": "api_key", "api_key": API_KEY, "api_key_name": "X-Key"}, API_KEY),
+    "api key header": ({"auth_type": "api_key", "api_key": API_KEY, "key_name": "X-Key"}, API_KEY),
     "api key query": (
-        {"auth_type": "api_key", "api_key": API_KEY, "api_key_name": "apikey", "api_key_in": "query"},
+        {"auth_type": "api_key", "api_key": API_KEY, "key_name": "apikey", "key_location": "query"},
         API_KEY,
     ),
     "default header": ({"auth_type": "none", "headers": {"X-Auth-Token": HEADER_SECRET}}, HEADER_SECRET),
@@ -226,7 +226,7 @@ def test_oauth2_token_endpoint_redirect_is_not_followed_with_the_client_secret(
         airflow_connection,
         api,
         auth_type="oauth2",
-        token_url=api.server.url_for("/api/token"),
+        oauth2_url=api.server.url_for("/api/token"),
         client_id="etl",
         client_secret="client-5ecret",
     )

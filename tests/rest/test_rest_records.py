@@ -10,6 +10,8 @@ import time
 import pyarrow as pa
 import pytest
 
+from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.rest.batching import ArrowBatcher, promote
 from airflow_etl_provider.rest.encode import encode_records, record_batches
 from airflow_etl_provider.rest.records import find_records, get_path, shape_record
@@ -199,3 +201,56 @@ def test_column_null_at_first_joins_once_a_value_types_it() -> None:
 def test_chunk_of_all_null_records_keeps_its_rows() -> None:
     [batch] = _extract([{"a": None}, {"a": None}], chunk_size=5)
     assert batch.num_rows == 2 and batch.num_columns == 0
+
+
+def _batches(rows: list[dict], chunk_size: int, **kwargs) -> list[pa.RecordBatch]:
+    batcher = ArrowBatcher(chunk_size, name="the test API", **kwargs)
+    return [*batcher.add(rows), *batcher.flush()]
+
+
+def test_iso_date_times_become_utc_timestamps_in_every_chunk() -> None:
+    rows = [{"id": i, "at": "2026-01-01T12:00:00Z" if i % 2 else "2026-01-01T14:30:00.25+02:00"} for i in range(5)]
+    batches = _batches(rows, 2, detect_timestamps=True)
+    assert {b.schema.field("at").type for b in batches} == {pa.timestamp("us", tz="UTC")}
+    values = pa.Table.from_batches(batches).column("at").to_pylist()
+    assert values[0] == dt.datetime(2026, 1, 1, 12, 30, 0, 250000, tzinfo=dt.timezone.utc)
+    assert values[1] == dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def test_date_times_without_offset_are_naive_and_others_stay_text() -> None:
+    rows = [
+        {"local": "2026-01-01 12:00:00", "mixed": "2026-01-01T12:00:00Z", "day": "2026-01-01", "text": "soon"},
+        {"local": None, "mixed": "2026-01-01T12:00:00", "day": "2026-01-02", "text": "2026-01-01T12:00:00Z"},
+    ]
+    schema = _batches(rows, 10, detect_timestamps=True)[0].schema
+    assert schema.field("local").type == pa.timestamp("us")
+    assert [schema.field(n).type for n in ("mixed", "day", "text")] == [pa.string()] * 3
+
+
+def test_detection_off_keeps_text() -> None:
+    assert _batches([{"at": "2026-01-01T12:00:00Z"}], 1)[0].schema.field("at").type == pa.string()
+
+
+@pytest.mark.parametrize("bad", ["not a date", "2026-01-01T12:00:00", 1767268800])
+def test_a_later_value_that_does_not_parse_names_the_record_and_field(bad) -> None:
+    rows = [{"id": i, "created": "2026-01-01T12:00:00Z"} for i in range(1, 5)] + [{"id": 5, "created": bad}]
+    with pytest.raises(SourceError) as error:
+        _batches(rows, 2, detect_timestamps=True)
+    message = str(error.value)
+    assert "the test API, record 4 (id 5): field 'created'" in message and repr(bad) in message
+    assert "timestamp[us, tz=UTC]" in message
+
+
+def test_declared_column_types_use_the_formats_conversion() -> None:
+    rows = [{"amount": "12.50", "n": None, "at": "2026-01-01T12:00:00+02:00"}, {"amount": 3, "n": 7, "at": None}]
+    declared = parse_column_types({"amount": "decimal128(10,2)", "n": "int32", "at": "timestamp[us, tz=UTC]"})
+    [batch] = _batches(rows, 10, column_types=declared)
+    assert batch.schema.field("amount").type == pa.decimal128(10, 2) and batch.schema.field("n").type == pa.int32()
+    assert batch.column("amount").to_pylist() == [decimal.Decimal("12.50"), decimal.Decimal("3.00")]
+    assert batch.column("at").to_pylist()[0] == dt.datetime(2026, 1, 1, 10, tzinfo=dt.timezone.utc)
+
+
+def test_a_declared_column_refuses_a_value_instead_of_nulling_it() -> None:
+    declared = parse_column_types({"n": "int64"})
+    with pytest.raises(SourceError, match=r"record 3: field 'n' holds 'three'.*declared in column_types"):
+        _batches([{"n": 1}, {"n": 2}, {"n": 3}, {"n": "three"}], 2, column_types=declared)
