@@ -599,3 +599,84 @@ def test_old_key_names_of_an_http_connection_are_settings_not_headers(api: FakeA
         "http", host=api.base_url, extra={"auth_type": "api_key", "api_key": "key-123456", "api_key_name": "X-Key"}
     )
     assert list(HttpConnectorHook(conn_id).extract("x"))[0].to_pylist() == [{"key": "key-123456"}]
+
+
+def _charges(n: int) -> list[dict]:
+    start = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
+    return [
+        {
+            "id": f"ch_{i:03d}",
+            "amount": 100 + i,
+            # Both spellings of an instant: Z and a +02:00 offset.
+            "created": (start + dt.timedelta(hours=i)).isoformat().replace("+00:00", "Z")
+            if i % 2
+            else (start + dt.timedelta(hours=i)).astimezone(dt.timezone(dt.timedelta(hours=2))).isoformat(),
+        }
+        for i in range(n)
+    ]
+
+
+def _stripe_api(api: FakeApi, records: list[dict]) -> None:
+    def handler(request: Request) -> Response:
+        after, limit = request.args.get("starting_after"), int(request.args.get("limit", 20))
+        start = 0 if after is None else [r["id"] for r in records].index(after) + 1
+        page = records[start : start + limit]
+        return json_response({"object": "list", "data": page, "has_more": start + limit < len(records)})
+
+    api.route("charges", handler)
+
+
+def _github_api(api: FakeApi, records: list[dict]) -> None:
+    def handler(request: Request) -> Response:
+        page, per_page = int(request.args.get("page", 1)), int(request.args.get("per_page", 20))
+        last = -(-len(records) // per_page)
+        links = [f'<{api.base_url}/charges?page={page + 1}&per_page={per_page}>; rel="next"'] if page < last else []
+        links.append(f'<{api.base_url}/charges?page={last}&per_page={per_page}>; rel="last"')
+        return json_response(records[(page - 1) * per_page : page * per_page], headers={"Link": ", ".join(links)})
+
+    api.route("charges", handler)
+
+
+STRIPE_SETTINGS = {
+    "paginator": "cursor",
+    "cursor_from": "last_record",
+    "cursor_path": "id",
+    "cursor_param": "starting_after",
+    "has_more_path": "has_more",
+    "records_path": "data",
+}
+
+
+@pytest.mark.parametrize(
+    ("style", "serve", "settings", "params"),
+    [
+        ("stripe", _stripe_api, STRIPE_SETTINGS, {"limit": 20}),
+        ("github", _github_api, {"paginator": "header_link"}, {"per_page": 20}),
+    ],
+)
+def test_every_record_once_with_typed_timestamps_into_postgres(
+    api: FakeApi, rest_conn, postgres_conn_id: str, postgres_database, style, serve, settings, params
+) -> None:
+    import psycopg
+
+    records = _charges(57)
+    serve(api, records)
+    source = RestApiConnectorHook(rest_conn(**settings))
+    batches = list(source.extract("charges", chunk_size=25, params=params))
+    assert [b.num_rows for b in batches] == [25, 25, 7] and api.calls["charges"] == 3
+    assert {b.schema.field("created").type for b in batches} == {pa.timestamp("us", tz="UTC")}
+    table = pa.Table.from_batches(batches)
+    assert table.column("id").to_pylist() == [r["id"] for r in records]
+    expected = [dt.datetime.fromisoformat(r["created"].replace("Z", "+00:00")) for r in records]
+    assert table.column("created").to_pylist() == expected
+
+    assert hook_for(postgres_conn_id).load(batches, f"{style}_charges").rows == 57
+    db = postgres_database
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
+        kind = conn.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = 'created'",
+            (f"{style}_charges",),
+        ).fetchone()
+        rows = conn.execute(f'SELECT count(*), count(DISTINCT id), min(created) FROM "{style}_charges"').fetchone()
+    assert kind == ("timestamp with time zone",)
+    assert rows == (57, 57, dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc))
