@@ -34,7 +34,7 @@ from airflow_etl_provider.rest.openapi import USUAL_DOCUMENT_PATHS, OpenApiDocum
 from airflow_etl_provider.rest.origins import ORIGIN_PATTERN, Origin
 from airflow_etl_provider.rest.paginators import PAGINATORS, BasePaginator, create_paginator
 from airflow_etl_provider.rest.ratelimit import RateLimiter
-from airflow_etl_provider.rest.records import FLATTEN_SEPARATOR, NESTED_MODES, shape_record
+from airflow_etl_provider.rest.records import FLATTEN_SEPARATOR, NESTED_MODES, nest_record, shape_record
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
@@ -641,6 +641,9 @@ class RestApiConnectorHook(ConnectorHook):
     ) -> LoadResult:
         """Send every record to endpoint `destination` as JSON arrays of `batch_size` records.
 
+        With `nested` flatten (the connection's default; a load option overrides it) columns
+        named `parent__child` are sent as nested objects; with json, keys are sent as they are.
+
         REST APIs have no transactions: when a batch fails, the error names the records
         (index range) that did not land; earlier batches stay written.
         """
@@ -651,8 +654,11 @@ class RestApiConnectorHook(ConnectorHook):
         batch_size = int(options.get("batch_size", self.config["batch_size"]))
         decimals = options.get("decimals", self.config["decimals"])
         retry_unsafe = bool(options.get("retry_unsafe", self.config["retry_unsafe_load"]))
+        nested = options.get("nested", self.config["nested"])
         if decimals not in DECIMAL_MODES:
             raise ConnectorConfigError(self.conn_id, "decimals", f"use one of {', '.join(DECIMAL_MODES)}.")
+        if nested not in NESTED_MODES:
+            raise ConnectorConfigError(self.conn_id, "nested", f"use one of {', '.join(NESTED_MODES)}.")
         result = LoadResult(
             destination=destination,
             mode=mode.value,
@@ -662,6 +668,8 @@ class RestApiConnectorHook(ConnectorHook):
         with self:
             url = self.client.url(destination)
             for start, records in record_batches(counted, batch_size):
+                if nested == "flatten":
+                    records = self._nested(records, start)
                 body = encode_records(records, decimals)
                 request = requests.Request(method, url, data=body, headers={"Content-Type": "application/json"})
                 try:
@@ -686,6 +694,13 @@ class RestApiConnectorHook(ConnectorHook):
                 self.client.redactor.url(url),
             )
         return result
+
+    def _nested(self, records: list[dict[str, Any]], start: int) -> list[dict[str, Any]]:
+        """`parent__child` columns as nested objects again: what flattening made of them on extract."""
+        try:
+            return [nest_record(record) for record in records]
+        except ValueError as error:
+            raise LoadError(f"Connection {self.conn_id!r}, records {start} on: {error}.") from error
 
     def _method_for(self, mode: LoadMode) -> str:
         return {

@@ -680,3 +680,24 @@ def test_every_record_once_with_typed_timestamps_into_postgres(
         rows = conn.execute(f'SELECT count(*), count(DISTINCT id), min(created) FROM "{style}_charges"').fetchone()
     assert kind == ("timestamp with time zone",)
     assert rows == (57, 57, dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc))
+
+
+def test_flattened_columns_are_loaded_as_nested_objects_again(api: FakeApi, rest_conn) -> None:
+    source_records = [
+        {"id": i, "address": {"city": f"c{i}", "geo": {"lat": i / 2}}, "meta": {"a": i}} for i in range(3)
+    ]
+    api.route("people", lambda r: json_response(source_records))
+    received = _collecting_endpoint(api, "sink", "POST")
+    hook = RestApiConnectorHook(rest_conn())
+    hook.load(hook.extract("people"), "sink")
+    assert received == [source_records]
+    hook.load(hook.extract("people"), "sink", nested="json")
+    assert received[1][0] == {"id": 0, "address__city": "c0", "address__geo__lat": 0.0, "meta__a": 0}
+
+
+def test_a_column_that_is_also_a_parent_cannot_be_nested(api: FakeApi, rest_conn) -> None:
+    _collecting_endpoint(api, "sink", "POST")
+    chunk = pa.record_batch({"address": ["Oslo"], "address__city": ["Oslo"]})
+    with pytest.raises(LoadError, match="column 'address' holds a value and is also the parent.*nested='json'"):
+        RestApiConnectorHook(rest_conn()).load([chunk], "sink")
+    assert api.calls.get("sink") is None

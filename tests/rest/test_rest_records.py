@@ -10,11 +10,12 @@ import time
 import pyarrow as pa
 import pytest
 
+from airflow_etl_provider.arrow_kinds import JSON
 from airflow_etl_provider.exceptions import SourceError
 from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.rest.batching import ArrowBatcher, promote
 from airflow_etl_provider.rest.encode import encode_records, record_batches
-from airflow_etl_provider.rest.records import find_records, get_path, shape_record
+from airflow_etl_provider.rest.records import find_records, get_path, nest_record, shape_record
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy, parse_retry_after
 
@@ -254,3 +255,27 @@ def test_a_declared_column_refuses_a_value_instead_of_nulling_it() -> None:
     declared = parse_column_types({"n": "int64"})
     with pytest.raises(SourceError, match=r"record 3: field 'n' holds 'three'.*declared in column_types"):
         _batches([{"n": 1}, {"n": 2}, {"n": 3}, {"n": "three"}], 2, column_types=declared)
+
+
+def test_an_empty_object_is_null_when_flattened_and_json_text_otherwise() -> None:
+    assert shape_record({"id": 1, "meta": {}, "tags": []}) == {"id": 1, "meta": None, "tags": "[]"}
+    assert shape_record({"id": 1, "meta": {}}, "json") == {"id": 1, "meta": "{}"}
+    rows = [shape_record(r) for r in ({"id": 1, "meta": {}}, {"id": 2, "meta": {"a": 5}}, {"id": 3, "meta": {}})]
+    [batch] = _batches(rows, 10)
+    assert batch.schema.names == ["id", "meta__a"] and batch.column("meta__a").to_pylist() == [None, 5, None]
+
+
+def test_nest_record_reverses_flattening() -> None:
+    record = {"id": 1, "address": {"city": "Oslo", "geo": {"lat": 59.9}}, "tags": "[]"}
+    assert nest_record(shape_record(record)) == record
+    assert nest_record({"__meta": 1, "a____b": 2}) == {"__meta": 1, "a____b": 2}
+    with pytest.raises(ValueError, match="column 'address' holds a value and is also the parent of column"):
+        nest_record({"address": "Oslo", "address__city": "Oslo"})
+    with pytest.raises(ValueError, match="column 'address' holds a value"):
+        nest_record({"address__city": "Oslo", "address": "Oslo"})
+
+
+def test_json_columns_are_sent_as_json_values() -> None:
+    column = pa.ExtensionArray.from_storage(JSON, pa.array(['{"a":[1,2]}', None, "3"]))
+    [(start, records)] = list(record_batches(iter([pa.record_batch([column], names=["doc"])]), 10))
+    assert json.loads(encode_records(records)) == [{"doc": {"a": [1, 2]}}, {"doc": None}, {"doc": 3}]
