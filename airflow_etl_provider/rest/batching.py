@@ -66,6 +66,12 @@ def _array(values: list[Any]) -> pa.Array:
         return _text_array(values)
 
 
+def _fixed_array(values: list[Any], target: pa.DataType) -> pa.Array:
+    """Values for a column of fixed type, before conversion: a decimal column converts from the
+    numbers' JSON text, so a digit beyond its scale is an error (a float would be rounded)."""
+    return _text_array(values) if pa.types.is_decimal(target) else _array(values)
+
+
 class ArrowBatcher:
     """Collects rows and emits RecordBatches of exactly `chunk_size` rows (the last may be shorter)."""
 
@@ -114,7 +120,7 @@ class ArrowBatcher:
         rows, self._rows = self._rows, []
         first, self._built = self._built, self._built + len(rows)
         arrays = [
-            _array(values) if name in self.fixed else self._column(name, values)
+            _fixed_array(values, self.fixed[name]) if name in self.fixed else self._column(name, values)
             for name, values in ((name, [row.get(name) for row in rows]) for name in list(self.fields))
         ]
         for name in dict.fromkeys(chain.from_iterable(rows)):  # every key, in first-seen order
@@ -124,7 +130,7 @@ class ArrowBatcher:
                 if fixed is not None:
                     self.untyped.pop(name, None)
                     self.fields[name] = self.fixed[name] = fixed
-                    arrays.append(inferred)
+                    arrays.append(_fixed_array([row.get(name) for row in rows], fixed))
                 elif pa.types.is_null(inferred.type):  # no type yet: left out for now
                     self.untyped[name] = None
                 else:

@@ -279,3 +279,11 @@ def test_json_columns_are_sent_as_json_values() -> None:
     column = pa.ExtensionArray.from_storage(JSON, pa.array(['{"a":[1,2]}', None, "3"]))
     [(start, records)] = list(record_batches(iter([pa.record_batch([column], names=["doc"])]), 10))
     assert json.loads(encode_records(records)) == [{"doc": {"a": [1, 2]}}, {"doc": None}, {"doc": 3}]
+
+
+def test_a_declared_decimal_refuses_digits_beyond_its_scale_instead_of_rounding() -> None:
+    declared = parse_column_types({"amount": "decimal128(10,2)"})
+    [batch] = _batches([{"amount": 0.1}, {"amount": 12.5}], 10, column_types=declared)
+    assert batch.column("amount").to_pylist() == [decimal.Decimal("0.10"), decimal.Decimal("12.50")]
+    with pytest.raises(SourceError, match=r"record 1: field 'amount' holds 0.123.*data loss"):
+        _batches([{"amount": 1}, {"amount": 0.123}], 10, column_types=declared)
