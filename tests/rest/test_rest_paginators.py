@@ -251,3 +251,20 @@ def test_a_configured_path_missing_from_a_page_with_records_is_an_error(
 def test_an_explicit_null_still_ends_paging(api: FakeApi) -> None:
     api.route("c", lambda request: json_response({"data": RECORDS[:5], "meta": {"next": None}}))
     assert len(_ids(_client(api), "c", {"type": "cursor", "cursor_path": "meta.next"})) == 5
+
+
+def test_a_link_left_out_of_the_last_page_is_fine_when_a_done_flag_says_so(api: FakeApi) -> None:
+    """Salesforce: `done: true` on the last page, which has no nextRecordsUrl at all."""
+
+    def handler(request: Request) -> Response:
+        page = int(request.args.get("page", 1))
+        body = {"records": RECORDS[(page - 1) * 40 : page * 40], "done": page == 3}
+        if page < 3:
+            body["nextRecordsUrl"] = f"/api/sf?page={page + 1}"
+        return json_response(body)
+
+    api.route("sf", handler)
+    settings = {"type": "json_link", "next_url_path": "nextRecordsUrl", "done_path": "done"}
+    assert _ids(_client(api), "sf", settings, records_path="records") == list(range(1, 96))
+    with pytest.raises(PaginationError, match="next_url_path 'nextRecordsUrl' is not in the response body"):
+        _ids(_client(api), "sf", {**settings, "done_path": ""}, records_path="records")
