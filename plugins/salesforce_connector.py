@@ -35,6 +35,7 @@ SALESFORCE_DEFAULTS = {
     "auth_type": "oauth2",
     "paginator": "json_link",
     "next_url_path": "nextRecordsUrl",
+    "done_path": "done",  # the last page has no nextRecordsUrl
     "records_path": "records",
 }
 
@@ -69,7 +70,7 @@ class SalesforceConnectorHook(RestApiConnectorHook, ConnectorPlugin):
     @cached_property
     def config(self) -> dict[str, Any]:
         config = dict(super().config)
-        config["token_url"] = config["token_url"] or f"{self.base_url}/services/oauth2/token"
+        config["oauth2_url"] = config["oauth2_url"] or f"{self.base_url}/services/oauth2/token"
         config["health_check_endpoint"] = config["health_check_endpoint"] or f"{self.api}/limits"
         return config
 

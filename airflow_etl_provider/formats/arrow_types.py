@@ -118,9 +118,11 @@ def encode_for_text(batch: pa.RecordBatch, *, temporal_as_text: bool) -> pa.Reco
 class ColumnValueError(ValueError):
     """A column that does not fit its declared type; `value` is the first value that does not."""
 
-    def __init__(self, message: str, *, name: str, position: int, target: pa.DataType, value: object):
+    def __init__(self, message: str, *, name: str, position: int, target: pa.DataType, value: object, row: int = 0):
         super().__init__(message)
         self.name, self.position, self.target, self.value = name, position, target, value
+        #: Index in the batch of the row holding `value`.
+        self.row = row
 
 
 def apply_column_types(batch: pa.RecordBatch, types: Mapping[str, pa.DataType], *, where: str) -> pa.RecordBatch:
@@ -135,13 +137,14 @@ def apply_column_types(batch: pa.RecordBatch, types: Mapping[str, pa.DataType], 
             try:
                 column = _cast(column, target)
             except CAST_ERRORS as error:
-                _, value, reason = first_bad_value(column, partial(_cast, target=target))
+                row, value, reason = first_bad_value(column, partial(_cast, target=target))
                 raise ColumnValueError(
                     f"{where}: column {name!r} cannot be read as {target}: {reason}",
                     name=name,
                     position=position,
                     target=target,
                     value=value,
+                    row=row,
                 ) from error
         arrays.append(column)
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)

@@ -16,13 +16,14 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import pyarrow as pa
 import requests
 
-from airflow_etl_provider.config import validate_config
+from airflow_etl_provider.config import COMMON_CONFIG_PROPERTIES, validate_config
 from airflow_etl_provider.exceptions import (
     ConnectorConfigError,
     EtlError,
     LoadError,
     UnsupportedOperationError,
 )
+from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, http_endpoint
 from airflow_etl_provider.rest.auth import AUTH_TYPES, create_auth
@@ -34,12 +35,23 @@ from airflow_etl_provider.rest.openapi import USUAL_DOCUMENT_PATHS, OpenApiDocum
 from airflow_etl_provider.rest.origins import ORIGIN_PATTERN, Origin
 from airflow_etl_provider.rest.paginators import PAGINATORS, BasePaginator, create_paginator
 from airflow_etl_provider.rest.ratelimit import RateLimiter
-from airflow_etl_provider.rest.records import FLATTEN_SEPARATOR, NESTED_MODES, shape_record
+from airflow_etl_provider.rest.records import FLATTEN_SEPARATOR, NESTED_MODES, nest_record, shape_record
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
 
 _SECRET = {"type": "string", "format": "password"}
+
+#: Extra keys renamed because Airflow's secret masker hides (and the UI form then saves as
+#: `***`) every key whose name contains a sensitive word (token, api_key, ...), secret or
+#: not. Old connections keep working: the old key is read as the new one, with a warning.
+RENAMED_KEYS: dict[str, str] = {
+    "token_url": "oauth2_url",
+    "api_key_name": "key_name",
+    "api_key_in": "key_location",
+}
+#: What Airflow's masker shows, and its form saved, in place of a masked value.
+MASKED_VALUE = "***"
 
 #: Paginator settings in the flat connection form; each paginator takes the ones it knows.
 PAGINATOR_SETTINGS: dict[str, dict[str, Any]] = {
@@ -47,7 +59,7 @@ PAGINATOR_SETTINGS: dict[str, dict[str, Any]] = {
         "type": "integer",
         "minimum": 1,
         "title": "Page size",
-        "description": "Records per page (offset `limit`, page-number page size); a shorter page ends paging.",
+        "description": "Records per page (the offset limit, the page-number page size); a shorter page ends paging.",
     },
     "offset_param": {"type": "string", "default": "offset", "title": "Offset parameter"},
     "limit_param": {"type": "string", "default": "limit", "title": "Limit parameter"},
@@ -65,54 +77,83 @@ PAGINATOR_SETTINGS: dict[str, dict[str, Any]] = {
         "title": "Total path",
         "description": "Body path of the total record count (offset) or total pages (page number).",
     },
+    "cursor_from": {
+        "type": "string",
+        "enum": ["body", "last_record"],
+        "default": "body",
+        "title": "Cursor taken from",
+        "description": "body: the cursor path is a path in the response body; last_record: it is a field of "
+        "the page's last record, e.g. id for Stripe's starting_after.",
+    },
     "cursor_path": {
         "type": "string",
         "default": "next_cursor",
         "title": "Cursor path",
-        "description": "Body path of the next cursor, e.g. `meta.next_cursor`.",
+        "description": "Where the next cursor is: a body path such as meta.next_cursor, or a record field "
+        "such as id when the cursor is taken from the last record.",
     },
     "cursor_param": {"type": "string", "default": "cursor", "title": "Cursor parameter"},
     "next_url_path": {
         "type": "string",
         "default": "next",
         "title": "Next URL path",
-        "description": "Body path of the next page's URL, e.g. `links.next`.",
+        "description": "Body path of the next page's URL, e.g. links.next.",
+    },
+    "has_more_path": {
+        "type": "string",
+        "default": "",
+        "title": "Has-more path",
+        "description": "Body path of a true/false flag that is true while more pages follow, e.g. has_more.",
+    },
+    "done_path": {
+        "type": "string",
+        "default": "",
+        "title": "Done path",
+        "description": "Body path of a true/false flag that is true on the last page, e.g. done.",
     },
 }
 
 CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
+    # In the order a person fills the form: auth, then each auth's fields, then paging,
+    # records, transport, schema discovery, loading.
     "properties": {
         "auth_type": {
             "type": "string",
             "enum": sorted(AUTH_TYPES),
             "default": "none",
             "title": "Auth type",
-            "description": "basic uses login/password; bearer the token; api_key the API key; "
+            "description": "basic uses login and password; bearer the bearer token; api_key the API key; "
             "oauth2 the client-credentials grant.",
         },
         "token": {
             **_SECRET,
             "title": "Bearer token",
-            "description": "For auth_type bearer (else the password field).",
+            "description": "For auth type bearer (else the password field).",
         },
         "api_key": {
             **_SECRET,
             "title": "API key",
-            "description": "For auth_type api_key (else the password field).",
+            "description": "For auth type api_key (else the password field).",
         },
-        "api_key_name": {
+        "key_name": {
             "type": "string",
             "default": "X-API-Key",
-            "title": "API key header / parameter name",
+            "title": "API key header or parameter name",
+            "description": "Name of the header (or query parameter) that carries the API key.",
         },
-        "api_key_in": {
+        "key_location": {
             "type": "string",
             "enum": ["header", "query"],
             "default": "header",
-            "title": "Send API key in",
+            "title": "Send the API key in",
         },
-        "token_url": {"type": "string", "default": "", "title": "OAuth2 token URL"},
+        "oauth2_url": {
+            "type": "string",
+            "default": "",
+            "title": "OAuth2 token URL",
+            "description": "The token endpoint of the client-credentials grant.",
+        },
         "client_id": {
             "type": "string",
             "default": "",
@@ -136,43 +177,6 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "title": "Default headers",
             "description": "JSON object of headers sent with every request.",
         },
-        "allowed_hosts": {
-            "type": "array",
-            "items": {
-                "type": "string",
-                "pattern": ORIGIN_PATTERN,
-                "description": "an origin: https://host, https://host:port, or host[:port] "
-                "(which takes the base URL's scheme); no path",
-            },
-            "default": [],
-            "title": "Other origins trusted with the credentials",
-            "description": 'JSON list of origins besides the base URL\'s, e.g. ["https://files.example.com"], '
-            "that next-page links, full-URL sources and redirects may reach with the credentials. "
-            "Requests for any other origin are refused; redirects to one lose the credentials.",
-        },
-        "verify_ssl": {"type": "boolean", "default": True, "title": "Verify TLS certificates"},
-        "rate_limit": {
-            "type": "number",
-            "minimum": 0,
-            "default": 0,
-            "title": "Rate limit (requests per minute)",
-            "description": "Shared by every call of one task; 0 means no limit.",
-        },
-        "max_retries": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 20,
-            "title": "Max retries",
-            "description": "Retries on 429/500/502/503/504 and dropped connections (Retry-After is honoured). "
-            "Empty: the common Retries (`retry_count`).",
-        },
-        "backoff_factor": {
-            "type": "number",
-            "minimum": 0,
-            "default": 1.0,
-            "title": "Backoff factor (seconds)",
-            "description": "Wait factor * 2^(attempt-1) seconds between retries when no Retry-After is given.",
-        },
         "paginator": {
             "type": "string",
             "enum": sorted(PAGINATORS),
@@ -191,7 +195,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "type": "string",
             "default": "",
             "title": "Records path",
-            "description": "Body path of the record list, e.g. `data.items`; empty tries a top-level "
+            "description": "Body path of the record list, e.g. data.items; empty tries a top-level "
             "list, then data, results, items, records.",
         },
         "nested": {
@@ -199,7 +203,54 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "enum": list(NESTED_MODES),
             "default": "flatten",
             "title": "Nested objects",
-            "description": "flatten: parent__child columns; json: one JSON text column.",
+            "description": "flatten: nested objects are parent__child columns when reading, and such columns "
+            "are nested objects again when loading; json: nested values are JSON text columns.",
+        },
+        "detect_timestamps": {
+            "type": "boolean",
+            "default": True,
+            "title": "Detect ISO 8601 timestamps",
+            "description": "Text columns holding only ISO 8601 date-times in their first values become timestamps "
+            "(UTC when they carry an offset); off: they stay text unless column_types declares them.",
+        },
+        "allowed_hosts": {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "pattern": ORIGIN_PATTERN,
+                "description": "an origin: https://host, https://host:port, or host[:port] "
+                "(which takes the base URL's scheme); no path",
+            },
+            "default": [],
+            "title": "Other origins trusted with the credentials",
+            "description": 'JSON list of origins besides the base URL\'s, e.g. ["https://files.example.com"], '
+            "that next-page links, full-URL sources and redirects may reach with the credentials. "
+            "Requests for any other origin are refused; redirects to one lose the credentials.",
+        },
+        "verify_ssl": {"type": "boolean", "default": True, "title": "Verify TLS certificates"},
+        "timeout": COMMON_CONFIG_PROPERTIES["timeout"],
+        "rate_limit": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0,
+            "title": "Rate limit (requests per minute)",
+            "description": "Shared by every call of one task; 0 means no limit.",
+        },
+        "retry_count": COMMON_CONFIG_PROPERTIES["retry_count"],
+        "max_retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "title": "Max retries",
+            "description": "Retries on 429/500/502/503/504 and dropped connections (Retry-After is honoured). "
+            "Empty: the common Retries (retry_count).",
+        },
+        "backoff_factor": {
+            "type": "number",
+            "minimum": 0,
+            "default": 1.0,
+            "title": "Backoff factor (seconds)",
+            "description": "Wait factor * 2^(attempt-1) seconds between retries when no Retry-After is given.",
         },
         "health_check_endpoint": {
             "type": "string",
@@ -250,7 +301,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "type": "boolean",
             "default": False,
             "title": "Retry POST/PATCH loads",
-            "description": "Only when the API de-duplicates (idempotency keys); PUT is always retried.",
+            "description": "Only when the API de-duplicates (idempotency keys). PUT is always retried, and so is "
+            "any batch answered 429, or 503 with Retry-After (the server did not process it).",
         },
         "decimals": {
             "type": "string",
@@ -261,8 +313,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
     },
 }
 
-EXTRACT_OPTIONS = frozenset({"params", "records_path", "paginator", "nested", "max_pages"})
-LOAD_OPTIONS = frozenset({"batch_size", "method", "decimals", "retry_unsafe"})
+EXTRACT_OPTIONS = frozenset(
+    {"params", "records_path", "paginator", "nested", "max_pages", "column_types", "detect_timestamps"}
+)
+LOAD_OPTIONS = frozenset({"batch_size", "method", "decimals", "retry_unsafe", "nested"})
 
 
 class RestApiConnectorHook(ConnectorHook):
@@ -290,6 +344,48 @@ class RestApiConnectorHook(ConnectorHook):
         self.rate_limiter: RateLimiter | None = None
 
     # -- connection ------------------------------------------------------------------
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The extra (renamed keys read under their new names), validated, defaults filled in."""
+        return validate_config(self.conn_id, self.full_config_schema(), self.current_extra())
+
+    def current_extra(self) -> dict[str, Any]:
+        """The connection's extra with each key of `RENAMED_KEYS` under its new name.
+
+        A renamed key still in use is logged as deprecated; one that holds `***` (what the form
+        saved for it while Airflow masked its name) is an error: its value is lost.
+        """
+        extra = dict(self.connection.extra_dejson)
+        for old, new in RENAMED_KEYS.items():
+            if old not in extra:
+                continue
+            value = extra.pop(old)
+            if new in extra:
+                self.log.warning(
+                    "Connection %r: extra key %r is deprecated and ignored, since %r is set too; remove %r.",
+                    self.conn_id,
+                    old,
+                    new,
+                    old,
+                )
+                continue
+            if value == MASKED_VALUE:
+                raise ConnectorConfigError(
+                    self.conn_id,
+                    old,
+                    f"holds {MASKED_VALUE!r}, which the Airflow form saved in place of its value (Airflow masks "
+                    f"keys whose name contains a sensitive word). Set {new!r} to the real value and remove {old!r}.",
+                )
+            self.log.warning(
+                "Connection %r: extra key %r is deprecated; rename it to %r (Airflow masks and the form "
+                "overwrites keys whose name contains a sensitive word).",
+                self.conn_id,
+                old,
+                new,
+            )
+            extra[new] = value
+        return extra
 
     @cached_property
     def base_url(self) -> str:
@@ -335,7 +431,7 @@ class RestApiConnectorHook(ConnectorHook):
 
     def open(self) -> None:
         config = self.config
-        redactor = Redactor(query_params=[config["api_key_name"]] if config["api_key_in"] == "query" else [])
+        redactor = Redactor(query_params=[config["key_name"]] if config["key_location"] == "query" else [])
         headers = {str(name): str(value) for name, value in config["headers"].items()}
         # One limiter per hook instance, kept across open/close so re-opening cannot burst.
         if self.rate_limiter is None:
@@ -455,7 +551,9 @@ class RestApiConnectorHook(ConnectorHook):
                 endpoint, create_paginator({"type": "single_page"}), records_path=self.config["records_path"]
             )
         )
-        batcher = ArrowBatcher(chunk_size=max(1, len(page)), log=self.log)
+        batcher = ArrowBatcher(
+            chunk_size=max(1, len(page)), log=self.log, detect_timestamps=self.config["detect_timestamps"]
+        )
         for _ in batcher.add(shape_record(r, self.config["nested"]) for r in page):
             pass
         columns = [ColumnInfo(field.name, str(field.type), True) for field in batcher.schema]
@@ -473,14 +571,20 @@ class RestApiConnectorHook(ConnectorHook):
 
         Options override the connection's settings for this call: `params` (query
         parameters), `records_path`, `paginator` (a name or `{"type": name, ...settings}`),
-        `nested`, `max_pages`.
+        `nested`, `max_pages`, `detect_timestamps`; `column_types` declares the Arrow types of
+        columns, as the file formats' option does (`{"created": "timestamp[us, tz=UTC]"}`).
         """
         self.require(Operation.EXTRACT)
         _check_options(self.conn_id, "extract", options, EXTRACT_OPTIONS)
         paginator = self._paginator(options.get("paginator"))
-        settings = {name: options.get(name, self.config[name]) for name in ("records_path", "nested", "max_pages")}
+        names = ("records_path", "nested", "max_pages", "detect_timestamps")
+        settings = {name: options.get(name, self.config[name]) for name in names}
         if settings["nested"] not in NESTED_MODES:
             raise ConnectorConfigError(self.conn_id, "nested", f"use one of {', '.join(NESTED_MODES)}.")
+        try:
+            settings["column_types"] = parse_column_types(options.get("column_types"))
+        except ValueError as error:
+            raise ConnectorConfigError(self.conn_id, "column_types", str(error)) from error
         return self._extract(source, chunk_size, paginator, dict(options.get("params") or {}), settings)
 
     def _extract(
@@ -492,7 +596,13 @@ class RestApiConnectorHook(ConnectorHook):
         settings: dict[str, Any],
     ) -> Iterator[pa.RecordBatch]:
         with self:
-            batcher = ArrowBatcher(chunk_size, log=self.log)
+            batcher = ArrowBatcher(
+                chunk_size,
+                log=self.log,
+                column_types=settings["column_types"],
+                detect_timestamps=bool(settings["detect_timestamps"]),
+                name=f"Connection {self.conn_id!r}, {self.client.redactor.url(self.client.url(source))}",
+            )
             records = pages = 0
             for page in self.client.pages(
                 source,
@@ -537,6 +647,9 @@ class RestApiConnectorHook(ConnectorHook):
     ) -> LoadResult:
         """Send every record to endpoint `destination` as JSON arrays of `batch_size` records.
 
+        With `nested` flatten (the connection's default; a load option overrides it) columns
+        named `parent__child` are sent as nested objects; with json, keys are sent as they are.
+
         REST APIs have no transactions: when a batch fails, the error names the records
         (index range) that did not land; earlier batches stay written.
         """
@@ -547,8 +660,11 @@ class RestApiConnectorHook(ConnectorHook):
         batch_size = int(options.get("batch_size", self.config["batch_size"]))
         decimals = options.get("decimals", self.config["decimals"])
         retry_unsafe = bool(options.get("retry_unsafe", self.config["retry_unsafe_load"]))
+        nested = options.get("nested", self.config["nested"])
         if decimals not in DECIMAL_MODES:
             raise ConnectorConfigError(self.conn_id, "decimals", f"use one of {', '.join(DECIMAL_MODES)}.")
+        if nested not in NESTED_MODES:
+            raise ConnectorConfigError(self.conn_id, "nested", f"use one of {', '.join(NESTED_MODES)}.")
         result = LoadResult(
             destination=destination,
             mode=mode.value,
@@ -558,6 +674,8 @@ class RestApiConnectorHook(ConnectorHook):
         with self:
             url = self.client.url(destination)
             for start, records in record_batches(counted, batch_size):
+                if nested == "flatten":
+                    records = self._nested(records, start)
                 body = encode_records(records, decimals)
                 request = requests.Request(method, url, data=body, headers={"Content-Type": "application/json"})
                 try:
@@ -582,6 +700,13 @@ class RestApiConnectorHook(ConnectorHook):
                 self.client.redactor.url(url),
             )
         return result
+
+    def _nested(self, records: list[dict[str, Any]], start: int) -> list[dict[str, Any]]:
+        """`parent__child` columns as nested objects again: what flattening made of them on extract."""
+        try:
+            return [nest_record(record) for record in records]
+        except ValueError as error:
+            raise LoadError(f"Connection {self.conn_id!r}, records {start} on: {error}.") from error
 
     def _method_for(self, mode: LoadMode) -> str:
         return {
@@ -655,7 +780,7 @@ class HttpConnectorHook(RestApiConnectorHook):
     @cached_property
     def config(self) -> dict[str, Any]:
         """The http extra mapped onto our settings: known keys kept, scalar others sent as headers."""
-        extra = dict(self.connection.extra_dejson)
+        extra = self.current_extra()
         schema = self.full_config_schema()  # the common extras (timeout, retry_count) are settings too
         ours = {k: v for k, v in extra.items() if k in schema["properties"]}
         ours.pop("auth_type", None)

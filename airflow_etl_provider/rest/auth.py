@@ -94,9 +94,9 @@ class ApiKeyAuth(AuthStrategy):
         if not key:
             raise ValueError("api_key auth needs a key (extra `api_key` or the password field)")
         if location not in self.LOCATIONS:
-            raise ValueError(f"api_key_in must be one of {', '.join(self.LOCATIONS)}, not {location!r}")
+            raise ValueError(f"key_location must be one of {', '.join(self.LOCATIONS)}, not {location!r}")
         if not param_name:
-            raise ValueError("api_key auth needs `api_key_name` (the header or query parameter name)")
+            raise ValueError("api_key auth needs key_name (the header or query parameter name)")
         self._key = key
         self._name = param_name
         self._location = location
@@ -142,7 +142,7 @@ class OAuth2ClientCredentials(AuthStrategy):
     ) -> None:
         missing = [
             n
-            for n, v in (("token_url", token_url), ("client_id", client_id), ("client_secret", client_secret))
+            for n, v in (("oauth2_url", token_url), ("client_id", client_id), ("client_secret", client_secret))
             if not v
         ]
         if missing:
@@ -194,7 +194,7 @@ class OAuth2ClientCredentials(AuthStrategy):
             raise RestApiError(
                 f"OAuth2 token endpoint {where} answered HTTP {response.status_code}, a redirect to "
                 f"{self._redactor.url(response.headers.get('Location', ''))}; the client secret is not sent on to "
-                "another URL: set token_url to the endpoint itself",
+                "another URL: set oauth2_url to the endpoint itself",
                 status=response.status_code,
                 url=where,
             )
@@ -246,13 +246,13 @@ def create_auth(
     if auth_type == "api_key":
         return ApiKeyAuth(
             config.get("api_key") or password,
-            config.get("api_key_name", "X-API-Key"),
-            config.get("api_key_in", "header"),
+            config.get("key_name", "X-API-Key"),
+            config.get("key_location", "header"),
             redactor,
         )
     if auth_type == "oauth2":
         return OAuth2ClientCredentials(
-            config.get("token_url", ""),
+            config.get("oauth2_url", ""),
             config.get("client_id") or login,
             config.get("client_secret") or password,
             config.get("scopes", ""),

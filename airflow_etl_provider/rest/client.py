@@ -4,7 +4,8 @@ Retries: 429/500/502/503/504 and dropped connections (refused, timed out, or a b
 short), with exponential backoff or the server's Retry-After. A 401 lets the auth strategy
 renew its credentials once. Every other 4xx fails at once with the status, the URL
 (credential parameters stripped) and the start of the body. Methods that are not idempotent
-are only retried when the caller says so. Every HTTP error names the connection.
+are only retried when the caller says so, or when the answer says the server did not process
+the request (429, or 503 with Retry-After). Every HTTP error names the connection.
 
 Credentials (the auth strategy's headers or query parameter, and default headers whose name
 says they carry one) go only to the connection's origin and its `allowed_hosts`: a request
@@ -34,6 +35,7 @@ from airflow_etl_provider.rest.retry import (
     MAX_RETRY_AFTER,
     RETRYABLE_STATUSES,
     RetryPolicy,
+    not_processed,
 )
 from airflow_etl_provider.types import Log
 
@@ -169,9 +171,11 @@ class RestClient:
                 renewed_auth = True
                 self.log.info("%s %s answered 401; renewing credentials and retrying once", method, where)
                 continue
-            if status in RETRYABLE_STATUSES and retryable and attempt < limit:
+            retry_after = response.headers.get("Retry-After")
+            resendable = retryable or not_processed(status, retry_after)
+            if status in RETRYABLE_STATUSES and resendable and attempt < limit:
                 attempt += 1
-                self._wait(attempt, limit, response.headers.get("Retry-After"), f"HTTP {status}", where)
+                self._wait(attempt, limit, retry_after, f"HTTP {status}", where)
                 continue
             raise self.status_error(method, where, response, attempt)
 
@@ -264,13 +268,18 @@ class RestClient:
         while True:
             if max_pages is not None and pages >= max_pages:
                 raise PaginationError(
-                    f"{self.redactor.url(self.url(path))}: still finding more pages after max_pages={max_pages}; "
-                    "raise max_pages if the data really is that large, or check the pagination settings"
+                    f"{self._named(self.redactor.url(self.url(path)))}: still finding more pages after "
+                    f"max_pages={max_pages}; raise max_pages if the data really is that large, or check the "
+                    "pagination settings"
                 )
             response = self.send(request)
             pages += 1
             data = self.records(response, records_path)
-            paginator.update_state(response, data)
+            try:
+                paginator.update_state(response, data)
+            except PaginationError as error:
+                where = self._named(self.redactor.url(response.url))
+                raise PaginationError(f"{where}, page {pages} ({len(data)} records): {error}") from error
             yield data
             if not paginator.has_next_page:
                 return

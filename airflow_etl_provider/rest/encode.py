@@ -1,7 +1,9 @@
 """Arrow rows -> JSON request bodies for `load`.
 
 Decimals are sent as strings by default so no digit is lost (`decimals="number"` sends
-floats); timestamps and dates as ISO 8601 (timezone kept); bytes as base64; NaN as null.
+floats); timestamps and dates as ISO 8601 (timezone kept); bytes as base64; NaN as null;
+a JSON column (Arrow's `arrow.json`, e.g. a PostgreSQL jsonb) as the JSON value it holds,
+not as a string of it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+
+from airflow_etl_provider.arrow_kinds import is_json
 
 DECIMAL_MODES = ("string", "number")
 
@@ -61,8 +65,14 @@ def record_batches(chunks: Iterator[pa.RecordBatch], batch_size: int) -> Iterato
     pending: list[dict[str, Any]] = []
     start = 0
     for chunk in chunks:
+        json_columns = [field.name for field in chunk.schema if is_json(field.type)]
         for offset in range(0, chunk.num_rows, batch_size):
-            pending.extend(chunk.slice(offset, batch_size).to_pylist())
+            rows = chunk.slice(offset, batch_size).to_pylist()
+            for row in rows if json_columns else ():
+                for name in json_columns:
+                    if row[name] is not None:
+                        row[name] = json.loads(row[name])
+            pending.extend(rows)
             while len(pending) >= batch_size:
                 yield start, pending[:batch_size]
                 pending = pending[batch_size:]

@@ -10,9 +10,12 @@ The client drives every paginator the same way (the dlt contract):
         if not paginator.has_next_page: break
         paginator.update_request(request)
 
-A paginator stops on an empty page, a short page (fewer records than the page size), or
-when no next token/link is given. A token or link seen twice raises `PaginationError`
-instead of looping forever.
+A paginator stops on an empty page, a short page (fewer records than the page size), a
+false `has_more`, or when the next token/link is null or empty. A path it was configured
+with (`cursor_path`, `has_more_path`, `done_path`, `next_url_path`, `total_path`) that is not in a page
+with records raises `PaginationError`: a wrong path would otherwise end paging after page
+one, quietly short of the data. A token or link seen twice raises `PaginationError` instead
+of looping forever. The client adds the connection, the page number and the URL.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from urllib.parse import urljoin
 import requests
 
 from airflow_etl_provider.rest.errors import PaginationError
-from airflow_etl_provider.rest.records import get_path
+from airflow_etl_provider.rest.records import MISSING, lookup
 
 
 def _params(request: requests.Request) -> dict[str, Any]:
@@ -60,6 +63,33 @@ class BasePaginator(ABC):
     def _stop(self) -> None:
         self._has_next_page = False
 
+    def _require(self, document: Any, path: str, setting: str, where: str = "the response body") -> Any:
+        """The value at `path` in a page that had records; its absence is a setting that does not fit."""
+        value = lookup(document, path)
+        if value is MISSING:
+            raise PaginationError(
+                f"{self.name} pagination: {setting} {path!r} is not in {where}, though the page had records; "
+                f"fix {setting} (paging cannot tell whether more pages follow)"
+            )
+        return value
+
+    def _flag(self, body: Any, path: str, setting: str) -> bool:
+        flag = self._require(body, path, setting)
+        if not isinstance(flag, bool):
+            raise PaginationError(
+                f"{self.name} pagination: {setting} {path!r} holds {type(flag).__name__} {flag!r}, not true/false"
+            )
+        return flag
+
+    def _more_follow(self, body: Any, has_more_path: str, done_path: str) -> bool | None:
+        """What the body's own flag says: `has_more_path` true (Stripe's has_more) or `done_path`
+        false (Salesforce's done) means more pages; None when neither is configured."""
+        if has_more_path:
+            return self._flag(body, has_more_path, "has_more_path")
+        if done_path:
+            return not self._flag(body, done_path, "done_path")
+        return None
+
     def _remember(self, token: str) -> None:
         """Refuse a token or link already followed: the API is sending us round in circles."""
         if token in self._seen_tokens:
@@ -93,10 +123,10 @@ class _CountingPaginator(BasePaginator):
         self.page_size = page_size
         self.total_path = total_path
 
-    def _total(self, response: requests.Response) -> int | None:
-        if not self.total_path:
+    def _total(self, response: requests.Response, data: list[Any] | None) -> int | None:
+        if not self.total_path or not data:
             return None
-        value = get_path(response.json(), self.total_path)
+        value = self._require(response.json(), self.total_path, "total_path")
         if value is None:
             return None
         try:
@@ -137,7 +167,7 @@ class OffsetPaginator(_CountingPaginator):
         _params(request)[self.limit_param] = self.page_size
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
-        total = self._total(response)
+        total = self._total(response, data)
         self.offset += len(data or [])
         if self._page_says_stop(data) or (total is not None and self.offset >= total):
             self._stop()
@@ -173,7 +203,7 @@ class PageNumberPaginator(_CountingPaginator):
             _params(request)[self.page_size_param] = self.page_size
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
-        total_pages = self._total(response)
+        total_pages = self._total(response, data)
         self.page += 1
         if self._page_says_stop(data) or (total_pages is not None and self.page - self.base_page >= total_pages):
             self._stop()
@@ -183,25 +213,63 @@ class PageNumberPaginator(_CountingPaginator):
 
 
 class CursorPaginator(BasePaginator):
-    """A cursor read from the body (`cursor_path`) and sent back as a query parameter."""
+    """A cursor sent back as a query parameter, read from the body or from the page's last record.
+
+    `cursor_from="body"`: `cursor_path` is a body path (`meta.next_cursor`); a null or empty
+    cursor ends paging. `cursor_from="last_record"`: `cursor_path` is a field of the page's
+    last record (Stripe's `starting_after=<id>`). `has_more_path` (a body path holding
+    true/false, Stripe's `has_more`) decides whether another page follows; without it the
+    last-record cursor pages until an empty page.
+    """
 
     name = "cursor"
+    CURSOR_SOURCES = ("body", "last_record")
 
-    def __init__(self, cursor_path: str = "next_cursor", cursor_param: str = "cursor") -> None:
+    def __init__(
+        self,
+        cursor_path: str = "next_cursor",
+        cursor_param: str = "cursor",
+        cursor_from: str = "body",
+        has_more_path: str = "",
+        done_path: str = "",
+    ) -> None:
         super().__init__()
         if not cursor_path or not cursor_param:
             raise ValueError("cursor: cursor_path and cursor_param must be non-empty")
+        if cursor_from not in self.CURSOR_SOURCES:
+            known = ", ".join(self.CURSOR_SOURCES)
+            raise ValueError(f"cursor: cursor_from must be one of {known}, not {cursor_from!r}")
         self.cursor_path = cursor_path
         self.cursor_param = cursor_param
+        self.cursor_from = cursor_from
+        self.has_more_path = has_more_path
+        self.done_path = done_path
         self.cursor: str | None = None
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
-        cursor = get_path(response.json(), self.cursor_path)
-        if not data or cursor in (None, ""):
+        if not data:
+            self._stop()
+            return
+        body = response.json()
+        more = self._more_follow(body, self.has_more_path, self.done_path)
+        if self.cursor_from == "last_record":
+            cursor = self._require(data[-1], self.cursor_path, "cursor_path", "the last record of the page")
+        else:
+            cursor = self._require(body, self.cursor_path, "cursor_path")
+        if more is False:
+            self._stop()
+            return
+        if cursor in (None, ""):
+            if more or self.cursor_from == "last_record":
+                raise PaginationError(
+                    f"cursor pagination: more pages follow but cursor_path {self.cursor_path!r} holds "
+                    f"{cursor!r}, so the next page cannot be requested"
+                )
             self._stop()
             return
         self.cursor = str(cursor)
         self._remember(self.cursor)
+
 
     def update_request(self, request: requests.Request) -> None:
         _params(request)[self.cursor_param] = self.cursor
@@ -219,8 +287,8 @@ class _LinkPaginator(BasePaginator):
         """The next page's URL as the API gives it (possibly relative), or None."""
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
-        link = self._next_link(response)
-        if not data or not link:
+        link = self._next_link(response) if data else None
+        if not link:
             self._stop()
             return
         self.next_url = urljoin(response.url, link)
@@ -245,18 +313,32 @@ class HeaderLinkPaginator(_LinkPaginator):
 
 
 class JSONLinkPaginator(_LinkPaginator):
-    """The next page's URL in the body (`next_url_path`, e.g. `links.next` or `next`)."""
+    """The next page's URL in the body (`next_url_path`, e.g. `links.next` or `next`).
+
+    An API that leaves the link out of its last page says so with a flag: `has_more_path`
+    or `done_path` (Salesforce's `done`); the link is then only required when more follow.
+    """
 
     name = "json_link"
 
-    def __init__(self, next_url_path: str = "next") -> None:
+    def __init__(self, next_url_path: str = "next", has_more_path: str = "", done_path: str = "") -> None:
         super().__init__()
         if not next_url_path:
             raise ValueError("json_link: next_url_path must be non-empty")
         self.next_url_path = next_url_path
+        self.has_more_path = has_more_path
+        self.done_path = done_path
 
     def _next_link(self, response: requests.Response) -> str | None:
-        link = get_path(response.json(), self.next_url_path)
+        body = response.json()
+        more = self._more_follow(body, self.has_more_path, self.done_path)
+        if more is False:
+            return None
+        link = self._require(body, self.next_url_path, "next_url_path")
+        if more and not link:
+            raise PaginationError(
+                f"json_link pagination: more pages follow but next_url_path {self.next_url_path!r} holds {link!r}"
+            )
         return str(link) if link else None
 
 

@@ -12,17 +12,31 @@ NESTED_MODES = ("flatten", "json")
 FLATTEN_SEPARATOR = "__"
 
 
-def get_path(document: Any, path: str) -> Any:
-    """The value at a dotted `path` (`data.items`, `meta.next`), or None when any step is missing."""
+#: What `lookup` returns for a path that is not in the document (unlike a JSON null, which is).
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
+
+
+def lookup(document: Any, path: str) -> Any:
+    """The value at a dotted `path` (`data.items`, `meta.next`), or `MISSING` when a step is absent.
+
+    Paginators tell a missing path (a wrong setting, which must not end paging quietly) from
+    an explicit null (the API saying there is no next page).
+    """
     value = document
     for step in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(step)
+        if isinstance(value, dict) and step in value:
+            value = value[step]
         elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
             value = value[int(step)]
         else:
-            return None
+            return MISSING
     return value
+
+
+def get_path(document: Any, path: str) -> Any:
+    """The value at a dotted `path`, or None when it is null or any step is missing."""
+    value = lookup(document, path)
+    return None if value is MISSING else value
 
 
 def find_records(document: Any, records_path: str = "") -> list[Any]:
@@ -55,8 +69,9 @@ def find_records(document: Any, records_path: str = "") -> list[Any]:
 def shape_record(record: Any, nested: str = "flatten") -> dict[str, Any]:
     """One record as a flat dict of scalars.
 
-    `flatten`: nested objects become `parent__child` columns; lists become JSON text.
-    `json`: nested objects and lists become JSON text in one column.
+    `flatten`: nested objects become `parent__child` columns; an empty object `{}` is null
+    (it has no child to make a column of); lists become JSON text.
+    `json`: nested objects and lists (empty ones too) become JSON text in one column.
     A record that is not an object becomes `{"value": record}`.
     """
     if not isinstance(record, dict):
@@ -73,9 +88,12 @@ def shape_record(record: Any, nested: str = "flatten") -> dict[str, Any]:
 def _flatten_into(row: dict[str, Any], prefix: str, obj: dict[str, Any]) -> None:
     for key, value in obj.items():
         name = f"{prefix}{FLATTEN_SEPARATOR}{key}" if prefix else key
-        if isinstance(value, dict) and value:
-            _flatten_into(row, name, value)
-        elif isinstance(value, (dict, list)):
+        if isinstance(value, dict):
+            if value:
+                _flatten_into(row, name, value)
+            else:
+                row[name] = None  # like a null parent: its known children are null in this row
+        elif isinstance(value, list):
             row[name] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         else:
             row[name] = value
@@ -85,3 +103,33 @@ def _json_if_nested(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return value
+
+
+def nest_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of flattening: `{"address__city": "Oslo"}` -> `{"address": {"city": "Oslo"}}`.
+
+    A key with an empty part (`__meta`, `a____b`) is kept as it is. Raises ValueError when a
+    column is both a value and the parent of others (`address` and `address__city`).
+    """
+    nested: dict[str, Any] = {}
+    for key, value in record.items():
+        parts = key.split(FLATTEN_SEPARATOR)
+        if len(parts) == 1 or not all(parts):
+            parts = [key]
+        node = nested
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(_clash(FLATTEN_SEPARATOR.join(parts[: depth + 1]), key))
+            node = child
+        if isinstance(node.get(parts[-1]), dict):
+            raise ValueError(_clash(key, f"{key}{FLATTEN_SEPARATOR}..."))
+        node[parts[-1]] = value
+    return nested
+
+
+def _clash(parent: str, child: str) -> str:
+    return (
+        f"column {parent!r} holds a value and is also the parent of column {child!r}, so the record cannot "
+        "be sent as nested objects; rename one of them, or load with nested='json' to send the keys as they are"
+    )

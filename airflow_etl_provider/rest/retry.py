@@ -10,6 +10,10 @@ from email.utils import parsedate_to_datetime
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Methods whose repetition cannot duplicate data (RFC 9110 section 9.2.2).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: Answers that say the server did not process the request (RFC 6585 section 4, RFC 9110 section
+#: 15.6.4): resending even a POST cannot apply it twice. A 503 counts only with Retry-After.
+NOT_PROCESSED_STATUSES = frozenset({429})
+NOT_PROCESSED_WITH_RETRY_AFTER = frozenset({503})
 #: A Retry-After longer than this is treated as a failure rather than slept through.
 MAX_RETRY_AFTER = 3600.0
 
@@ -46,3 +50,8 @@ class RetryPolicy:
         """Delay before retry `attempt`: the server's Retry-After when given, else the backoff."""
         asked = parse_retry_after(retry_after)
         return self.backoff(attempt) if asked is None else asked
+
+
+def not_processed(status: int, retry_after: str | None) -> bool:
+    """Whether an error answer says the request was not processed, so any method may be resent."""
+    return status in NOT_PROCESSED_STATUSES or (status in NOT_PROCESSED_WITH_RETRY_AFTER and bool(retry_after))

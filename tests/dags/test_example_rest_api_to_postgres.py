@@ -85,7 +85,7 @@ def test_upserts_an_endpoint_into_postgres(httpserver: HTTPServer, postgres_data
     _connect(
         cli,
         example_rest_api=_api_connection(
-            httpserver, auth_type="api_key", api_key=API_KEY, api_key_in="query", api_key_name="api_key"
+            httpserver, auth_type="api_key", api_key=API_KEY, key_location="query", key_name="api_key"
         ),
         example_warehouse={
             "conn_type": "postgres",
@@ -150,7 +150,7 @@ def test_secrets_never_reach_logs_errors_or_xcom(httpserver: HTTPServer, tmp_pat
             auth_type="oauth2",
             client_id="etl-client",
             client_secret=CLIENT_SECRET,
-            token_url=httpserver.url_for("/v1/oauth/token"),
+            oauth2_url=httpserver.url_for("/v1/oauth/token"),
             rate_limit=600,
         ),
         example_warehouse={"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")},
@@ -181,3 +181,52 @@ def test_dag_is_parameterised_by_templated_fields() -> None:
     assert task.source == "{{ params.endpoint }}" and task.destination == "{{ params.table }}"
     assert {"source", "destination", "source_options"} <= set(task.template_fields)
     assert (task.mode, task.keys, task.source_conn_id) == ("upsert", ["id"], "example_rest_api")
+
+
+@pytest.mark.airflow_cli
+def test_a_stripe_style_list_lands_whole_with_timestamptz(
+    httpserver: HTTPServer, postgres_database, cli: AirflowCli
+) -> None:
+    """57 records over pages of 20, paged by the last record's id until has_more is false."""
+    import datetime as dt
+
+    import psycopg
+
+    start = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
+    records = [
+        {"id": f"ch_{i:02d}", "created": (start + dt.timedelta(minutes=i)).isoformat().replace("+00:00", "Z")}
+        for i in range(57)
+    ]
+
+    def handler(request: Request) -> Response:
+        after = request.args.get("starting_after")
+        first = 0 if after is None else [r["id"] for r in records].index(after) + 1
+        return _json({"object": "list", "data": records[first : first + 20], "has_more": first + 20 < 57})
+
+    httpserver.expect_request("/v1/charges").respond_with_handler(handler)
+    db = postgres_database
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
+        conn.execute("CREATE TABLE charges (id text PRIMARY KEY, created timestamptz)")
+    _connect(
+        cli,
+        example_rest_api=_api_connection(
+            httpserver,
+            cursor_from="last_record",
+            cursor_path="id",
+            cursor_param="starting_after",
+            has_more_path="has_more",
+        ),
+        example_warehouse={
+            "conn_type": "postgres",
+            "host": db.host,
+            "port": db.port,
+            "login": db.user,
+            "schema": db.name,
+        },
+    )
+    params = json.dumps({"endpoint": "charges", "table": "charges", "records_path": "data"})
+    run = cli.run("tasks", "test", DAG_ID, TASK_ID, "2026-01-01", "-t", params)
+    assert logged_summary(run.stdout + run.stderr)["rows"] == 57
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
+        rows = conn.execute("SELECT id, created FROM charges ORDER BY id").fetchall()
+    assert rows == [(r["id"], start + dt.timedelta(minutes=i)) for i, r in enumerate(records)]

@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, UnsupportedOperationError
 from airflow_etl_provider.hooks.registry import hook_for
-from airflow_etl_provider.hooks.rest_api import HttpConnectorHook, RestApiConnectorHook
+from airflow_etl_provider.hooks.rest_api import RENAMED_KEYS, HttpConnectorHook, RestApiConnectorHook
 from airflow_etl_provider.rest.errors import PaginationError, RestApiError
 from airflow_etl_provider.sdk import ConnectorConformance
 from airflow_etl_provider.types import Operation
@@ -83,7 +83,7 @@ def test_extract_options_override_the_connection(api: FakeApi, rest_conn) -> Non
 
 
 def test_unknown_extract_option_is_named(rest_conn) -> None:
-    with pytest.raises(ConnectorConfigError, match="unknown option.*chunksize.*known: max_pages"):
+    with pytest.raises(ConnectorConfigError, match="unknown option.*chunksize.*known: column_types, detect_timestamps"):
         RestApiConnectorHook(rest_conn()).extract("x", chunksize=5)
 
 
@@ -305,7 +305,7 @@ def test_test_connection_messages(api: FakeApi, rest_conn, airflow_connection) -
 def test_config_errors_name_the_field(airflow_connection) -> None:
     conn_id = airflow_connection("rest_api", host="https://api.example.invalid", extra={"auth_type": "oauth2"})
     ok, message = RestApiConnectorHook(conn_id).test_connection()
-    assert not ok and "'auth_type'" in message and "token_url, client_id, client_secret" in message
+    assert not ok and "'auth_type'" in message and "oauth2_url, client_id, client_secret" in message
     conn_id = airflow_connection("rest_api", host="https://api.example.invalid", extra={"rate_limit": -1})
     with pytest.raises(ConnectorConfigError, match="rate_limit"):
         RestApiConnectorHook(conn_id).config  # noqa: B018
@@ -389,7 +389,7 @@ def test_oauth2_token_request_follows_the_connection_retries(
     api.route("items", items)
     extra = {
         "auth_type": "oauth2",
-        "token_url": api.server.url_for("/api/token"),
+        "oauth2_url": api.server.url_for("/api/token"),
         "client_id": "etl",
         "client_secret": "client-5ecret",
         "retry_count": retry_count,
@@ -473,7 +473,7 @@ def test_a_body_cut_short_is_retried_then_names_the_connection_and_url(
     airflow_connection, failures: int | None, rows: list | None
 ) -> None:
     key = "cut-query-key-5ecret"
-    extra = {"auth_type": "api_key", "api_key": key, "api_key_name": "apikey", "api_key_in": "query"}
+    extra = {"auth_type": "api_key", "api_key": key, "key_name": "apikey", "key_location": "query"}
     with CutBodyServer.running(failures=failures) as server:
         url = server.url
         conn_id = airflow_connection("rest_api", host=url, extra={**extra, "backoff_factor": 0.01})
@@ -492,3 +492,212 @@ def test_a_body_cut_short_is_retried_then_names_the_connection_and_url(
     )
     assert "gave up after 3 attempts" in message
     assert key not in message + repr(error.value.__cause__)
+
+
+def test_a_cursor_path_missing_from_the_body_fails_naming_connection_page_and_path(api: FakeApi, rest_conn) -> None:
+    """Stripe's list read with a body cursor used to stop after page one: 20 of 57 records, no message."""
+    records = [{"id": f"cus_{i:02d}"} for i in range(57)]
+    api.route("customers", lambda r: json_response({"object": "list", "data": records[:20], "has_more": True}))
+    conn_id = rest_conn(paginator="cursor", cursor_path="next_cursor", records_path="data")
+    with pytest.raises(PaginationError) as error:
+        list(RestApiConnectorHook(conn_id).extract("customers"))
+    message = str(error.value)
+    assert f"connection {conn_id!r}" in message and "page 1 (20 records)" in message
+    assert "cursor_path 'next_cursor'" in message and "/api/customers" in message and TOKEN not in message
+
+
+def test_stripe_style_list_from_the_connection_settings(api: FakeApi, rest_conn) -> None:
+    records = [{"id": f"cus_{i:02d}"} for i in range(57)]
+
+    def handler(request: Request) -> Response:
+        after = request.args.get("starting_after")
+        start = 0 if after is None else [r["id"] for r in records].index(after) + 1
+        return json_response({"object": "list", "data": records[start : start + 20], "has_more": start + 20 < 57})
+
+    api.route("customers", handler)
+    conn_id = rest_conn(
+        paginator="cursor",
+        cursor_from="last_record",
+        cursor_path="id",
+        cursor_param="starting_after",
+        has_more_path="has_more",
+        records_path="data",
+    )
+    table = pa.Table.from_batches(RestApiConnectorHook(conn_id).extract("customers", chunk_size=1000))
+    assert table.column("id").to_pylist() == [r["id"] for r in records]
+    assert api.calls["customers"] == 3
+
+
+def test_a_throttled_post_batch_is_resent_and_every_record_lands_once(api: FakeApi, rest_conn) -> None:
+    received: list = []
+
+    def handler(request: Request) -> Response:
+        if api.calls["sink"] == 2:  # the second batch is throttled once
+            return json_response({"error": "rate limited"}, 429, {"Retry-After": "0"})
+        received.extend(json.loads(request.data))
+        return json_response({}, 201)
+
+    api.route("sink", handler, method="POST")
+    result = RestApiConnectorHook(rest_conn(batch_size=10)).load([pa.record_batch({"id": list(range(25))})], "sink")
+    assert sorted(r["id"] for r in received) == list(range(25)) and result.rows == 25
+    assert api.calls["sink"] == 4 and result.details["requests"] == 3
+
+
+def _real_masker_hides(name: str) -> bool:
+    """Airflow's own check, configured as Airflow configures it (its default sensitive words)."""
+    from airflow._shared.secrets_masker import should_hide_value_for_key
+    from airflow.settings import _configure_secrets_masker
+
+    _configure_secrets_masker()
+    return should_hide_value_for_key(name)
+
+
+def test_airflow_masks_only_the_secret_rest_fields() -> None:
+    schema = RestApiConnectorHook.full_config_schema()
+    secrets = secret_fields(schema)
+    assert secrets == {"token", "api_key", "client_secret"}
+    plain = [name for name in schema["properties"] if name not in secrets]
+    assert [name for name in plain if _real_masker_hides(name)] == []
+    assert all(_real_masker_hides(name) for name in secrets)
+    assert all(_real_masker_hides(old) for old in RENAMED_KEYS)  # why they were renamed
+
+
+def test_rest_fields_are_ordered_as_a_person_fills_them_and_help_has_no_markdown() -> None:
+    names = list(RestApiConnectorHook.full_config_schema()["properties"])
+    auth = ["auth_type", "token", "api_key", "key_name", "key_location", "oauth2_url", "client_id", "client_secret"]
+    assert names[: len(auth)] == auth
+    assert names.index("paginator") < names.index("cursor_path") < names.index("records_path")
+    assert names.index("records_path") < names.index("timeout") < names.index("batch_size")
+    for name, field in conn_fields(RestApiConnectorHook.full_config_schema()).items():
+        assert "`" not in field.get("description", "") + field["label"], name
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "value"),
+    [
+        (o, n, v)
+        for (o, n), v in zip(RENAMED_KEYS.items(), ["https://auth.example.com/token", "X-Key", "query"], strict=True)
+    ],
+)
+def test_old_key_names_still_work_with_a_deprecation_warning(
+    rest_conn, capsys: pytest.CaptureFixture[str], old: str, new: str, value: str
+) -> None:
+    hook = RestApiConnectorHook(rest_conn(**{old: value}))
+    assert hook.config[new] == value and old not in hook.config
+    assert f"extra key {old!r} is deprecated; rename it to {new!r}" in capsys.readouterr().out
+
+
+def test_an_old_key_saved_as_the_mask_is_an_error_naming_the_new_key(rest_conn) -> None:
+    hook = RestApiConnectorHook(rest_conn(auth_type="api_key", api_key="k" * 8, api_key_name="***"))
+    with pytest.raises(ConnectorConfigError, match=r"'api_key_name'.*holds '\*\*\*'.*Set 'key_name'"):
+        _ = hook.config
+
+
+def test_old_key_names_of_an_http_connection_are_settings_not_headers(api: FakeApi, airflow_connection) -> None:
+    api.route("x", lambda r: json_response([{"key": r.headers.get("X-Key"), "bad": r.headers.get("Api-Key-Name")}]))
+    conn_id = airflow_connection(
+        "http", host=api.base_url, extra={"auth_type": "api_key", "api_key": "key-123456", "api_key_name": "X-Key"}
+    )
+    assert list(HttpConnectorHook(conn_id).extract("x"))[0].to_pylist() == [{"key": "key-123456"}]
+
+
+def _charges(n: int) -> list[dict]:
+    start = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
+    return [
+        {
+            "id": f"ch_{i:03d}",
+            "amount": 100 + i,
+            # Both spellings of an instant: Z and a +02:00 offset.
+            "created": (start + dt.timedelta(hours=i)).isoformat().replace("+00:00", "Z")
+            if i % 2
+            else (start + dt.timedelta(hours=i)).astimezone(dt.timezone(dt.timedelta(hours=2))).isoformat(),
+        }
+        for i in range(n)
+    ]
+
+
+def _stripe_api(api: FakeApi, records: list[dict]) -> None:
+    def handler(request: Request) -> Response:
+        after, limit = request.args.get("starting_after"), int(request.args.get("limit", 20))
+        start = 0 if after is None else [r["id"] for r in records].index(after) + 1
+        page = records[start : start + limit]
+        return json_response({"object": "list", "data": page, "has_more": start + limit < len(records)})
+
+    api.route("charges", handler)
+
+
+def _github_api(api: FakeApi, records: list[dict]) -> None:
+    def handler(request: Request) -> Response:
+        page, per_page = int(request.args.get("page", 1)), int(request.args.get("per_page", 20))
+        last = -(-len(records) // per_page)
+        links = [f'<{api.base_url}/charges?page={page + 1}&per_page={per_page}>; rel="next"'] if page < last else []
+        links.append(f'<{api.base_url}/charges?page={last}&per_page={per_page}>; rel="last"')
+        return json_response(records[(page - 1) * per_page : page * per_page], headers={"Link": ", ".join(links)})
+
+    api.route("charges", handler)
+
+
+STRIPE_SETTINGS = {
+    "paginator": "cursor",
+    "cursor_from": "last_record",
+    "cursor_path": "id",
+    "cursor_param": "starting_after",
+    "has_more_path": "has_more",
+    "records_path": "data",
+}
+
+
+@pytest.mark.parametrize(
+    ("style", "serve", "settings", "params"),
+    [
+        ("stripe", _stripe_api, STRIPE_SETTINGS, {"limit": 20}),
+        ("github", _github_api, {"paginator": "header_link"}, {"per_page": 20}),
+    ],
+)
+def test_every_record_once_with_typed_timestamps_into_postgres(
+    api: FakeApi, rest_conn, postgres_conn_id: str, postgres_database, style, serve, settings, params
+) -> None:
+    import psycopg
+
+    records = _charges(57)
+    serve(api, records)
+    source = RestApiConnectorHook(rest_conn(**settings))
+    batches = list(source.extract("charges", chunk_size=25, params=params))
+    assert [b.num_rows for b in batches] == [25, 25, 7] and api.calls["charges"] == 3
+    assert {b.schema.field("created").type for b in batches} == {pa.timestamp("us", tz="UTC")}
+    table = pa.Table.from_batches(batches)
+    assert table.column("id").to_pylist() == [r["id"] for r in records]
+    expected = [dt.datetime.fromisoformat(r["created"].replace("Z", "+00:00")) for r in records]
+    assert table.column("created").to_pylist() == expected
+
+    assert hook_for(postgres_conn_id).load(batches, f"{style}_charges").rows == 57
+    db = postgres_database
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
+        kind = conn.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = 'created'",
+            (f"{style}_charges",),
+        ).fetchone()
+        rows = conn.execute(f'SELECT count(*), count(DISTINCT id), min(created) FROM "{style}_charges"').fetchone()
+    assert kind == ("timestamp with time zone",)
+    assert rows == (57, 57, dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc))
+
+
+def test_flattened_columns_are_loaded_as_nested_objects_again(api: FakeApi, rest_conn) -> None:
+    source_records = [
+        {"id": i, "address": {"city": f"c{i}", "geo": {"lat": i / 2}}, "meta": {"a": i}} for i in range(3)
+    ]
+    api.route("people", lambda r: json_response(source_records))
+    received = _collecting_endpoint(api, "sink", "POST")
+    hook = RestApiConnectorHook(rest_conn())
+    hook.load(hook.extract("people"), "sink")
+    assert received == [source_records]
+    hook.load(hook.extract("people"), "sink", nested="json")
+    assert received[1][0] == {"id": 0, "address__city": "c0", "address__geo__lat": 0.0, "meta__a": 0}
+
+
+def test_a_column_that_is_also_a_parent_cannot_be_nested(api: FakeApi, rest_conn) -> None:
+    _collecting_endpoint(api, "sink", "POST")
+    chunk = pa.record_batch({"address": ["Oslo"], "address__city": ["Oslo"]})
+    with pytest.raises(LoadError, match="column 'address' holds a value and is also the parent.*nested='json'"):
+        RestApiConnectorHook(rest_conn()).load([chunk], "sink")
+    assert api.calls.get("sink") is None

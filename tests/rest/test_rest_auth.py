@@ -166,7 +166,7 @@ def test_oauth2_unreachable_token_endpoint_is_retried_then_reported(api: FakeApi
         ),
         ({"auth_type": "bearer", "token": "tok-12345"}, "", "", {"Authorization": "Bearer tok-12345"}),
         ({"auth_type": "bearer"}, "", "tok-from-password", {"Authorization": "Bearer tok-from-password"}),
-        ({"auth_type": "api_key", "api_key": "key-12345", "api_key_name": "X-Key"}, "", "", {"X-Key": "key-12345"}),
+        ({"auth_type": "api_key", "api_key": "key-12345", "key_name": "X-Key"}, "", "", {"X-Key": "key-12345"}),
     ],
 )
 def test_header_strategies(api: FakeApi, config: dict, login: str, password: str, expected: dict) -> None:
@@ -187,7 +187,7 @@ def test_api_key_in_query(api: FakeApi) -> None:
     seen = {}
     api.route("q", lambda r: seen.update(r.args) or json_response([]))
     client = _client(api.base_url)
-    config = {"auth_type": "api_key", "api_key": "qkey-12345", "api_key_name": "apikey", "api_key_in": "query"}
+    config = {"auth_type": "api_key", "api_key": "qkey-12345", "key_name": "apikey", "key_location": "query"}
     client.auth = create_auth(config, "", "", send=client.send, redactor=Redactor())
     client.send(requests.Request("GET", api.base_url + "/q", params={"a": 1}))
     assert seen == {"a": "1", "apikey": "qkey-12345"}
@@ -198,7 +198,7 @@ def test_api_key_in_query(api: FakeApi) -> None:
     [
         ({"auth_type": "basic"}, "needs a login"),
         ({"auth_type": "bearer"}, "needs a token"),
-        ({"auth_type": "oauth2", "client_id": "x"}, "token_url, client_secret"),
+        ({"auth_type": "oauth2", "client_id": "x"}, "oauth2_url, client_secret"),
         ({"auth_type": "magic"}, "known: " + ", ".join(sorted(AUTH_TYPES))),
     ],
 )

@@ -184,3 +184,36 @@ def test_a_post_whose_answer_is_cut_short_is_not_sent_again() -> None:
         with pytest.raises(RestApiError, match="cut short.*after 1 attempts"):
             client.send(requests.Request("POST", client.url("items"), json=[1]))
     assert server.request_lines == ["POST /items HTTP/1.1"]  # the server may have stored it: no duplicate
+
+
+@pytest.mark.parametrize(("status", "headers"), [(429, {}), (429, {"Retry-After": "1"}), (503, {"Retry-After": "1"})])
+def test_a_post_the_server_did_not_process_is_retried_without_retry_unsafe(
+    api: FakeApi, status: int, headers: dict
+) -> None:
+    """429, and 503 with Retry-After, say the request was not processed: resending cannot duplicate."""
+    handler, state = _failing_first(1, status, headers)
+    api.route("items", handler, method="POST")
+    client = _client(api.base_url)
+    assert client.send(requests.Request("POST", client.url("items"), json=[1])).ok
+    assert state["n"] == 2
+    if headers:
+        assert state["at"][1] - state["at"][0] >= 1.0
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_post_that_may_have_been_processed_is_not_retried(api: FakeApi, status: int) -> None:
+    handler, state = _failing_first(1, status)
+    api.route("items", handler, method="POST")
+    client = _client(api.base_url)
+    with pytest.raises(RestApiError, match=f"HTTP {status}"):
+        client.send(requests.Request("POST", client.url("items"), json=[1]))
+    assert state["n"] == 1
+
+
+def test_a_post_throttled_every_time_gives_up_after_the_retries(api: FakeApi) -> None:
+    handler, state = _failing_first(99, 429, {"Retry-After": "0"})
+    api.route("items", handler, method="POST")
+    client = _client(api.base_url, retry=RetryPolicy(max_retries=2, backoff_factor=0.01))
+    with pytest.raises(RestApiError, match="HTTP 429 after 2 retries"):
+        client.send(requests.Request("POST", client.url("items"), json=[1]))
+    assert state["n"] == 3

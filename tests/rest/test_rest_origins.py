@@ -30,8 +30,8 @@ HEADER_SECRET = "origin-header-5ecret"
 
 @pytest.fixture
 def other(httpserver_ipv4: HTTPServer) -> HTTPServer:
-    """Another origin (other host, other port) that answers every path with one record."""
-    httpserver_ipv4.expect_request("/elsewhere").respond_with_json([{"id": 99}])
+    """Another origin (other host, other port) that answers with one record and no next page."""
+    httpserver_ipv4.expect_request("/elsewhere").respond_with_json({"data": [{"id": 99}], "next": None})
     return httpserver_ipv4
 
 
@@ -120,7 +120,7 @@ def test_oauth2_token_url_receives_only_the_client_credentials(
         airflow_connection,
         api,
         auth_type="oauth2",
-        token_url=other.url_for("/token"),
+        oauth2_url=other.url_for("/token"),
         client_id="etl",
         client_secret="client-5ecret",
         headers={"X-Api-Key": HEADER_SECRET, "X-Tenant": "acme"},
@@ -137,9 +137,9 @@ def test_oauth2_token_url_receives_only_the_client_credentials(
 
 CREDENTIALS = {
     "bearer": ({"auth_type": "bearer", "token": TOKEN}, TOKEN),
-    "api key header": ({"auth_type": "api_key", "api_key": API_KEY, "api_key_name": "X-Key"}, API_KEY),
+    "api key header": ({"auth_type": "api_key", "api_key": API_KEY, "key_name": "X-Key"}, API_KEY),
     "api key query": (
-        {"auth_type": "api_key", "api_key": API_KEY, "api_key_name": "apikey", "api_key_in": "query"},
+        {"auth_type": "api_key", "api_key": API_KEY, "key_name": "apikey", "key_location": "query"},
         API_KEY,
     ),
     "default header": ({"auth_type": "none", "headers": {"X-Auth-Token": HEADER_SECRET}}, HEADER_SECRET),
@@ -210,7 +210,7 @@ def test_redirect_to_another_origin_drops_credential_headers_a_plugin_did_not_de
 ) -> None:
     _redirecting(api, other.url_for("/elsewhere"))
     client = RestClient(api.base_url, retry=RetryPolicy(max_retries=0), auth=PluginTokenAuth())
-    assert client.send(requests.Request("GET", client.url("moved"))).json() == [{"id": 99}]
+    assert client.send(requests.Request("GET", client.url("moved"))).json()["data"] == [{"id": 99}]
     assert _received(api.server)[0].headers["X-Plugin-Token"] == HEADER_SECRET
     assert "X-Plugin-Token" not in _received(other)[0].headers
 
@@ -226,7 +226,7 @@ def test_oauth2_token_endpoint_redirect_is_not_followed_with_the_client_secret(
         airflow_connection,
         api,
         auth_type="oauth2",
-        token_url=api.server.url_for("/api/token"),
+        oauth2_url=api.server.url_for("/api/token"),
         client_id="etl",
         client_secret="client-5ecret",
     )

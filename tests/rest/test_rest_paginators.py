@@ -174,3 +174,97 @@ def test_constructors_say_what_is_wrong(settings: dict, problem: str) -> None:
 def test_settings_of_other_paginators_are_ignored() -> None:
     paginator = create_paginator({"type": "cursor", "page_size": 10, "cursor_param": "c", "next_url_path": "x"})
     assert paginator.cursor_param == "c"
+
+
+def _stripe_handler(records: list[dict], page_size: int = 20):
+    """Stripe's list shape: `{"object": "list", "data": [...], "has_more": ...}`, paged by `starting_after=<id>`."""
+
+    def handler(request: Request) -> Response:
+        after = request.args.get("starting_after")
+        start = 0 if after is None else next(i for i, r in enumerate(records) if r["id"] == after) + 1
+        page = records[start : start + page_size]
+        return json_response({"object": "list", "data": page, "has_more": start + page_size < len(records)})
+
+    return handler
+
+
+STRIPE = {
+    "type": "cursor",
+    "cursor_from": "last_record",
+    "cursor_path": "id",
+    "cursor_param": "starting_after",
+    "has_more_path": "has_more",
+}
+
+
+def test_cursor_from_the_last_record_until_has_more_is_false(api: FakeApi) -> None:
+    records = [{"id": f"ch_{i:03d}", "amount": i} for i in range(57)]
+    api.route("charges", _stripe_handler(records))
+    pages = list(_client(api).pages("charges", create_paginator(STRIPE), records_path="data"))
+    assert [len(page) for page in pages] == [20, 20, 17]
+    assert [r["id"] for page in pages for r in page] == [r["id"] for r in records]
+    assert api.calls["charges"] == 3
+
+
+def test_has_more_false_stops_a_body_cursor_even_when_a_cursor_is_given(api: FakeApi) -> None:
+    api.route("c", lambda request: json_response({"data": RECORDS[:5], "next_cursor": "x", "has_more": False}))
+    assert len(_ids(_client(api), "c", {"type": "cursor", "has_more_path": "has_more"})) == 5
+    assert api.calls["c"] == 1
+
+
+def test_has_more_that_is_not_a_boolean_is_an_error(api: FakeApi) -> None:
+    api.route("c", lambda request: json_response({"data": RECORDS[:5], "has_more": "yes"}))
+    with pytest.raises(PaginationError, match="has_more_path 'has_more' holds str"):
+        _ids(_client(api), "c", {**STRIPE, "cursor_path": "id"})
+
+
+@pytest.mark.parametrize(
+    ("settings", "body", "path"),
+    [
+        # Stripe's list tried with a body cursor: the path never resolves, and only page 1 was read.
+        (
+            {"type": "cursor", "cursor_path": "next_cursor"},
+            {"object": "list", "data": RECORDS[:20], "has_more": True},
+            "next_cursor",
+        ),
+        ({"type": "cursor", "cursor_path": "meta.next"}, {"data": RECORDS[:20], "meta": {}}, "meta.next"),
+        ({**STRIPE, "cursor_path": "object_id"}, {"data": RECORDS[:20], "has_more": True}, "object_id"),
+        ({**STRIPE, "has_more_path": "more"}, {"data": RECORDS[:20], "has_more": True}, "more"),
+        ({"type": "json_link", "next_url_path": "links.next"}, {"data": RECORDS[:20], "next": "/api/p2"}, "links.next"),
+        ({"type": "offset", "page_size": 20, "total_path": "meta.total"}, {"data": RECORDS[:20]}, "meta.total"),
+        ({"type": "page_number", "total_path": "total_pages"}, {"data": RECORDS[:20]}, "total_pages"),
+    ],
+)
+def test_a_configured_path_missing_from_a_page_with_records_is_an_error(
+    api: FakeApi, settings: dict, body: dict, path: str
+) -> None:
+    api.route("p", lambda request: json_response(body))
+    client = RestClient(api.base_url, retry=RetryPolicy(max_retries=0), name="stripe")
+    with pytest.raises(PaginationError) as error:
+        _ids(client, "p", settings, records_path="data", params={"api_key": "s3cr3t-key"}, max_pages=3)
+    message = str(error.value)
+    assert f"{path!r}" in message and "connection 'stripe'" in message and "page 1" in message
+    assert "/api/p" in message and "s3cr3t-key" not in message
+    assert api.calls["p"] == 1
+
+
+def test_an_explicit_null_still_ends_paging(api: FakeApi) -> None:
+    api.route("c", lambda request: json_response({"data": RECORDS[:5], "meta": {"next": None}}))
+    assert len(_ids(_client(api), "c", {"type": "cursor", "cursor_path": "meta.next"})) == 5
+
+
+def test_a_link_left_out_of_the_last_page_is_fine_when_a_done_flag_says_so(api: FakeApi) -> None:
+    """Salesforce: `done: true` on the last page, which has no nextRecordsUrl at all."""
+
+    def handler(request: Request) -> Response:
+        page = int(request.args.get("page", 1))
+        body = {"records": RECORDS[(page - 1) * 40 : page * 40], "done": page == 3}
+        if page < 3:
+            body["nextRecordsUrl"] = f"/api/sf?page={page + 1}"
+        return json_response(body)
+
+    api.route("sf", handler)
+    settings = {"type": "json_link", "next_url_path": "nextRecordsUrl", "done_path": "done"}
+    assert _ids(_client(api), "sf", settings, records_path="records") == list(range(1, 96))
+    with pytest.raises(PaginationError, match="next_url_path 'nextRecordsUrl' is not in the response body"):
+        _ids(_client(api), "sf", {**settings, "done_path": ""}, records_path="records")

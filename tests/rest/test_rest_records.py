@@ -10,9 +10,12 @@ import time
 import pyarrow as pa
 import pytest
 
+from airflow_etl_provider.arrow_kinds import JSON
+from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.rest.batching import ArrowBatcher, promote
 from airflow_etl_provider.rest.encode import encode_records, record_batches
-from airflow_etl_provider.rest.records import find_records, get_path, shape_record
+from airflow_etl_provider.rest.records import find_records, get_path, nest_record, shape_record
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy, parse_retry_after
 
@@ -199,3 +202,88 @@ def test_column_null_at_first_joins_once_a_value_types_it() -> None:
 def test_chunk_of_all_null_records_keeps_its_rows() -> None:
     [batch] = _extract([{"a": None}, {"a": None}], chunk_size=5)
     assert batch.num_rows == 2 and batch.num_columns == 0
+
+
+def _batches(rows: list[dict], chunk_size: int, **kwargs) -> list[pa.RecordBatch]:
+    batcher = ArrowBatcher(chunk_size, name="the test API", **kwargs)
+    return [*batcher.add(rows), *batcher.flush()]
+
+
+def test_iso_date_times_become_utc_timestamps_in_every_chunk() -> None:
+    rows = [{"id": i, "at": "2026-01-01T12:00:00Z" if i % 2 else "2026-01-01T14:30:00.25+02:00"} for i in range(5)]
+    batches = _batches(rows, 2, detect_timestamps=True)
+    assert {b.schema.field("at").type for b in batches} == {pa.timestamp("us", tz="UTC")}
+    values = pa.Table.from_batches(batches).column("at").to_pylist()
+    assert values[0] == dt.datetime(2026, 1, 1, 12, 30, 0, 250000, tzinfo=dt.timezone.utc)
+    assert values[1] == dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def test_date_times_without_offset_are_naive_and_others_stay_text() -> None:
+    rows = [
+        {"local": "2026-01-01 12:00:00", "mixed": "2026-01-01T12:00:00Z", "day": "2026-01-01", "text": "soon"},
+        {"local": None, "mixed": "2026-01-01T12:00:00", "day": "2026-01-02", "text": "2026-01-01T12:00:00Z"},
+    ]
+    schema = _batches(rows, 10, detect_timestamps=True)[0].schema
+    assert schema.field("local").type == pa.timestamp("us")
+    assert [schema.field(n).type for n in ("mixed", "day", "text")] == [pa.string()] * 3
+
+
+def test_detection_off_keeps_text() -> None:
+    assert _batches([{"at": "2026-01-01T12:00:00Z"}], 1)[0].schema.field("at").type == pa.string()
+
+
+@pytest.mark.parametrize("bad", ["not a date", "2026-01-01T12:00:00", 1767268800])
+def test_a_later_value_that_does_not_parse_names_the_record_and_field(bad) -> None:
+    rows = [{"id": i, "created": "2026-01-01T12:00:00Z"} for i in range(1, 5)] + [{"id": 5, "created": bad}]
+    with pytest.raises(SourceError) as error:
+        _batches(rows, 2, detect_timestamps=True)
+    message = str(error.value)
+    assert "the test API, record 4 (id 5): field 'created'" in message and repr(bad) in message
+    assert "timestamp[us, tz=UTC]" in message
+
+
+def test_declared_column_types_use_the_formats_conversion() -> None:
+    rows = [{"amount": "12.50", "n": None, "at": "2026-01-01T12:00:00+02:00"}, {"amount": 3, "n": 7, "at": None}]
+    declared = parse_column_types({"amount": "decimal128(10,2)", "n": "int32", "at": "timestamp[us, tz=UTC]"})
+    [batch] = _batches(rows, 10, column_types=declared)
+    assert batch.schema.field("amount").type == pa.decimal128(10, 2) and batch.schema.field("n").type == pa.int32()
+    assert batch.column("amount").to_pylist() == [decimal.Decimal("12.50"), decimal.Decimal("3.00")]
+    assert batch.column("at").to_pylist()[0] == dt.datetime(2026, 1, 1, 10, tzinfo=dt.timezone.utc)
+
+
+def test_a_declared_column_refuses_a_value_instead_of_nulling_it() -> None:
+    declared = parse_column_types({"n": "int64"})
+    with pytest.raises(SourceError, match=r"record 3: field 'n' holds 'three'.*declared in column_types"):
+        _batches([{"n": 1}, {"n": 2}, {"n": 3}, {"n": "three"}], 2, column_types=declared)
+
+
+def test_an_empty_object_is_null_when_flattened_and_json_text_otherwise() -> None:
+    assert shape_record({"id": 1, "meta": {}, "tags": []}) == {"id": 1, "meta": None, "tags": "[]"}
+    assert shape_record({"id": 1, "meta": {}}, "json") == {"id": 1, "meta": "{}"}
+    rows = [shape_record(r) for r in ({"id": 1, "meta": {}}, {"id": 2, "meta": {"a": 5}}, {"id": 3, "meta": {}})]
+    [batch] = _batches(rows, 10)
+    assert batch.schema.names == ["id", "meta__a"] and batch.column("meta__a").to_pylist() == [None, 5, None]
+
+
+def test_nest_record_reverses_flattening() -> None:
+    record = {"id": 1, "address": {"city": "Oslo", "geo": {"lat": 59.9}}, "tags": "[]"}
+    assert nest_record(shape_record(record)) == record
+    assert nest_record({"__meta": 1, "a____b": 2}) == {"__meta": 1, "a____b": 2}
+    with pytest.raises(ValueError, match="column 'address' holds a value and is also the parent of column"):
+        nest_record({"address": "Oslo", "address__city": "Oslo"})
+    with pytest.raises(ValueError, match="column 'address' holds a value"):
+        nest_record({"address__city": "Oslo", "address": "Oslo"})
+
+
+def test_json_columns_are_sent_as_json_values() -> None:
+    column = pa.ExtensionArray.from_storage(JSON, pa.array(['{"a":[1,2]}', None, "3"]))
+    [(start, records)] = list(record_batches(iter([pa.record_batch([column], names=["doc"])]), 10))
+    assert json.loads(encode_records(records)) == [{"doc": {"a": [1, 2]}}, {"doc": None}, {"doc": 3}]
+
+
+def test_a_declared_decimal_refuses_digits_beyond_its_scale_instead_of_rounding() -> None:
+    declared = parse_column_types({"amount": "decimal128(10,2)"})
+    [batch] = _batches([{"amount": 0.1}, {"amount": 12.5}], 10, column_types=declared)
+    assert batch.column("amount").to_pylist() == [decimal.Decimal("0.10"), decimal.Decimal("12.50")]
+    with pytest.raises(SourceError, match=r"record 1: field 'amount' holds 0.123.*data loss"):
+        _batches([{"amount": 1}, {"amount": 0.123}], 10, column_types=declared)
