@@ -10,8 +10,10 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from airflow_etl_provider.cli import main
 from airflow_etl_provider.hooks.registry import registry
@@ -196,3 +198,35 @@ def test_disabling_plugins_hides_them(
     code, out, _ = run("connectors", "--json", "--plugin-dir", str(plugin_dir))
     types = {c["conn_type"] for c in json.loads(out)}
     assert code == 0 and "sqlite" in types and "etl_numbers" not in types
+
+
+def _cli_json(*argv: str) -> tuple[Any, str]:
+    """Run the installed `airflow-etl` in a subprocess: (stdout parsed as JSON, stderr)."""
+    script = Path(sys.executable).parent / "airflow-etl"
+    done = subprocess.run([str(script), *argv, "--json"], capture_output=True, text=True, env=os.environ, timeout=120)
+    assert done.returncode == 0, done.stderr
+    try:
+        return json.loads(done.stdout), done.stderr
+    except json.JSONDecodeError as error:
+        raise AssertionError(f"stdout is not only JSON ({error}):\n{done.stdout}") from None
+
+
+def test_json_stdout_holds_only_json_for_mysql(mysql_conn_id: str) -> None:
+    result, logs = _cli_json("test", mysql_conn_id)
+    assert result["ok"] is True
+    assert "mysql.connector" in logs  # the driver's log lines are kept, on stderr
+
+
+def test_json_stdout_holds_only_json_for_aws(aws_conn_id: str) -> None:
+    result, logs = _cli_json("test", aws_conn_id)
+    assert result["conn_type"] == "aws" and result["ok"] is True
+    assert "credentials retrieved from login and password" in logs
+
+
+def test_json_stdout_holds_only_json_for_rest(httpserver: HTTPServer, airflow_connection: Callable[..., str]) -> None:
+    httpserver.expect_request("/items").respond_with_json([{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}])
+    conn_id = airflow_connection("rest_api", host=httpserver.url_for("/"))
+    rows = [{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}]
+    result, logs = _cli_json("preview", conn_id, "items", "--limit", "5")
+    assert result == rows
+    assert "Read 2 records in 1 pages" in logs
