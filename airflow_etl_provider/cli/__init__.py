@@ -52,13 +52,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, run: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+    def add(name: str, run: Callable[..., int], help_text: str, **options: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text, **options)
         sub.set_defaults(run=run)
         return sub
 
     add("connectors", _commands.connectors, "list connection types: type, name, origin, operations")
     add("plugins", _commands.plugins, "list third-party connectors (name, version, author, origin) and broken files")
+    add(
+        "load-plugins",
+        _commands.load_plugins,
+        "load plugin files (--plugin-dir DIR, Airflow's plugins folder) and list what they registered",
+        aliases=["load_plugins"],
+    )
     add("test", _commands.test, "test an Airflow connection (exit 1 when the test fails)").add_argument("conn_id")
     schema = add("schema", _commands.schema, "show tables, columns and constraints of a connection")
     schema.add_argument("conn_id")
