@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,9 @@ def _doc_files() -> dict[str, str]:
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """A fresh folder holding the page's connector and its conformance test."""
+    plugins = {entry.value for entry in entry_points(group="pytest11")}
+    if "airflow_etl_provider.sdk.pytest_plugin" not in plugins:
+        pytest.fail("The installed metadata lacks the pytest11 entry point; reinstall: pip install -e .")
     files = _doc_files()
     for name in ("inventory.py", "test_inventory.py"):
         (tmp_path / name).write_text(files[name])
