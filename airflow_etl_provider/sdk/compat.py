@@ -14,6 +14,7 @@ methods call the object `create_connector` returns. Nothing here keeps its own r
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,11 +29,12 @@ from airflow_etl_provider.config import validate_config
 from airflow_etl_provider.exceptions import ConnectorConfigError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.hooks.registry import ORIGIN_BUILT_IN, registry
+from airflow_etl_provider.rest.batching import ArrowBatcher
 from airflow_etl_provider.sdk._discovery import PORTING_HINT, PluginFile, register_connector
 from airflow_etl_provider.sdk._discovery import load_plugins_from_directory as _load_directory
 from airflow_etl_provider.sdk._metadata import ConnectorPlugin as SdkConnectorPlugin
 from airflow_etl_provider.sdk._metadata import PluginError, plugin_metadata
-from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo
+from airflow_etl_provider.types import LoadMode, LoadResult, Log, Operation, SchemaInfo
 
 __all__ = ["ConnectorPlugin", "ConnectorRegistry", "PluginManager", "SeedPluginConnector"]
 
@@ -46,7 +48,8 @@ class ConnectorPlugin(ABC):
     """A seed-style plugin: metadata, a config schema, and a factory of connector objects.
 
     Every concrete subclass with a `PLUGIN_NAME` is registered when it is defined (a file in
-    Airflow's plugins folder needs nothing else). The connector `create_connector` returns
+    Airflow's plugins folder needs nothing else); one whose constructor takes arguments is
+    registered by `PluginManager().register_plugin(instance)`. The connector `create_connector` returns
     offers the contract's methods: `test_connection()` (a bool or `(ok, message)`),
     `get_schema(source)`, `extract(source, chunk_size=...)` yielding RecordBatches, Tables,
     DataFrames or lists of dicts, and `load(chunks, destination, mode=..., keys=...)`
@@ -64,7 +67,7 @@ class ConnectorPlugin(ABC):
         super().__init_subclass__(**kwargs)
         # ABCMeta sets __abstractmethods__ only after this hook returns: look at the methods.
         abstract = [name for name in ("get_config_schema", "create_connector") if _is_abstract(cls, name)]
-        if cls.PLUGIN_NAME and not abstract:
+        if cls.PLUGIN_NAME and not abstract and not _needs_arguments(cls):
             register_connector(connector_class_for(cls))
 
     @abstractmethod
@@ -93,6 +96,13 @@ class ConnectorPlugin(ABC):
         }
 
 
+def _needs_arguments(cls: type) -> bool:
+    """True when `cls()` cannot work: such a plugin is registered with `register_plugin(instance)`."""
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    parameters = inspect.signature(cls).parameters.values()
+    return any(p.default is p.empty and p.kind not in variadic for p in parameters)
+
+
 def _is_abstract(cls: type, name: str) -> bool:
     return bool(getattr(getattr(cls, name, None), "__isabstractmethod__", False))
 
@@ -114,9 +124,11 @@ def _titled(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def connector_class_for(plugin_cls: type[ConnectorPlugin]) -> type[SeedPluginConnector]:
-    """The SDK connector class serving `plugin_cls`, named `<module>.<Plugin>Connector`."""
-    plugin = plugin_cls()
+def connector_class_for(
+    plugin_cls: type[ConnectorPlugin], plugin: ConnectorPlugin | None = None
+) -> type[SeedPluginConnector]:
+    """The SDK connector class serving `plugin_cls` (through `plugin`, or a new instance)."""
+    plugin = plugin or plugin_cls()
     operations = set(_parse(Operation, plugin.get_supported_operations(), plugin_cls))
     if Operation.EXTRACT in operations:
         operations.add(Operation.PREVIEW)  # preview reads through extract
@@ -138,14 +150,22 @@ def connector_class_for(plugin_cls: type[ConnectorPlugin]) -> type[SeedPluginCon
     return type(name, (SeedPluginConnector,), attributes)
 
 
-def _batches(pieces: Iterable[Any], chunk_size: int) -> Iterator[pa.RecordBatch]:
+def _batches(pieces: Iterable[Any], chunk_size: int, log: Log) -> Iterator[pa.RecordBatch]:
+    """Whatever a seed connector's extract yields, as RecordBatches of at most `chunk_size` rows.
+
+    Lists of dicts go through the REST connector's batcher, which keeps one running schema
+    (a column of nulls only waits for its type), so every chunk agrees with the first.
+    """
+    rows = ArrowBatcher(chunk_size, log)
     for piece in pieces:
+        if isinstance(piece, list):
+            yield from rows.add(piece)
+            continue
+        yield from rows.flush()
         if isinstance(piece, pa.RecordBatch):
             table = pa.Table.from_batches([piece])
         elif isinstance(piece, pa.Table):
             table = piece
-        elif isinstance(piece, list):
-            table = pa.Table.from_pylist(piece)
         elif hasattr(piece, "to_dict") and hasattr(piece, "columns"):  # a pandas DataFrame
             table = pa.Table.from_pandas(piece, preserve_index=False)
         else:
@@ -153,6 +173,7 @@ def _batches(pieces: Iterable[Any], chunk_size: int) -> Iterator[pa.RecordBatch]
                 f"extract yielded {type(piece).__name__}; yield RecordBatches, Tables, DataFrames or lists of dicts."
             )
         yield from table.to_batches(max_chunksize=chunk_size)
+    yield from rows.flush()
 
 
 class SeedPluginConnector(SdkConnectorPlugin):
@@ -173,6 +194,20 @@ class SeedPluginConnector(SdkConnectorPlugin):
     def connector(self) -> Any:
         return self.plugin.create_connector(self.config)
 
+    def open(self) -> None:
+        """`with hook:` opens the seed connector once, when it has a `connect()`."""
+        connect = getattr(self.connector, "connect", None)
+        if callable(connect):
+            connect()
+
+    def close(self) -> None:
+        """... and releases it with its `close()` or `disconnect()`."""
+        for name in ("close", "disconnect"):
+            release = getattr(self.connector, name, None)
+            if callable(release):
+                release()
+                return
+
     def test_connection(self) -> tuple[bool, str]:
         self.require(Operation.TEST_CONNECTION)
         result = self.connector.test_connection()
@@ -190,7 +225,7 @@ class SeedPluginConnector(SdkConnectorPlugin):
 
     def extract(self, source: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[pa.RecordBatch]:
         self.require(Operation.EXTRACT)
-        return _batches(self.connector.extract(source, chunk_size=chunk_size, **options), chunk_size)
+        return _batches(self.connector.extract(source, chunk_size=chunk_size, **options), chunk_size, self.log)
 
     def load(
         self,
@@ -227,7 +262,8 @@ class PluginManager:
         plugin_cls = plugin if isinstance(plugin, type) else type(plugin)
         if not (isinstance(plugin_cls, type) and issubclass(plugin_cls, ConnectorPlugin)):
             raise PluginError(f"{plugin!r} is not a seed-style ConnectorPlugin; {PORTING_HINT}.")
-        return register_connector(connector_class_for(plugin_cls))
+        instance = None if isinstance(plugin, type) else plugin
+        return register_connector(connector_class_for(plugin_cls, instance))
 
     def load_plugins_from_directory(self, directory: str | Path) -> list[PluginFile]:
         """Import every `*.py` under `directory`; one `PluginFile` per file, errors included."""

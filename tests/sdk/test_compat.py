@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -176,3 +176,47 @@ def test_a_seed_plugin_that_declares_an_unknown_operation_is_refused(clean_regis
 
             def get_supported_operations(self) -> list[str]:
                 return ["extract", "write"]
+
+
+class Session:
+    """A seed connector object with a lifecycle, whose chunks of dicts do not agree on types."""
+
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    def connect(self) -> None:
+        self.calls.append("connect")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+    def extract(self, source: str, chunk_size: int = 10, **options: object) -> Iterator[list[dict]]:
+        yield [{"id": 1, "note": None}, {"id": 2, "note": None}]
+        yield [{"id": 3, "note": "late"}]
+
+
+def test_with_hook_opens_the_seed_connector_once_and_chunks_share_one_schema(
+    clean_registry: None, airflow_connection: Callable[..., str]
+) -> None:
+    calls: list[str] = []
+
+    class SessionPlugin(ConnectorPlugin):
+        PLUGIN_NAME = "seed_session"
+
+        def __init__(self, calls: list[str]) -> None:
+            self.session_calls = calls
+
+        def get_config_schema(self) -> dict:
+            return {"type": "object"}
+
+        def create_connector(self, config: dict) -> Session:
+            return Session(self.session_calls)
+
+    PluginManager().register_plugin(SessionPlugin(calls))  # an instance: its own state is used
+    hook = registry.hook_for(airflow_connection("seed_session"))
+    with hook, hook:
+        batches = list(hook.extract("notes", chunk_size=2))
+    assert calls == ["connect", "close"]
+    assert [batch.num_rows for batch in batches] == [2, 1]
+    assert batches[0].schema.names == ["id"]  # `note` had no type yet
+    assert pa.Table.from_batches(batches[1:]).to_pylist() == [{"id": 3, "note": "late"}]
