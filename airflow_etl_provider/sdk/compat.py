@@ -67,7 +67,8 @@ class ConnectorPlugin(ABC):
         super().__init_subclass__(**kwargs)
         # ABCMeta sets __abstractmethods__ only after this hook returns: look at the methods.
         abstract = [name for name in ("get_config_schema", "create_connector") if _is_abstract(cls, name)]
-        if cls.PLUGIN_NAME and not abstract and not _needs_arguments(cls):
+        own_name = "PLUGIN_NAME" in vars(cls)  # a subclass that keeps its parent's name is not another plugin
+        if own_name and cls.PLUGIN_NAME and not abstract and not _needs_arguments(cls):
             register_connector(connector_class_for(cls))
 
     @abstractmethod
