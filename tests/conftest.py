@@ -7,7 +7,6 @@ Each database fixture creates a uniquely named database and drops it afterwards.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import uuid
@@ -16,6 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from airflow_etl_provider.sdk import pytest_plugin
+
+# The SDK's pytest plugin serves it once installed (pytest11); named here too, so a checkout
+# whose installed metadata predates that entry point still has it.
+airflow_connection = pytest_plugin.airflow_connection
 
 PG_HOST = os.environ.get("ETL_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("ETL_TEST_PG_PORT", "5432"))
@@ -36,18 +41,6 @@ def _require_port(host: str, port: int, service: str) -> None:
 
 def _unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def airflow_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
-    """Define an Airflow connection through `AIRFLOW_CONN_<ID>` (JSON form); returns its id."""
-
-    def define(conn_type: str, conn_id: str | None = None, **fields: object) -> str:
-        conn_id = conn_id or _unique(f"test_{conn_type}")
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": conn_type, **fields}))
-        return conn_id
-
-    return define
 
 
 @dataclass(frozen=True)

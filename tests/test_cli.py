@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from airflow_etl_provider.cli import main
 from airflow_etl_provider.hooks.registry import registry
 
 NUMBERS_PLUGIN = Path(__file__).parent / "sdk" / "plugin_files" / "numbers_plugin.py"
+SEED_PLUGIN = Path(__file__).parent / "sdk" / "seed_plugin_files" / "legacy_crm_plugin.py"
 
 
 @pytest.fixture(autouse=True)
@@ -217,3 +219,77 @@ def test_disabling_plugins_hides_them(
     code, out, _ = run("connectors", "--json", "--plugin-dir", str(plugin_dir))
     types = {c["conn_type"] for c in json.loads(out)}
     assert code == 0 and "sqlite" in types and "etl_numbers" not in types
+
+
+def _cli_json(*argv: str) -> tuple[Any, str]:
+    """Run the installed `airflow-etl` in a subprocess: (stdout parsed as JSON, stderr)."""
+    script = Path(sys.executable).parent / "airflow-etl"
+    done = subprocess.run([str(script), *argv, "--json"], capture_output=True, text=True, env=os.environ, timeout=120)
+    assert done.returncode == 0, done.stderr
+    try:
+        return json.loads(done.stdout), done.stderr
+    except json.JSONDecodeError as error:
+        raise AssertionError(f"stdout is not only JSON ({error}):\n{done.stdout}") from None
+
+
+def test_json_stdout_holds_only_json_for_mysql(mysql_conn_id: str) -> None:
+    result, logs = _cli_json("test", mysql_conn_id)
+    assert result["ok"] is True
+    assert "mysql.connector" in logs  # the driver's log lines are kept, on stderr
+
+
+def test_json_stdout_holds_only_json_for_aws(aws_conn_id: str) -> None:
+    result, logs = _cli_json("test", aws_conn_id)
+    assert result["conn_type"] == "aws" and result["ok"] is True
+    assert "credentials retrieved from login and password" in logs
+
+
+def test_json_stdout_holds_only_json_for_rest(httpserver: HTTPServer, airflow_connection: Callable[..., str]) -> None:
+    httpserver.expect_request("/items").respond_with_json([{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}])
+    conn_id = airflow_connection("rest_api", host=httpserver.url_for("/"))
+    rows = [{"id": 1, "name": "ada"}, {"id": 2, "name": "grace"}]
+    result, logs = _cli_json("preview", conn_id, "items", "--limit", "5")
+    assert result == rows
+    assert "Read 2 records in 1 pages" in logs
+
+
+@pytest.fixture
+def seed_plugin_dir(tmp_path: Path) -> Iterator[Path]:
+    """The numbers plugin beside a seed-style plugin file; both forgotten afterwards."""
+    directory = tmp_path / "seed_plugins"
+    directory.mkdir()
+    shutil.copy(NUMBERS_PLUGIN, directory)
+    shutil.copy(SEED_PLUGIN, directory)
+    yield directory
+    for conn_type, module in (("etl_numbers", "numbers_plugin"), ("legacy_crm", "legacy_crm_plugin")):
+        registry.unregister(conn_type)
+        sys.modules.pop(module, None)
+
+
+def test_load_plugins_prints_the_seed_summary(run: Callable[..., tuple[int, str, str]], seed_plugin_dir: Path) -> None:
+    code, out, err = run("load-plugins", "--plugin-dir", str(seed_plugin_dir))
+    assert code == 0, err
+    assert out.splitlines() == ["Loaded 2 plugins:", "- legacy_crm v2.1.0", "- Numbers (test plugin) v1.2.3"]
+
+    code, out, _ = run("load_plugins", "--plugin-dir", str(seed_plugin_dir), "--json")
+    report = json.loads(out)
+    assert [(p["conn_type"], p["version"]) for p in report["plugins"]] == [
+        ("legacy_crm", "2.1.0"),
+        ("etl_numbers", "1.2.3"),
+    ]
+    assert report["errors"] == []
+
+
+def test_load_plugins_reports_an_unported_seed_file(run: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
+    (tmp_path / "old_sales.py").write_text(
+        "class SalesforcePlugin:\n    PLUGIN_NAME = 'salesforce'\n\n    def create_connector(self, config):\n"
+        "        return None\n"
+    )
+    try:
+        code, out, err = run("load-plugins", "--plugin-dir", str(tmp_path))
+    finally:
+        sys.modules.pop("old_sales", None)
+    assert code == 1
+    assert out.splitlines() == ["Loaded 0 plugins:"]
+    assert "old_sales.py: SalesforcePlugin looks like a seed-style plugin" in err
+    assert "airflow_etl_provider.sdk.compat.ConnectorPlugin" in err

@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from airflow_etl_provider.cli import _commands
 from airflow_etl_provider.exceptions import (
@@ -51,13 +52,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, run: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+    def add(name: str, run: Callable[..., int], help_text: str, **options: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text, **options)
         sub.set_defaults(run=run)
         return sub
 
     add("connectors", _commands.connectors, "list connection types: type, name, origin, operations")
     add("plugins", _commands.plugins, "list third-party connectors (name, version, author, origin) and broken files")
+    add(
+        "load-plugins",
+        _commands.load_plugins,
+        "load plugin files (--plugin-dir DIR, Airflow's plugins folder) and list what they registered",
+        aliases=["load_plugins"],
+    )
     add("test", _commands.test, "test an Airflow connection (exit 1 when the test fails)").add_argument("conn_id")
     schema = add("schema", _commands.schema, "show tables, columns and constraints of a connection")
     schema.add_argument("conn_id")
@@ -110,11 +117,33 @@ def _explain(error: BaseException, args: argparse.Namespace) -> str:
     return str(error)
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is when a line is written (it may be replaced after set-up)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _log_to_stderr() -> None:
-    """Airflow logs to stdout; move it to stderr so stdout holds only the result (`--json`)."""
+    """Send every log line to stderr, so stdout holds only the result (`--json`).
+
+    Airflow configures two paths to stdout when it is imported: the root logger's handler
+    (stdlib loggers: drivers, boto) and structlog's logger factory, which writes the
+    `self.log` lines of hooks (ours and Airflow's providers') straight to `sys.stdout`.
+    """
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
-            handler.setStream(sys.stderr)
+            handler.setStream(_Stderr())  # type: ignore[arg-type]
+    import structlog
+
+    factory: Any = structlog.get_config().get("logger_factory")
+    if hasattr(factory, "io") and factory.io in (None, sys.stdout):
+        factory.io = _Stderr()  # Airflow's LoggerFactory; None means sys.stdout
+    elif isinstance(factory, (structlog.PrintLoggerFactory, structlog.WriteLoggerFactory)):
+        structlog.configure(logger_factory=type(factory)(_Stderr()))  # type: ignore[arg-type]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -73,10 +73,33 @@ def plugins(args: argparse.Namespace, files: list[PluginFile]) -> int:
             ["NAME", "VERSION", "AUTHOR", "TYPE", "ORIGIN"],
             [(m.name, m.version, m.author, m.conn_type, origin) for m, origin in found],
         )
-        if broken:
-            print("\nSkipped plugin files:", file=sys.stderr)
-            for f in broken:
-                print(f"  {f.path}: {f.error}", file=sys.stderr)
+        _print_broken(broken)
+    return FAILED if broken else OK
+
+
+def _print_broken(broken: list[PluginFile]) -> None:
+    if broken:
+        print("\nSkipped plugin files:", file=sys.stderr)
+        for f in broken:
+            print(f"  {f.path}: {f.error}", file=sys.stderr)
+
+
+def load_plugins(args: argparse.Namespace, files: list[PluginFile]) -> int:
+    """What the plugin files (Airflow's plugins folder, --plugin-dir) registered, in the seed's words."""
+    loaded = [(plugin_metadata(registry.connector_class(t)), f) for f in files for t in f.conn_types]
+    broken = [f for f in files if f.error]
+    if args.json:
+        as_json(
+            {
+                "plugins": [{**meta.to_dict(), "path": str(f.path)} for meta, f in loaded],
+                "errors": [{"path": str(f.path), "error": f.error} for f in broken],
+            }
+        )
+    else:
+        print(f"Loaded {len(loaded)} plugins:")
+        for meta, _ in loaded:
+            print(f"- {meta.name} v{meta.version}" if meta.version else f"- {meta.name}")
+        _print_broken(broken)
     return FAILED if broken else OK
 
 

@@ -9,7 +9,7 @@ the live connection:
         connector_class = MyConnector
 
         @pytest.fixture
-        def conn_id(self, airflow_connection):
+        def conn_id(self, airflow_connection):  # fixture of the SDK's pytest plugin
             return airflow_connection("my_api", host="http://127.0.0.1:8080")
 
         @pytest.fixture
@@ -57,12 +57,14 @@ _CALLS = {
 }
 
 
-def _rows(hook: ConnectorHook, name: str) -> dict[int, str]:
-    """`id -> name` of everything in `name`, read back through the connector itself."""
+def _rows(hook: ConnectorHook, name: str) -> list[tuple[int, str]]:
+    """Every `(id, name)` row of `name`, sorted, read back through the connector itself.
+
+    A list, not a dict: a row written twice (an "upsert" that appends) must show up twice.
+    """
     table = pa.Table.from_batches(list(hook.extract(name, chunk_size=1000)))
-    return {
-        int(i): str(n) for i, n in zip(table.column("id").to_pylist(), table.column("name").to_pylist(), strict=True)
-    }
+    ids, names = table.column("id").to_pylist(), table.column("name").to_pylist()
+    return sorted((int(i), str(n)) for i, n in zip(ids, names, strict=True))
 
 
 def _single_row_chunks(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
@@ -207,5 +209,13 @@ class ConnectorConformance:
         self._expect(hook, destination, {1: "ada", 2: "hopper", 3: "linus", 4: "margaret"})
 
     def _expect(self, hook: ConnectorHook, destination: str, rows: dict[int, Any]) -> None:
-        if Operation.EXTRACT in self.connector_class.operations:
-            assert _rows(hook, destination) == rows
+        if Operation.EXTRACT not in self.connector_class.operations:
+            return
+        found = _rows(hook, destination)
+        ids = [i for i, _ in found]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        assert not repeated, (
+            f"{destination!r} holds id {', '.join(map(str, repeated))} more than once: {found}; "
+            "an upsert must update the rows whose keys exist, not add them again"
+        )
+        assert found == sorted(rows.items())

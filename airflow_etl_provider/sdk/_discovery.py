@@ -39,6 +39,14 @@ ORIGIN_DIRECTORY = "plugin directory"
 
 C = TypeVar("C", bound="type[ConnectorHook]")
 
+#: What a plugin file in the seed's style (PLUGIN_NAME, create_connector) is told to do.
+PORTING_HINT = (
+    "subclass airflow_etl_provider.sdk.compat.ConnectorPlugin to keep that style, or port the class to "
+    "airflow_etl_provider.sdk.ConnectorPlugin (docs/plugins.md, 'Porting a seed-style plugin')"
+)
+#: Names that mark a class, or a file's text, as written for the seed's plugin API.
+SEED_MARKERS = ("PLUGIN_NAME", "create_connector")
+
 _loading_origin: ContextVar[str | None] = ContextVar("airflow_etl_loading_origin", default=None)
 
 
@@ -107,6 +115,18 @@ def _registered_types_of(module_name: str) -> list[str]:
     )
 
 
+def _seed_style_classes(module_name: str) -> list[str]:
+    """Classes defined in `module_name` that carry the seed's plugin attributes."""
+    module = sys.modules.get(module_name)
+    return sorted(
+        name
+        for name, value in vars(module or object()).items()
+        if isinstance(value, type)
+        and value.__module__ == module_name
+        and all(hasattr(value, marker) for marker in SEED_MARKERS)
+    )
+
+
 def _import_file(path: Path) -> None:
     """Import `path` as Airflow does: a top-level module named after the file."""
     name = path.stem
@@ -149,9 +169,18 @@ def load_plugins_from_directory(path: str | Path) -> list[PluginFile]:
                 _import_file(file)
         except Exception as error:  # a broken plugin must never stop the others
             result.error = f"{type(error).__name__}: {error}"
+            if all(marker in file.read_text(errors="replace") for marker in SEED_MARKERS):
+                result.error += f". It looks like a seed-style plugin: {PORTING_HINT}"
             log.warning("Skipping plugin file %s: %s", file, result.error)
         else:
             result.conn_types = _registered_types_of(file.stem)
+            unported = [] if result.conn_types else _seed_style_classes(file.stem)
+            if unported:
+                result.error = (
+                    f"{', '.join(unported)} look{'s' if len(unported) == 1 else ''} like a seed-style plugin "
+                    f"({', '.join(SEED_MARKERS)}) but registered no connector: {PORTING_HINT}."
+                )
+                log.warning("Plugin file %s: %s", file, result.error)
         results.append(result)
     return results
 

@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, distribution, packages_dist
 from typing import Any, ClassVar
 
 import jsonschema
+from jsonschema.exceptions import best_match
 
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.base import ConnectorHook
@@ -129,17 +130,30 @@ def connector_problems(cls: object) -> list[str]:
 def _schema_problems(schema: object) -> list[str]:
     if not isinstance(schema, dict):
         return ["`config_schema` must be a JSON Schema object (a dict)"]
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as error:
-        where = ".".join(map(str, error.absolute_path)) or "(root)"
-        return [f"`config_schema` is not a valid JSON Schema at {where}: {error.message}"]
+    invalid = _meta_schema_errors(schema)
+    if invalid:
+        return invalid
     problems = []
     if schema and schema.get("type", "object") != "object":
         problems.append("`config_schema` must describe an object (the connection's extra)")
     for name, spec in schema.get("properties", {}).items():
         if isinstance(spec, dict) and not (spec.get("title") or spec.get("description")):
             problems.append(f"`config_schema` property {name!r} needs a `title` or `description` for its form field")
+    return problems
+
+
+def _meta_schema_errors(schema: dict[str, Any]) -> list[str]:
+    """Every place where `schema` breaks the draft 2020-12 meta-schema, in path order.
+
+    `check_schema` stops at the first; an author fixing a schema wants them all at once.
+    """
+    meta = jsonschema.Draft202012Validator
+    validator = meta(meta.META_SCHEMA, format_checker=meta.FORMAT_CHECKER)
+    problems = []
+    for error in sorted(validator.iter_errors(schema), key=lambda e: [str(part) for part in e.absolute_path]):
+        detail = best_match([error])  # the precise branch of an anyOf / allOf
+        where = ".".join(map(str, error.absolute_path)) or "(root)"
+        problems.append(f"`config_schema` is not a valid JSON Schema at {where}: {detail.message}")
     return problems
 
 

@@ -101,3 +101,28 @@ def test_problems_with_operations_and_modes_are_listed() -> None:
     assert connector_problems(object) == [
         "<class 'object'> is not a subclass of airflow_etl_provider.sdk.ConnectorHook"
     ]
+
+
+def test_every_error_of_an_invalid_config_schema_is_reported_at_once() -> None:
+    class Broken(Inventory):
+        config_schema = {
+            "type": "object",
+            "required": "warehouse",
+            "properties": {
+                "warehouse": {"type": "strin", "title": "Warehouse code"},
+                "page_size": {"type": "integer", "minimum": "1", "title": "Page size"},
+            },
+        }
+
+    schema_problems = [p for p in connector_problems(Broken) if "not a valid JSON Schema" in p]
+    assert [p.split(":")[0] for p in schema_problems] == [
+        "`config_schema` is not a valid JSON Schema at properties.page_size.minimum",
+        "`config_schema` is not a valid JSON Schema at properties.warehouse.type",
+        "`config_schema` is not a valid JSON Schema at required",
+    ]
+    assert "'1' is not of type 'number'" in schema_problems[0]
+    assert "'strin'" in schema_problems[1]
+    assert "'warehouse' is not of type 'array'" in schema_problems[2]
+    with pytest.raises(sdk.PluginError) as error:
+        sdk.check_connector(Broken)
+    assert all(problem in str(error.value) for problem in schema_problems)

@@ -1,7 +1,8 @@
 """Plugins in a real Airflow: a plugins-folder file and an installed plugin distribution.
 
 One throw-away Airflow home serves every test here (each `airflow` command costs seconds):
-its plugins folder holds the numbers plugin and a file with a syntax error, and the example
+its plugins folder holds the numbers plugin, a plugin written for the seed's API (through
+`airflow_etl_provider.sdk.compat`) and a file with a syntax error, and the example
 package under tests/example_plugin_package/ is pip-installed into a temp directory that is
 put on PYTHONPATH for the subprocesses only, so the shared venv is left as it was.
 """
@@ -39,6 +40,10 @@ with DAG("{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catchup=Fal
     ExtractLoadOperator(
         task_id="numbers_to_lake", source_conn_id="numbers", source="numbers",
         destination_conn_id="lake", destination="squares", mode="replace", chunk_size=4,
+    )
+    ExtractLoadOperator(
+        task_id="crm_to_lake", source_conn_id="crm", source="contacts",
+        destination_conn_id="lake", destination="contacts", mode="replace",
     )
 '''
 
@@ -84,6 +89,11 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
     for folder in (plugins, dags, lake):
         folder.mkdir()
     shutil.copy(HERE / "plugin_files" / "numbers_plugin.py", plugins)
+    shutil.copy(HERE / "seed_plugin_files" / "legacy_crm_plugin.py", plugins)
+    crm = tmp / "crm.db"
+    with sqlite3.connect(crm) as db:
+        db.execute("CREATE TABLE contacts (id INTEGER, name TEXT)")
+        db.executemany("INSERT INTO contacts VALUES (?, ?)", [(1, "ada"), (2, "grace"), (3, "linus")])
     (plugins / "broken_plugin.py").write_text("def oops(:\n")
     (dags / "etl_plugins.py").write_text(DAG)
     (tmp / "home").mkdir()
@@ -92,6 +102,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
         connections={
             "numbers": {"conn_type": "etl_numbers", "extra": {"count": 10}},
             "lake": {"conn_type": "jsonl_folder", "extra": {"folder": str(lake)}},
+            "crm": {"conn_type": "legacy_crm", "extra": {"database": str(crm)}},
         },
         env={
             "PYTHONPATH": str(site),
@@ -118,6 +129,7 @@ def test_cli_lists_the_dropped_file_and_the_package_and_reports_the_broken_file(
     assert done.returncode == 0, done.stderr
     origins = {c["conn_type"]: c["origin"] for c in json.loads(done.stdout)}
     assert origins["etl_numbers"] == "plugins folder"
+    assert origins["legacy_crm"] == "plugins folder"
     assert origins["jsonl_folder"] == "entry point"
     assert origins["sqlite"] == "built-in"
     assert f"Skipping plugin file {setup.plugins / 'broken_plugin.py'}: SyntaxError" in done.stderr
@@ -148,6 +160,17 @@ def test_dag_moves_data_from_the_dropped_file_into_the_package(setup: Setup) -> 
     assert [json.loads(line) for line in lines[:2]] == [{"n": 1, "square": 1}, {"n": 2, "square": 4}]
     assert len(lines) == 10
     assert "broken_plugin.py" in done.stdout + done.stderr  # Airflow reports it, the task still ran
+
+
+def test_dag_reads_through_a_seed_style_plugin_file(setup: Setup) -> None:
+    done = setup.cli.tasks_test(DAG_ID, "crm_to_lake")
+    assert logged_summary(done.stdout)["rows"] == 3
+    lines = (setup.lake / "contacts.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"id": 1, "name": "ada"},
+        {"id": 2, "name": "grace"},
+        {"id": 3, "name": "linus"},
+    ]
 
 
 def test_shipped_provider_info_matches_the_connector_schema(setup: Setup) -> None:
