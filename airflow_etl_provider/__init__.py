@@ -1,1 +1,5 @@
 """airflow-etl-provider."""
+
+from airflow_etl_provider.incremental import Incremental
+
+__all__ = ["Incremental"]

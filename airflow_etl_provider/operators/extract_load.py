@@ -27,6 +27,8 @@ from airflow_etl_provider.background import ReadAhead, closed_after
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.hooks.registry import hook_for
+from airflow_etl_provider.incremental.run import IncrementalRun
+from airflow_etl_provider.incremental.spec import Incremental
 from airflow_etl_provider.lineage.datasets import LineageDataset
 from airflow_etl_provider.lineage.transfer import TransferLineage, asset_event_extra
 from airflow_etl_provider.types import LoadMode, Operation
@@ -94,6 +96,8 @@ class ExtractLoadOperator(BaseOperator):
         returns a RecordBatch, Table, DataFrame, or None to drop the chunk.
     :param read_ahead: chunks the source may read ahead of the destination, on a worker thread
         (default 2); 0 reads in the task's own thread, one chunk at a time, for the least memory.
+    :param incremental: move only the rows past the last run's watermark (see `Incremental` and
+        docs/incremental.md). With keys, the load is an upsert; without, an append.
 
     Unless `outlets` are given, the task's outlet is `AssetAlias(outlet_alias_name(...))` and each
     successful run emits an event for the destination's Asset (`airflow_etl_provider.lineage.asset_uri`)
@@ -120,6 +124,7 @@ class ExtractLoadOperator(BaseOperator):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         transform: Transform | None = None,
         read_ahead: int = READ_AHEAD_CHUNKS,
+        incremental: Incremental | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -145,6 +150,9 @@ class ExtractLoadOperator(BaseOperator):
         if read_ahead < 0:
             raise ValueError(f"read_ahead must be 0 (no read-ahead) or a positive number of chunks, got {read_ahead}.")
         self.read_ahead = read_ahead
+        self.incremental = incremental
+        if incremental is not None:
+            self.mode = _incremental_mode(self.mode, self.keys, incremental)
         if self.mode == LoadMode.UPSERT.value and not self.keys:
             raise ValueError("mode='upsert' needs keys=[...]: the columns that identify a row.")
 
@@ -181,10 +189,16 @@ class ExtractLoadOperator(BaseOperator):
         lineage = self._resolve_lineage()
         progress = _Progress(self.log)
         read_schema = _FirstSchema()
+        incremental = self._begin_incremental(context, lineage)
         with source_hook:
-            extracted = source_hook.extract(self.source, chunk_size=self.chunk_size, **self.source_options)
+            source, source_options = self.source, self.source_options
+            if incremental is not None:
+                source, source_options = incremental.source_read(source_hook, source, source_options)
+            extracted = source_hook.extract(source, chunk_size=self.chunk_size, **source_options)
             with self._reading(extracted) as source_chunks:
                 chunks: Iterable[pa.RecordBatch] = source_chunks
+                if incremental is not None:
+                    chunks = incremental.tracker.watch(chunks)
                 if self.transform is not None:
                     chunks = _transformed(read_schema.watch(chunks), self.transform)
                 with destination_hook:
@@ -209,6 +223,19 @@ class ExtractLoadOperator(BaseOperator):
             "mode": self.mode,
             "load": result.to_dict(),
         }
+        extra = asset_event_extra(lineage, chunks=progress.chunks, mode=self.mode)
+        if incremental is not None:
+            # The destination has committed: only now may the watermark move.
+            incremental.commit()
+            summary["incremental"] = incremental.summary()
+            extra["incremental"] = incremental.event_extra()
+            self.log.info(
+                "Incremental: read %s, %d rows, %d boundary rows already loaded skipped; watermark %s",
+                incremental.range.describe(),
+                incremental.tracker.rows,
+                incremental.tracker.skipped,
+                _watermark_fate(incremental),
+            )
         self.log.info(
             "Done: %d rows in %d chunks (%d bytes) in %.2f s",
             progress.rows,
@@ -223,8 +250,28 @@ class ExtractLoadOperator(BaseOperator):
         lineage.bytes = result.bytes or progress.bytes
         files = result.details.get("files")
         lineage.files = len(files) if isinstance(files, list) else None
-        self._announce(context, lineage, asset_event_extra(lineage, chunks=progress.chunks, mode=self.mode))
+        self._announce(context, lineage, extra)
         return summary
+
+    def _begin_incremental(self, context: Context, lineage: TransferLineage) -> IncrementalRun | None:
+        """The incremental run's range, from the watermark stored under the destination's Asset URI."""
+        if self.incremental is None:
+            return None
+        if lineage.output is None:
+            raise EtlError(
+                f"Incremental load into {self.destination!r} on {self.destination_conn_id!r}: the destination has "
+                "no Asset URI to keep the watermark under; name a table, file or folder."
+            )
+        run = IncrementalRun.begin(
+            self.incremental,
+            uri=lineage.output.uri,
+            context=context,
+            source=self.source,
+            mode=self.mode,
+            in_task=context.get("ti") is not None,
+        )
+        self.log.info("Incremental: reading %s (watermark under %s)", run.range.describe(), lineage.output.uri)
+        return run
 
     # -- lineage -------------------------------------------------------------------------
 
@@ -294,6 +341,28 @@ class ExtractLoadOperator(BaseOperator):
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
         """The datasets the failed transfer read and meant to write (no statistics: nothing was written)."""
         return self._openlineage()
+
+
+def _incremental_mode(mode: str, keys: list[str] | None, incremental: Incremental) -> str:
+    """Sling's rule: a cursor with keys upserts the new rows, a cursor alone appends them."""
+    if mode == LoadMode.REPLACE.value:
+        raise ValueError(
+            f"incremental=Incremental(cursor={incremental.cursor!r}) with mode='replace' would replace the table "
+            "with the changed rows only; use mode='upsert' with keys, or 'append'."
+        )
+    if keys and mode == LoadMode.APPEND.value:
+        mode = LoadMode.UPSERT.value
+    if incremental.lag is not None and mode != LoadMode.UPSERT.value:
+        raise ValueError(
+            "Incremental(lag=...) re-reads rows already loaded; an append would duplicate them: give keys=[...]."
+        )
+    return mode
+
+
+def _watermark_fate(incremental: IncrementalRun) -> str:
+    if not incremental.range.stateful:
+        return "unchanged (a stateless range)"
+    return "stored" if incremental.saved else "kept in the Asset event"
 
 
 def _transformed(chunks: Iterable[pa.RecordBatch], transform: Transform) -> Iterator[pa.RecordBatch]:

@@ -1,0 +1,97 @@
+"""One incremental run of a transfer: the range from the stored watermark, the source read with
+that range pushed down, and the new watermark stored once the destination has committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_etl_provider.exceptions import UnsupportedOperationError
+from airflow_etl_provider.hooks.base import ConnectorHook
+from airflow_etl_provider.incremental.spec import CursorRange, Incremental, display, to_json
+from airflow_etl_provider.incremental.state import WatermarkStore, watermark_of
+from airflow_etl_provider.incremental.tracker import CursorTracker
+from airflow_etl_provider.types import LoadMode
+
+
+@dataclass
+class IncrementalRun:
+    """What one run of `spec` reads and, after the load committed, stores."""
+
+    spec: Incremental
+    store: WatermarkStore
+    range: CursorRange
+    tracker: CursorTracker
+    previous: dict[str, Any] | None = None
+    saved: bool = field(default=False)
+
+    @classmethod
+    def begin(
+        cls, spec: Incremental, *, uri: str, context: Any, source: str, mode: str, in_task: bool
+    ) -> IncrementalRun:
+        store = WatermarkStore(uri, in_task=in_task)
+        previous = None if spec.stateless else store.load()
+        cursor_range = spec.range(watermark_of(previous), context)
+        append = mode == LoadMode.APPEND.value
+        # Rows at the boundary the last run loaded, unchanged since: skipped, so a run moves only what changed.
+        skip = set(previous.get("boundary") or ()) if previous and cursor_range.start_closed else None
+        tracker = CursorTracker(
+            cursor_range,
+            source=source,
+            skip=skip,
+            strict_boundary=append,
+            raise_on_missing=spec.on_cursor_missing == "raise",
+        )
+        return cls(spec, store, cursor_range, tracker, previous)
+
+    def source_read(self, hook: ConnectorHook, source: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """`source` and its extract options with the range pushed down to the source."""
+        from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
+        from airflow_etl_provider.incremental.sql import ranged_select
+
+        if not isinstance(hook, SqlConnectorHook):
+            raise UnsupportedOperationError(hook.conn_type, "incremental extract", ["postgres", "mysql", "sqlite"])
+        select, parameters = ranged_select(
+            hook, source, self.range, options.get("parameters"), row_order=self.spec.row_order
+        )
+        return select, {**options, "parameters": parameters}
+
+    def new_state(self) -> dict[str, Any] | None:
+        """What the next run starts from: the largest cursor loaded (never lower than before)."""
+        if not self.range.stateful:
+            return None
+        maximum = self.tracker.maximum
+        if maximum is None:  # nothing new: the watermark stays
+            return self.previous
+        boundary = sorted(self.tracker.boundary)
+        previous_max = watermark_of(self.previous)
+        if previous_max is not None and maximum == previous_max and self.previous:
+            boundary = sorted(set(boundary) | set(self.previous.get("boundary") or ()))
+        return {"cursor": self.range.cursor, "watermark": to_json(maximum), "boundary": boundary}
+
+    def commit(self) -> bool:
+        """Store the new watermark; call only after the destination committed."""
+        state = self.new_state()
+        if state is None or state is self.previous:
+            return False
+        self.saved = self.store.save(state)
+        return self.saved
+
+    def summary(self) -> dict[str, Any]:
+        """The XCom summary's `incremental` entry (and, with `state`, the Asset event's)."""
+        return {
+            "cursor": self.range.cursor,
+            "from": display(self.range.start),
+            "to": display(self.tracker.maximum if self.range.end is None else self.range.end),
+            "max_loaded": display(self.tracker.maximum),
+            "rows": self.tracker.rows,
+            "boundary_rows_skipped": self.tracker.skipped,
+            "stateful": self.range.stateful,
+        }
+
+    def event_extra(self) -> dict[str, Any]:
+        extra = self.summary()
+        state = self.new_state()
+        if state is not None:
+            extra["state"] = state
+        return extra

@@ -1,0 +1,126 @@
+"""Incremental transfers under `airflow dags test`: only the changed rows move, the watermark
+lives in Airflow's asset state store and advances only after the destination committed."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.airflow_cli import AirflowCli, logged_summary
+
+BENCH = Path("/work/shared/bench/orders.sql")
+DAGS = Path(__file__).parent / "dags"
+ROWS = 3000
+
+
+def execute(db, *statements: str) -> list[tuple]:
+    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name, autocommit=True) as conn:
+        result: list[tuple] = []
+        for statement in statements:
+            cursor = conn.execute(statement)
+            result = cursor.fetchall() if cursor.description else []
+        return result
+
+
+def differences(db, source: str, destination: str) -> int:
+    """Rows in one table and not the other, both ways (0: the tables are equal)."""
+    return execute(
+        db,
+        f"SELECT count(*) FROM ((TABLE {source} EXCEPT TABLE {destination}) "
+        f"UNION ALL (TABLE {destination} EXCEPT TABLE {source})) AS d",
+    )[0][0]
+
+
+@pytest.fixture
+def orders(postgres_database) -> None:
+    db = postgres_database
+    subprocess.run(
+        [
+            "psql",
+            "-q",
+            "-h",
+            db.host,
+            "-p",
+            str(db.port),
+            "-U",
+            db.user,
+            "-d",
+            db.name,
+            "-v",
+            f"N={ROWS}",
+            "-f",
+            str(BENCH),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def cli(postgres_database, tmp_path: Path) -> AirflowCli:
+    db = postgres_database
+    home = tmp_path / "airflow_home"
+    home.mkdir()
+    spec = {"conn_type": "postgres", "host": db.host, "port": db.port, "login": db.user, "schema": db.name}
+    return AirflowCli(
+        home,
+        connections={"src": spec, "wh": spec},
+        env={"AIRFLOW__CORE__DAGS_FOLDER": str(DAGS), "ETL_TEST_FAIL_FLAG": str(tmp_path / "fail")},
+    )
+
+
+def run(cli: AirflowCli, dag_id: str = "incremental_orders", check: bool = True) -> subprocess.CompletedProcess[str]:
+    return cli.run("dags", "test", dag_id, check=check)
+
+
+@pytest.mark.airflow_cli
+def test_second_run_moves_only_inserted_and_updated_rows(orders, postgres_database, cli, tmp_path: Path) -> None:
+    db = postgres_database
+    first = logged_summary((done := run(cli)).stdout + done.stderr)
+    assert first["rows"] == ROWS and first["incremental"]["rows"] == ROWS
+    assert execute(db, "SELECT count(*) FROM orders_copy")[0][0] == ROWS
+
+    execute(
+        db,
+        f"INSERT INTO orders SELECT id + {ROWS}, customer_id, amount, quantity, status, note, created_at, "
+        "timestamp '2031-01-01' + id * interval '1 second', is_paid, payload FROM orders WHERE id <= 1000",
+        "UPDATE orders SET amount = amount + 1, updated_at = timestamp '2031-06-01' + id * interval '1 second' "
+        "WHERE id BETWEEN 1001 AND 1500",
+    )
+    second = logged_summary((done := run(cli)).stdout + done.stderr)
+    assert second["rows"] == 1500
+    assert second["incremental"]["rows"] == 1500
+    assert second["incremental"]["to"] == "2031-06-01T00:25:00"
+    assert execute(db, "SELECT count(*) FROM orders_copy")[0][0] == ROWS + 1000
+    assert differences(db, "orders", "orders_copy") == 0
+
+    # A run that fails in chunk 3 rolls back and leaves the watermark: the rerun loads the rows.
+    execute(
+        db,
+        f"INSERT INTO orders SELECT id + {ROWS + 1000}, customer_id, amount, quantity, status, note, created_at, "
+        "timestamp '2032-01-01' + id * interval '1 second', is_paid, payload FROM orders WHERE id <= 1000",
+    )
+    (tmp_path / "fail").touch()
+    failed = run(cli, check=False)
+    assert "injected failure in chunk 3" in failed.stdout + failed.stderr
+    assert execute(db, "SELECT count(*) FROM orders_copy")[0][0] == ROWS + 1000
+    (tmp_path / "fail").unlink()
+    rerun = logged_summary((done := run(cli)).stdout + done.stderr)
+    assert rerun["incremental"]["rows"] == 1000
+    assert rerun["incremental"]["boundary_rows_skipped"] == 1  # the last run's newest row, unchanged
+    assert rerun["incremental"]["from"] == "2031-06-01T00:25:00"
+    assert differences(db, "orders", "orders_copy") == 0
+
+    # A backfill over a past range reads only that range and leaves the watermark alone.
+    backfill = logged_summary((done := run(cli, "incremental_orders_backfill")).stdout + done.stderr)
+    assert backfill["incremental"]["stateful"] is False
+    in_range = execute(
+        db, "SELECT count(*) FROM orders WHERE updated_at >= '2020-01-01' AND updated_at < '2020-07-01'"
+    )[0][0]
+    assert backfill["rows"] == in_range > 0
+    after = logged_summary((done := run(cli)).stdout + done.stderr)
+    assert after["incremental"]["from"] == "2032-01-01T00:16:40"
+    assert after["rows"] == 0 and after["incremental"]["boundary_rows_skipped"] == 1
