@@ -1,4 +1,5 @@
-"""`airflow-etl`: list connectors and plugins, test a connection, show a schema, preview data.
+"""`airflow-etl`: list connectors and plugins, test a connection, show a schema, preview data,
+show or change an incremental transfer's watermark.
 
 Exit codes: 0 success; 1 the operation ran and failed (a connection test failed, a source
 could not be read, a plugin file was skipped); 2 a usage or configuration mistake (unknown
@@ -15,7 +16,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from airflow_etl_provider.cli import _commands
+from airflow_etl_provider.cli import _commands, _state
 from airflow_etl_provider.exceptions import (
     ConnectorConfigError,
     ConnectorNotFoundError,
@@ -73,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("conn_id")
     preview.add_argument("source", help="table, query, file or endpoint, as the connector names it")
     preview.add_argument("--limit", type=_positive, default=20, help="rows to show (default 20)")
+    state = add("state", _state.state, "show, set or reset an incremental transfer's watermark")
+    state.add_argument("action", choices=["show", "set", "reset"])
+    state.add_argument("dag_id")
+    state.add_argument("task_id")
+    state.add_argument("value", nargs="?", help="for set: the new watermark (ISO 8601 timestamp or date, or a number)")
     info = add(
         "provider-info",
         _commands.provider_info_command,

@@ -3,7 +3,9 @@ lives in Airflow's asset state store and advances only after the destination com
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -14,6 +16,7 @@ from tests.airflow_cli import AirflowCli, logged_summary
 BENCH = Path("/work/shared/bench/orders.sql")
 DAGS = Path(__file__).parent / "dags"
 ROWS = 3000
+ETL = str(Path(sys.executable).with_name("airflow-etl"))
 
 
 def execute(db, *statements: str) -> list[tuple]:
@@ -72,6 +75,12 @@ def cli(postgres_database, tmp_path: Path) -> AirflowCli:
     )
 
 
+def etl_cli(cli: AirflowCli, *args: str) -> subprocess.CompletedProcess[str]:
+    process = subprocess.run([ETL, *args], env=cli.env, capture_output=True, text=True, timeout=120, cwd=cli.home)
+    assert process.returncode == 0, process.stderr[-4000:]
+    return process
+
+
 def run(cli: AirflowCli, dag_id: str = "incremental_orders", check: bool = True) -> subprocess.CompletedProcess[str]:
     return cli.run("dags", "test", dag_id, check=check)
 
@@ -124,3 +133,21 @@ def test_second_run_moves_only_inserted_and_updated_rows(orders, postgres_databa
     after = logged_summary((done := run(cli)).stdout + done.stderr)
     assert after["incremental"]["from"] == "2032-01-01T00:16:40"
     assert after["rows"] == 0 and after["incremental"]["boundary_rows_skipped"] == 1
+
+    # The CLI shows the watermark; after a reset the next run loads everything again.
+    shown = json.loads(etl_cli(cli, "state", "show", "incremental_orders", "orders", "--json").stdout)
+    assert shown["watermark"] == "2032-01-01T00:16:40" and shown["cursor"] == "updated_at"
+    assert shown["asset"].endswith("/public/orders_copy")
+    etl_cli(cli, "state", "reset", "incremental_orders", "orders")
+    assert (
+        json.loads(etl_cli(cli, "state", "show", "incremental_orders", "orders", "--json").stdout)["watermark"] is None
+    )
+    full = run(cli)
+    assert logged_summary(full.stdout + full.stderr)["rows"] == ROWS + 2000
+    assert "watermark stored" in full.stdout + full.stderr  # the asset state store took it
+    stored = json.loads(etl_cli(cli, "state", "show", "incremental_orders", "orders", "--json").stdout)
+    assert stored == {**shown, "from": "asset state store"}
+    # set moves the watermark by hand: the next run reads from there.
+    etl_cli(cli, "state", "set", "incremental_orders", "orders", "2032-01-01T00:10:00")
+    moved = logged_summary((done := run(cli)).stdout + done.stderr)["incremental"]
+    assert moved["from"] == "2032-01-01T00:10:00" and moved["rows"] == 401
