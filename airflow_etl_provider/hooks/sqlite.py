@@ -19,7 +19,7 @@ from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, sqlite_table
-from airflow_etl_provider.sql.names import TableName
+from airflow_etl_provider.sql.names import TableName, parameters_as_null
 from airflow_etl_provider.sql.rows import rows_to_batch
 from airflow_etl_provider.sql.sqlite import SQLiteLoader, arrow_type_for, quote_identifier
 from airflow_etl_provider.types import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
@@ -118,7 +118,8 @@ class SQLiteConnectorHook(SqlConnectorHook):
         with self:
             select = self.select_for(source)
             try:
-                types = self._declared_types(select)  # before query_only: the probe is a temporary view
+                # before query_only: the probe is a temporary view, which takes no parameters
+                types = self._declared_types(parameters_as_null(select, "sqlite"))
                 self.db.execute("PRAGMA query_only = ON")
             except sqlite3.Error as error:
                 raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {error}") from error

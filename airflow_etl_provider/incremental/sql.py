@@ -38,6 +38,8 @@ def ranged_select(
     where = " AND ".join(conditions)
     if where and cursor_range.include_missing:
         where = f"({where}) OR {column} IS NULL"
+    elif not where and not cursor_range.include_missing:
+        where = f"{column} IS NOT NULL"
     placeholders = {name: _placeholder(hook.dialect, name, named) for name in values}
     select = f"SELECT * FROM ({hook.select_for(source)}) AS {ALIAS}"
     if where:

@@ -69,6 +69,28 @@ def read_statement(text: str, dialect: Dialect) -> str:
     return text[: tokens[-1].end].strip()
 
 
+def parameters_as_null(text: str, dialect: Dialect) -> str:
+    """`text` with each bound-parameter placeholder (`?`, `:name`, `@name`, `$name`) outside
+    literals and comments replaced by NULL: the same columns, for a probe that takes no parameters
+    (SQLite refuses parameters in a view)."""
+    tokens = list(_tokens(text, dialect))
+    spans: list[tuple[int, int]] = []
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        if token.text == "?":
+            spans.append((token.start, token.end))
+        elif (
+            token.text in (":", "@", "$")
+            and following
+            and following.start == token.end
+            and following.text.isidentifier()
+        ):
+            spans.append((token.start, following.end))
+    for start, end in reversed(spans):
+        text = f"{text[:start]}NULL{text[end:]}"
+    return text
+
+
 def _check_one_statement(tokens: list[_Token]) -> None:
     if semicolon := next((token for token in tokens if token.text == ";"), None):
         raise ValueError(f"it holds more than one statement (a ';' at character {semicolon.start + 1})")
