@@ -151,3 +151,145 @@ def test_second_run_moves_only_inserted_and_updated_rows(orders, postgres_databa
     etl_cli(cli, "state", "set", "incremental_orders", "orders", "2032-01-01T00:10:00")
     moved = logged_summary((done := run(cli)).stdout + done.stderr)["incremental"]
     assert moved["from"] == "2032-01-01T00:10:00" and moved["rows"] == 401
+
+
+def copy_orders_to_mysql(postgres_database, mysql_database) -> None:
+    """The bench table in MySQL, written by the connectors themselves (a DATETIME(6) updated_at)."""
+    from airflow.sdk import Connection
+
+    from airflow_etl_provider.hooks.mysql import MySqlConnectorHook
+    from airflow_etl_provider.hooks.postgres import PostgresConnectorHook
+
+    pg, my = postgres_database, mysql_database
+    source = PostgresConnectorHook(
+        connection=Connection(
+            conn_id="p", conn_type="postgres", host=pg.host, port=pg.port, login=pg.user, schema=pg.name
+        )
+    )
+    destination = MySqlConnectorHook(
+        connection=Connection(
+            conn_id="m", conn_type="mysql", host=my.host, port=my.port, login=my.user, password="", schema=my.name
+        )
+    )
+    destination.load(source.extract("orders", chunk_size=1000), "orders", mode="replace")
+
+
+def mysql_rows(db, sql: str) -> list[tuple]:
+    import mysql.connector
+
+    conn = mysql.connector.connect(
+        host=db.host, port=db.port, user=db.user, password="", database=db.name, autocommit=True
+    )
+    try:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        return cursor.fetchall() if cursor.description else []
+    finally:
+        conn.close()
+
+
+@pytest.mark.airflow_cli
+def test_mysql_to_postgres_second_run_moves_only_the_changes(
+    orders, postgres_database, mysql_database, tmp_path
+) -> None:
+    copy_orders_to_mysql(postgres_database, mysql_database)
+    pg, my = postgres_database, mysql_database
+    home = tmp_path / "airflow_home"
+    home.mkdir()
+    cli = AirflowCli(
+        home,
+        connections={
+            "src": {
+                "conn_type": "mysql",
+                "host": my.host,
+                "port": my.port,
+                "login": my.user,
+                "password": "",
+                "schema": my.name,
+            },
+            "wh": {"conn_type": "postgres", "host": pg.host, "port": pg.port, "login": pg.user, "schema": pg.name},
+        },
+        env={"AIRFLOW__CORE__DAGS_FOLDER": str(DAGS)},
+    )
+    assert logged_summary((done := run(cli)).stdout + done.stderr)["rows"] == ROWS
+    mysql_rows(
+        my,
+        f"INSERT INTO orders SELECT id + {ROWS}, customer_id, amount, quantity, status, note, created_at, "
+        "TIMESTAMP '2031-01-01 00:00:00' + INTERVAL id SECOND, is_paid, payload FROM orders WHERE id <= 1000",
+    )
+    mysql_rows(
+        my,
+        "UPDATE orders SET amount = amount + 1, updated_at = TIMESTAMP '2031-06-01 00:00:00' + INTERVAL id SECOND "
+        "WHERE id BETWEEN 1001 AND 1500",
+    )
+    second = logged_summary((done := run(cli)).stdout + done.stderr)
+    assert second["rows"] == second["incremental"]["rows"] == 1500
+    source = mysql_rows(my, "SELECT id, amount, updated_at FROM orders ORDER BY id")
+    copied = execute(pg, "SELECT id, amount, updated_at FROM orders_copy ORDER BY id")
+    assert len(copied) == ROWS + 1000 and copied == source
+
+
+@pytest.mark.airflow_cli
+def test_postgres_to_s3_parquet_appends_only_the_changes(
+    orders, postgres_database, moto_server, s3_bucket, tmp_path
+) -> None:
+    import boto3
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    pg = postgres_database
+    home = tmp_path / "airflow_home"
+    home.mkdir()
+    cli = AirflowCli(
+        home,
+        connections={
+            "src": {"conn_type": "postgres", "host": pg.host, "port": pg.port, "login": pg.user, "schema": pg.name},
+            "wh": {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"},
+            },
+        },
+        env={
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "ETL_TEST_KEYS": "",
+            "ETL_TEST_DESTINATION": f"s3://{s3_bucket}/orders/",
+        },
+    )
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    def parts() -> pa.Table:
+        keys = [item["Key"] for item in s3.list_objects_v2(Bucket=s3_bucket, Prefix="orders/").get("Contents", [])]
+        tables = [
+            pq.read_table(pa.BufferReader(s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read())) for key in keys
+        ]
+        return pa.concat_tables(tables)
+
+    first = logged_summary((done := run(cli)).stdout + done.stderr)
+    assert first["rows"] == ROWS and first["mode"] == "append" and parts().num_rows == ROWS
+    execute(
+        pg,
+        f"INSERT INTO orders SELECT id + {ROWS}, customer_id, amount, quantity, status, note, created_at, "
+        "timestamp '2031-01-01' + id * interval '1 second', is_paid, payload FROM orders WHERE id <= 1000",
+        "UPDATE orders SET amount = amount + 1, updated_at = timestamp '2031-06-01' + id * interval '1 second' "
+        "WHERE id BETWEEN 1001 AND 1500",
+    )
+    second = logged_summary((done := run(cli)).stdout + done.stderr)
+    assert second["rows"] == second["incremental"]["rows"] == 1500
+    table = parts()
+    assert table.num_rows == ROWS + 1500  # every version of a row, as an append keeps it
+    latest: dict[int, tuple] = {}
+    for row in table.select(["id", "amount", "updated_at"]).to_pylist():
+        if row["id"] not in latest or row["updated_at"] > latest[row["id"]][1]:
+            latest[row["id"]] = (row["amount"], row["updated_at"])
+    source = execute(pg, "SELECT id, amount, updated_at FROM orders ORDER BY id")
+    assert [(i, *latest[i]) for i in sorted(latest)] == source
+    assert pc.max(table.column("updated_at")).as_py().isoformat() == "2031-06-01T00:25:00"

@@ -11,6 +11,8 @@ from airflow_etl_provider import Incremental
 from airflow_etl_provider.operators.extract_load import ExtractLoadOperator
 
 FAIL_FLAG = os.environ.get("ETL_TEST_FAIL_FLAG", "")
+#: No keys: an append (a file destination keeps every version of a row).
+KEYS = [key for key in os.environ.get("ETL_TEST_KEYS", "id").split(",") if key]
 
 
 def fail_at_chunk_3(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -28,7 +30,7 @@ with DAG(dag_id="incremental_orders", schedule=None, catchup=False):
         source=os.environ.get("ETL_TEST_SOURCE", "orders"),
         destination_conn_id="wh",
         destination=os.environ.get("ETL_TEST_DESTINATION", "orders_copy"),
-        keys=["id"],
+        keys=KEYS,
         chunk_size=300,
         transform=fail_at_chunk_3,
         incremental=Incremental(cursor="updated_at", initial="2000-01-01T00:00:00Z"),
