@@ -34,11 +34,12 @@ class IncrementalRun:
         cursor_range = spec.range(watermark_of(previous), context)
         append = mode == LoadMode.APPEND.value
         # Rows at the boundary the last run loaded, unchanged since: skipped, so a run moves only what changed.
-        skip = set(previous.get("boundary") or ()) if previous and cursor_range.start_closed else None
+        skip = set(previous.get("boundary") or ()) if previous and cursor_range.stateful else None
         tracker = CursorTracker(
             cursor_range,
             source=source,
             skip=skip,
+            skip_at=watermark_of(previous) if skip else None,
             strict_boundary=append,
             raise_on_missing=spec.on_cursor_missing == "raise",
         )

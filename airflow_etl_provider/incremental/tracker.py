@@ -29,7 +29,9 @@ class CursorTracker:
     """Watches the source's chunks for one run.
 
     :param cursor_range: the range read (its start is the boundary).
-    :param skip: hashes of the rows at the boundary the last run loaded (an append's dedup); None: keep all.
+    :param skip: hashes of the rows at the last run's watermark it loaded; such a row read again
+        unchanged is dropped (None: keep all).
+    :param skip_at: that watermark (the range's start, unless a lag moved the start back).
     :param strict_boundary: more than MAX_BOUNDARY_ROWS rows at the maximum is an error (an
         append cannot dedup them next run); otherwise they are forgotten and the next run's
         upsert overwrites them with the same values.
@@ -42,12 +44,14 @@ class CursorTracker:
         *,
         source: str,
         skip: set[str] | None = None,
+        skip_at: CursorValue | None = None,
         strict_boundary: bool = False,
         raise_on_missing: bool = False,
     ) -> None:
         self.range = cursor_range
         self.source = source
         self.skip = skip or set()
+        self.skip_at = skip_at
         self.strict_boundary = strict_boundary
         self.boundary_overflow = False
         self.raise_on_missing = raise_on_missing
@@ -76,7 +80,7 @@ class CursorTracker:
                     f"Incremental cursor {self.cursor!r} is NULL in row {index + 1} of chunk {self.chunks} of "
                     f"{self.source!r}; pass on_cursor_missing='include' or 'exclude' to load or skip such rows."
                 )
-            if self.skip and self.range.start is not None:
+            if self.skip and self.skip_at is not None:
                 batch = self._without_loaded(batch)
             self._observe(batch)
             self.rows += batch.num_rows
@@ -86,11 +90,11 @@ class CursorTracker:
         """`batch` without the boundary rows the last run already appended."""
         column = batch.column(self.cursor)
         try:
-            start = pa.scalar(self.range.start, column.type)
+            start = pa.scalar(self.skip_at, column.type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
             raise SourceError(
                 f"Incremental cursor {self.cursor!r} of {self.source!r} is {column.type} now, but the watermark "
-                f"{self.range.start!r} was stored from another type; reset the state (airflow-etl state reset)."
+                f"{self.skip_at!r} was stored from another type; reset the state (airflow-etl state reset)."
             ) from error
         at_start = pc.fill_null(pc.equal(column, start), False)
         if not pc.any(at_start).as_py():
