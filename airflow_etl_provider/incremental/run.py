@@ -46,16 +46,26 @@ class IncrementalRun:
         return cls(spec, store, cursor_range, tracker, previous)
 
     def source_read(self, hook: ConnectorHook, source: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """`source` and its extract options with the range pushed down to the source."""
+        """`source` and its extract options with the range pushed down to the source: a SQL
+        WHERE, or a REST API's query parameters (its rows are also filtered here)."""
         from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
         from airflow_etl_provider.incremental.sql import ranged_select
 
+        if hook.conn_type == "rest_api":
+            self.tracker.filter_range = True
+            return source, {**options, "params": {**(options.get("params") or {}), **self._query_parameters()}}
         if not isinstance(hook, SqlConnectorHook):
-            raise UnsupportedOperationError(hook.conn_type, "incremental extract", ["postgres", "mysql", "sqlite"])
+            raise UnsupportedOperationError(
+                hook.conn_type, "incremental extract", ["postgres", "mysql", "sqlite", "rest_api"]
+            )
         select, parameters = ranged_select(
             hook, source, self.range, options.get("parameters"), row_order=self.spec.row_order
         )
         return select, {**options, "parameters": parameters}
+
+    def _query_parameters(self) -> dict[str, str]:
+        bounds = ((self.spec.start_param, self.range.start), (self.spec.end_param, self.range.end))
+        return {name: _as_query_value(value) for name, value in bounds if name and value is not None}
 
     def new_state(self) -> dict[str, Any] | None:
         """What the next run starts from: the largest cursor loaded (never lower than before)."""
@@ -87,6 +97,7 @@ class IncrementalRun:
             "max_loaded": display(self.tracker.maximum),
             "rows": self.tracker.rows,
             "boundary_rows_skipped": self.tracker.skipped,
+            "out_of_range_rows_dropped": self.tracker.out_of_range,
             "stateful": self.range.stateful,
         }
 
@@ -96,3 +107,14 @@ class IncrementalRun:
         if state is not None:
             extra["state"] = state
         return extra
+
+
+def _as_query_value(value: Any) -> str:
+    """A cursor bound as a query parameter: ISO 8601 for times and dates, digits for numbers."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

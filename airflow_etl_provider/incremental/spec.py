@@ -109,6 +109,9 @@ class Incremental:
     :param row_order: "asc" or "desc" orders the source by the cursor; None reads in the source's order.
     :param use_data_interval: read Airflow's data interval `[data_interval_start, data_interval_end)`
         instead of the watermark (stateless, as with `end`).
+    :param start_param: REST sources: the query parameter that takes the range's start (e.g.
+        "since", "updated_after"); the rows are filtered client-side as well.
+    :param end_param: REST sources: the query parameter that takes the range's end.
     """
 
     cursor: str
@@ -119,6 +122,8 @@ class Incremental:
     on_cursor_missing: Literal["raise", "include", "exclude"] = "raise"
     row_order: Literal["asc", "desc"] | None = None
     use_data_interval: bool = False
+    start_param: str | None = None
+    end_param: str | None = None
 
     def __post_init__(self) -> None:
         if not self.cursor or not isinstance(self.cursor, str):

@@ -36,6 +36,7 @@ class CursorTracker:
         append cannot dedup them next run); otherwise they are forgotten and the next run's
         upsert overwrites them with the same values.
     :param raise_on_missing: a NULL cursor is an error naming the column and the chunk.
+    :param filter_range: drop the rows outside the range here (a source that cannot bound it itself).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class CursorTracker:
         skip_at: CursorValue | None = None,
         strict_boundary: bool = False,
         raise_on_missing: bool = False,
+        filter_range: bool = False,
     ) -> None:
         self.range = cursor_range
         self.source = source
@@ -55,6 +57,8 @@ class CursorTracker:
         self.strict_boundary = strict_boundary
         self.boundary_overflow = False
         self.raise_on_missing = raise_on_missing
+        self.filter_range = filter_range
+        self.out_of_range = 0
         self.maximum: CursorValue | None = None
         self.boundary: set[str] = set()
         self.rows = 0
@@ -80,11 +84,36 @@ class CursorTracker:
                     f"Incremental cursor {self.cursor!r} is NULL in row {index + 1} of chunk {self.chunks} of "
                     f"{self.source!r}; pass on_cursor_missing='include' or 'exclude' to load or skip such rows."
                 )
+            if self.filter_range:
+                batch = self._in_range(batch)
             if self.skip and self.skip_at is not None:
                 batch = self._without_loaded(batch)
             self._observe(batch)
             self.rows += batch.num_rows
             yield batch
+
+    def _in_range(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """`batch` without the rows whose cursor is outside the range (NULLs as configured)."""
+        column = batch.column(self.cursor)
+        keep = pa.array([True] * batch.num_rows)
+        if self.range.start is not None:
+            start = self._scalar(self.range.start, column)
+            above = pc.greater_equal(column, start) if self.range.start_closed else pc.greater(column, start)
+            keep = pc.and_(keep, above)
+        if self.range.end is not None:
+            keep = pc.and_(keep, pc.less(column, self._scalar(self.range.end, column)))
+        keep = pc.fill_null(keep, self.range.include_missing)
+        self.out_of_range += batch.num_rows - pc.sum(pc.cast(keep, pa.int64())).as_py() if batch.num_rows else 0
+        return batch.filter(keep)
+
+    def _scalar(self, value: CursorValue, column: pa.Array) -> pa.Scalar:
+        try:
+            return pa.scalar(value, column.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
+            raise SourceError(
+                f"Incremental cursor {self.cursor!r} of {self.source!r} is {column.type}, which cannot be compared "
+                f"with {value!r}; declare its type (e.g. column_types={{{self.cursor!r}: 'timestamp[us, tz=UTC]'}})."
+            ) from error
 
     def _without_loaded(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """`batch` without the boundary rows the last run already appended."""

@@ -47,3 +47,15 @@ with DAG(dag_id="incremental_orders_backfill", schedule=None, catchup=False):
         chunk_size=300,
         incremental=Incremental(cursor="updated_at", initial="2020-01-01T00:00:00Z", end="2020-07-01T00:00:00Z"),
     )
+
+with DAG(dag_id="incremental_rest", schedule=None, catchup=False):
+    ExtractLoadOperator(
+        task_id="events",
+        source_conn_id="api",
+        source="events",
+        source_options={"column_types": {"updated_at": "timestamp[us, tz=UTC]"}},
+        destination_conn_id="wh",
+        destination="events",
+        keys=["id"],
+        incremental=Incremental(cursor="updated_at", initial="2026-01-01T00:00:00Z", start_param="since"),
+    )
