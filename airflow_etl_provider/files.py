@@ -8,7 +8,9 @@ after a failure or after an earlier load that was killed -- is written once here
 directory, prefix or glob skips hidden names (`_x`, `.x`) below it, as Spark, Hive and Arrow do.
 
 Common read options: `format` (override the extension), `compression` ("gzip" / "none"),
-`file_name_column` (add each row's file name as a column), `column_types`; the rest go to
+`file_name_column` (add each row's file name as a column), `column_types`, `names_from` /
+`names_after` / `names_before` (only the files whose name sorts in that range: incremental
+reads); the rest go to
 the format. Common write options: `format`, `compression`, `max_rows_per_file`; the rest go
 to the format.
 """
@@ -195,8 +197,32 @@ def read_files(store: FileStore, source: str, *, chunk_size: int, options: dict[
 
     Later files are read with the first file's column types, so type inference happens once.
     """
-    names = store.expand(source)
-    return rebatch(_read_each(store, names, chunk_size, dict(options)), chunk_size)
+    options = dict(options)
+    names = _named_between(
+        store,
+        store.expand(source),
+        options.pop("names_from", None),
+        options.pop("names_after", None),
+        options.pop("names_before", None),
+    )
+    return rebatch(_read_each(store, names, chunk_size, options), chunk_size)
+
+
+def _named_between(
+    store: FileStore, names: list[str], start: str | None, after: str | None, before: str | None
+) -> list[str]:
+    """The files whose name (as `display` spells it, e.g. an s3:// URI) sorts from `start` (or
+    after `after`) and before `before`: an incremental read by key order opens no file it loaded before."""
+    kept = []
+    for name in names:
+        shown = store.display(name)
+        if (
+            (start is None or shown >= start)
+            and (after is None or shown > after)
+            and (before is None or shown < before)
+        ):
+            kept.append(name)
+    return kept
 
 
 def _read_each(

@@ -3,7 +3,7 @@ that range pushed down, and the new watermark stored once the destination has co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airflow_etl_provider.exceptions import UnsupportedOperationError
@@ -48,20 +48,44 @@ class IncrementalRun:
     def source_read(self, hook: ConnectorHook, source: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """`source` and its extract options with the range pushed down to the source: a SQL
         WHERE, or a REST API's query parameters (its rows are also filtered here)."""
+        from airflow_etl_provider.hooks.file_base import FileConnectorHook
         from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
         from airflow_etl_provider.incremental.sql import ranged_select
 
+        if isinstance(hook, FileConnectorHook):
+            return source, self._file_options(options)
         if hook.conn_type == "rest_api":
             self.tracker.filter_range = True
             return source, {**options, "params": {**(options.get("params") or {}), **self._query_parameters()}}
         if not isinstance(hook, SqlConnectorHook):
             raise UnsupportedOperationError(
-                hook.conn_type, "incremental extract", ["postgres", "mysql", "sqlite", "rest_api"]
+                hook.conn_type, "incremental extract", ["postgres", "mysql", "sqlite", "rest_api", "filesystem", "aws"]
             )
         select, parameters = ranged_select(
             hook, source, self.range, options.get("parameters"), row_order=self.spec.row_order
         )
         return select, {**options, "parameters": parameters}
+
+    def _file_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Files by key order: the cursor is the file name column, and the files named up to the
+        watermark (loaded before: files do not change under their name) are not opened."""
+        if options.get("file_name_column") != self.range.cursor:
+            raise ValueError(
+                "An incremental file source is read by key order: give source_options="
+                f"{{'file_name_column': {self.range.cursor!r}}} so the cursor {self.range.cursor!r} "
+                "is each row's file name."
+            )
+        if self.previous is not None and self.range.start_closed and self.spec.lag is None:
+            self.range = replace(self.range, start_closed=False)
+            self.tracker.range = self.range
+        self.tracker.boundary_overflow = True  # a file's rows need no boundary: the next run opens it not
+        start_option = "names_from" if self.range.start_closed else "names_after"
+        bounds = {start_option: self.range.start, "names_before": self.range.end}
+        for name, value in bounds.items():
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"An incremental file source's range is file names (text); got {value!r} for {name}.")
+        self.tracker.filter_range = True
+        return {**options, **{name: value for name, value in bounds.items() if value is not None}}
 
     def _query_parameters(self) -> dict[str, str]:
         bounds = ((self.spec.start_param, self.range.start), (self.spec.end_param, self.range.end))

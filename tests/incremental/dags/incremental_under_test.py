@@ -59,3 +59,14 @@ with DAG(dag_id="incremental_rest", schedule=None, catchup=False):
         keys=["id"],
         incremental=Incremental(cursor="updated_at", initial="2026-01-01T00:00:00Z", start_param="since"),
     )
+
+with DAG(dag_id="incremental_files", schedule=None, catchup=False):
+    ExtractLoadOperator(
+        task_id="landing",
+        source_conn_id="files",
+        source="landing/*.csv",
+        source_options={"file_name_column": "source_file"},
+        destination_conn_id="wh",
+        destination="landing",
+        incremental=Incremental(cursor="source_file"),
+    )
