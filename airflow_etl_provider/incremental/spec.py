@@ -18,6 +18,7 @@ CursorValue = int | float | str | dt.date | dt.datetime
 RANGE_STARTS = ("closed", "open")
 ON_CURSOR_MISSING = ("raise", "include", "exclude")
 ROW_ORDERS = ("asc", "desc")
+SCHEMA_EVOLUTIONS = ("add_columns", "freeze", "discard")
 
 
 def parse_cursor_value(value: Any, what: str) -> CursorValue:
@@ -112,6 +113,9 @@ class Incremental:
     :param start_param: REST sources: the query parameter that takes the range's start (e.g.
         "since", "updated_after"); the rows are filtered client-side as well.
     :param end_param: REST sources: the query parameter that takes the range's end.
+    :param schema_evolution: a column the source gained, for a SQL destination: "add_columns"
+        (default: ALTER TABLE ... ADD COLUMN before the load), "freeze" (refuse, naming it) or
+        "discard" (drop it). A widened column type is refused whatever this says.
     """
 
     cursor: str
@@ -124,6 +128,7 @@ class Incremental:
     use_data_interval: bool = False
     start_param: str | None = None
     end_param: str | None = None
+    schema_evolution: Literal["add_columns", "freeze", "discard"] = "add_columns"
 
     def __post_init__(self) -> None:
         if not self.cursor or not isinstance(self.cursor, str):
@@ -136,6 +141,10 @@ class Incremental:
             )
         if self.row_order is not None and self.row_order not in ROW_ORDERS:
             raise ValueError(f"Incremental row_order must be one of {ROW_ORDERS} or None, got {self.row_order!r}.")
+        if self.schema_evolution not in SCHEMA_EVOLUTIONS:
+            raise ValueError(
+                f"Incremental schema_evolution must be one of {SCHEMA_EVOLUTIONS}, got {self.schema_evolution!r}."
+            )
         if self.end is not None and self.use_data_interval:
             raise ValueError("Incremental takes end= or use_data_interval=True, not both: both set the range.")
         for name in ("initial", "end"):

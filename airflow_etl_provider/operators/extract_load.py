@@ -27,6 +27,7 @@ from airflow_etl_provider.background import ReadAhead, closed_after
 from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.hooks.registry import hook_for
+from airflow_etl_provider.incremental.drift import evolving, sql_evolver
 from airflow_etl_provider.incremental.run import IncrementalRun
 from airflow_etl_provider.incremental.spec import Incremental
 from airflow_etl_provider.lineage.datasets import LineageDataset
@@ -201,6 +202,11 @@ class ExtractLoadOperator(BaseOperator):
                     chunks = incremental.tracker.watch(chunks)
                 if self.transform is not None:
                     chunks = _transformed(read_schema.watch(chunks), self.transform)
+                if incremental is not None and _is_sql(destination_hook):
+                    evolve = sql_evolver(
+                        destination_hook, self.destination, incremental.spec.schema_evolution, self.log
+                    )
+                    chunks = evolving(chunks, evolve)
                 with destination_hook:
                     result = destination_hook.load(
                         progress.track(chunks),
@@ -357,6 +363,12 @@ def _incremental_mode(mode: str, keys: list[str] | None, incremental: Incrementa
             "Incremental(lag=...) re-reads rows already loaded; an append would duplicate them: give keys=[...]."
         )
     return mode
+
+
+def _is_sql(hook: ConnectorHook) -> bool:
+    from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
+
+    return isinstance(hook, SqlConnectorHook)
 
 
 def _watermark_fate(incremental: IncrementalRun) -> str:
