@@ -176,7 +176,7 @@ class Incremental:
             return CursorRange(self.cursor, start, end, True, include_missing, stateful=False)
         if watermark is None:
             start = None if self.initial is None else parse_cursor_value(self.initial, "Incremental initial")
-            return CursorRange(self.cursor, start, None, True, include_missing)
+            return CursorRange(self.cursor, start, None, self.range_start == "closed", include_missing)
         start = watermark
         if self.lag is not None:
             start = _minus(watermark, self.lag, self.cursor)

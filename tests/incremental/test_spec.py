@@ -28,6 +28,7 @@ def test_later_runs_start_at_the_watermark_minus_lag() -> None:
     cursor_range = spec.range(dt.datetime(2026, 2, 1, 12, 0))
     assert cursor_range.start == dt.datetime(2026, 2, 1, 11, 55) and cursor_range.start_closed
     assert Incremental(cursor="id", range_start="open").range(41).start_closed is False
+    assert Incremental(cursor="id", initial=40, range_start="open").range(None).start_closed is False
 
 
 def test_end_makes_the_run_stateless_and_ignores_the_watermark() -> None:
