@@ -102,7 +102,8 @@ class ExtractLoadOperator(BaseOperator):
 
     Unless `outlets` are given, the task's outlet is `AssetAlias(outlet_alias_name(...))` and each
     successful run emits an event for the destination's Asset (`airflow_etl_provider.lineage.asset_uri`)
-    with `{"rows", "bytes", "chunks", "mode"}` in its extra; unless `inlets` are given, the
+    with `{"rows", "bytes", "chunks", "mode"}` (and `incremental` for an incremental run) in its
+    extra; unless `inlets` are given, the
     source's Assets become the inlets at run time. Given outlets that are Assets get the same
     extra keys in their events.
     """
