@@ -230,12 +230,10 @@ class ExtractLoadOperator(BaseOperator):
             "mode": self.mode,
             "load": result.to_dict(),
         }
-        extra = asset_event_extra(lineage, chunks=progress.chunks, mode=self.mode)
         if incremental is not None:
             # The destination has committed: only now may the watermark move.
             incremental.commit()
             summary["incremental"] = incremental.summary()
-            extra["incremental"] = incremental.event_extra()
             self.log.info(
                 "Incremental: read %s, %d rows, %d boundary rows already loaded skipped; watermark %s",
                 incremental.range.describe(),
@@ -257,6 +255,9 @@ class ExtractLoadOperator(BaseOperator):
         lineage.bytes = result.bytes or progress.bytes
         files = result.details.get("files")
         lineage.files = len(files) if isinstance(files, list) else None
+        extra = asset_event_extra(lineage, chunks=progress.chunks, mode=self.mode)
+        if incremental is not None:
+            extra["incremental"] = incremental.event_extra()
         self._announce(context, lineage, extra)
         return summary
 
