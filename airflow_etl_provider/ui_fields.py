@@ -6,6 +6,7 @@ properties that this module turns into `conn-fields` for the React connection fo
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,19 +26,47 @@ FORM_SCHEMA_KEYWORDS = (
 )
 
 
+#: A Markdown code span; the form shows help texts as plain text, backticks included.
+_CODE_SPAN = re.compile(r"`([^`]*)`")
+
+
 def _label(name: str, spec: dict[str, Any]) -> str:
     return spec.get("title") or name.replace("_", " ").capitalize()
 
 
+def help_text(description: str) -> str:
+    """A schema description as the form shows it: code spans quoted, not backticked."""
+    return _CODE_SPAN.sub(r'"\1"', description)
+
+
+def _form_schema(spec: dict[str, Any], required: bool) -> dict[str, Any]:
+    """The field's JSON Schema; an optional field also accepts null, which the form needs.
+
+    Airflow's form marks every field whose type does not include "null" as required and
+    keeps Save disabled while it is empty, whatever its default.
+    """
+    field_schema = {key: spec[key] for key in FORM_SCHEMA_KEYWORDS if key in spec}
+    field_schema.setdefault("type", "string")
+    if not required:
+        types = field_schema["type"] if isinstance(field_schema["type"], list) else [field_schema["type"]]
+        field_schema["type"] = [*types, "null"] if "null" not in types else types
+        if "enum" in field_schema and None not in field_schema["enum"]:
+            field_schema["enum"] = [*field_schema["enum"], None]
+    return field_schema
+
+
 def conn_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """`conn-fields` for one connection type: one form field per top-level extra property."""
+    """`conn-fields` for one connection type: one form field per top-level extra property.
+
+    The form lists fields in the order of this mapping, so it keeps the schema's declared
+    property order (the order a person fills them in).
+    """
+    required = set(schema.get("required", ()))
     fields: dict[str, dict[str, Any]] = {}
     for name, spec in schema.get("properties", {}).items():
-        field_schema = {key: spec[key] for key in FORM_SCHEMA_KEYWORDS if key in spec}
-        field_schema.setdefault("type", "string")
-        field: dict[str, Any] = {"label": _label(name, spec), "schema": field_schema}
+        field: dict[str, Any] = {"label": _label(name, spec), "schema": _form_schema(spec, name in required)}
         if spec.get("description"):
-            field["description"] = spec["description"]
+            field["description"] = help_text(spec["description"])
         fields[name] = field
     return fields
 
@@ -78,5 +107,5 @@ if __name__ == "__main__":
     from pathlib import Path
 
     target = Path(__file__).with_name("connection_types.json")
-    target.write_text(json.dumps(render_connection_types(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    target.write_text(json.dumps(render_connection_types(), indent=2) + "\n", encoding="utf-8")
     print(f"wrote {target}")

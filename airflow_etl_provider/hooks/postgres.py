@@ -77,7 +77,7 @@ class PostgresConnectorHook(SqlConnectorHook):
                 "type": "integer",
                 "minimum": 1,
                 "title": "Connect timeout (seconds)",
-                "description": "How long to wait for the server to accept the connection (defaults to `timeout`).",
+                "description": "How long to wait for the server to accept the connection (defaults to the timeout).",
             },
         },
     }
