@@ -26,6 +26,8 @@ FORM_SCHEMA_KEYWORDS = (
 )
 
 
+#: How a select shows the null choice of an optional field (Airflow's form says "null").
+NOT_SET_LABEL = "Not set"
 #: A Markdown code span; the form shows help texts as plain text, backticks included.
 _CODE_SPAN = re.compile(r"`([^`]*)`")
 
@@ -48,10 +50,15 @@ def _form_schema(spec: dict[str, Any], required: bool) -> dict[str, Any]:
     field_schema = {key: spec[key] for key in FORM_SCHEMA_KEYWORDS if key in spec}
     field_schema.setdefault("type", "string")
     if not required:
+        if field_schema.get("default") == "":
+            # Empty means unset, and the form shows an empty default of a field named like a
+            # secret (`token_url`) as "***", which saving would store; null is left alone.
+            del field_schema["default"]
         types = field_schema["type"] if isinstance(field_schema["type"], list) else [field_schema["type"]]
         field_schema["type"] = [*types, "null"] if "null" not in types else types
         if "enum" in field_schema and None not in field_schema["enum"]:
             field_schema["enum"] = [*field_schema["enum"], None]
+            field_schema["values_display"] = {"null": NOT_SET_LABEL}
     return field_schema
 
 

@@ -70,3 +70,19 @@ def test_help_texts_have_no_markdown_backticks(connector_classes: dict[str, type
         for name, field in connection_type_entry(cls)["conn-fields"].items():
             for text in (field["label"], field.get("description", "")):
                 assert "`" not in text, f"{conn_type}.{name}: {text!r}"
+
+
+def test_empty_defaults_are_left_null_so_the_form_does_not_mask_and_store_them() -> None:
+    """The UI shows the default of a field named like a secret as "***" and saving stores it."""
+    forms = {item["entry"]["connection-type"]: item["entry"]["conn-fields"] for item in rendered_connection_types()}
+    for conn_type, fields in forms.items():
+        for name, field in fields.items():
+            assert field["schema"].get("default") != "", f"{conn_type}.{name}"
+    token_url = forms["rest_api"]["token_url"]["schema"]
+    assert "default" not in token_url and "null" in token_url["type"]
+
+
+def test_optional_selects_offer_a_labelled_not_set_choice() -> None:
+    forms = {item["entry"]["connection-type"]: item["entry"]["conn-fields"] for item in rendered_connection_types()}
+    journal = forms["sqlite"]["journal_mode"]["schema"]
+    assert journal["enum"][-1] is None and journal["values_display"] == {"null": "Not set"}
