@@ -64,6 +64,7 @@ class PostgresConnectorHook(SqlConnectorHook):
             "sslmode": {
                 "type": "string",
                 "enum": SSL_MODES,
+                "examples": ["require"],
                 "title": "SSL mode",
                 "description": "libpq sslmode: whether and how strictly the connection uses TLS.",
             },
@@ -76,6 +77,7 @@ class PostgresConnectorHook(SqlConnectorHook):
             "connect_timeout": {
                 "type": "integer",
                 "minimum": 1,
+                "examples": [10],
                 "title": "Connect timeout (seconds)",
                 "description": "How long to wait for the server to accept the connection (defaults to the timeout).",
             },
