@@ -98,7 +98,11 @@ def plugins_folder_connection_types() -> list[dict[str, Any]]:
         cached = _render_in_child(folder)
         _write_atomically(cache, cached)
     for problem in cached.get("errors", []):
-        log.warning("Plugins-folder connector has no connection form: %s", problem)
+        # A broken file is already reported where plugins load ("Skipping plugin file ...",
+        # Airflow's plugin import errors); at this point Airflow may log to stdout.
+        log.debug("Plugins-folder connector has no connection form: %s", problem)
+    if cached.get("failure"):
+        log.warning("Plugins-folder connectors have no connection forms: %s", cached["failure"])
     return list(cached.get("connection-types", []))
 
 
@@ -115,12 +119,12 @@ def _render_in_child(folder: Path) -> dict[str, Any]:
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as error:
-            return {"connection-types": [], "errors": [f"rendering the forms of {folder} failed: {error}"]}
+            return {"connection-types": [], "failure": f"rendering the forms of {folder} failed: {error}"}
         if process.returncode != 0 or not target.exists():
             tail = (process.stderr or process.stdout).strip().splitlines()[-1:] or ["no output"]
             return {
                 "connection-types": [],
-                "errors": [f"rendering the forms of {folder} exited {process.returncode}: {tail[0]}"],
+                "failure": f"rendering the forms of {folder} exited {process.returncode}: {tail[0]}",
             }
         rendered: dict[str, Any] = json.loads(target.read_text(encoding="utf-8"))
         return rendered

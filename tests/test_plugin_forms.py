@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -64,8 +65,15 @@ def test_a_broken_plugin_file_is_reported_and_the_others_keep_their_forms(
     (plugins_folder / "broken_connector.py").write_text(
         "from airflow_etl_provider.sdk import register_connector\nraise RuntimeError('boom')\n"
     )
-    assert "salesforce" in _forms()
+    with caplog.at_level(logging.DEBUG, logger=plugin_forms.__name__):
+        assert "salesforce" in _forms()
     assert any("broken_connector.py" in r.getMessage() and "boom" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failing_render_is_a_warning_not_an_error(plugins_folder: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (plugins_folder / "exits_connector.py").write_text("# register_connector\nimport os\nos._exit(3)\n")
+    assert "salesforce" not in _forms()  # the whole child failed: no plugin forms, Airflow still starts
+    assert any(r.levelno == logging.WARNING and "exited 3" in r.getMessage() for r in caplog.records)
 
 
 def test_no_child_process_without_connector_files(plugins_folder: Path) -> None:
