@@ -58,7 +58,8 @@ def _form_schema(spec: dict[str, Any], required: bool) -> dict[str, Any]:
             del field_schema["default"]
         types = field_schema["type"] if isinstance(field_schema["type"], list) else [field_schema["type"]]
         field_schema["type"] = [*types, "null"] if "null" not in types else types
-        if "enum" in field_schema and None not in field_schema["enum"]:
+        if "enum" in field_schema and "default" not in field_schema and None not in field_schema["enum"]:
+            # Without a default a select needs a way back to unset; with one it always has a value.
             field_schema["enum"] = [*field_schema["enum"], None]
             field_schema["values_display"] = {"null": NOT_SET_LABEL}
     return field_schema
