@@ -296,3 +296,16 @@ def test_official_provider_forms_are_listed(page: ConnectionsPage) -> None:
     for hook_name in ("Postgres", "Amazon Web Services", "HTTP"):
         dialog = page.add(hook_name)
         assert dialog.find_elements(By.XPATH, ".//*[normalize-space()='Extra Fields JSON']"), hook_name
+
+
+def test_a_failing_test_names_the_users_connection_not_airflows_temporary_one(
+    page: ConnectionsPage, tmp_path: Path
+) -> None:
+    conn_id = f"ui_broken_sqlite_{uuid.uuid4().hex[:6]}"
+    dialog = page.add("SQLite (ETL)")
+    page.fill(dialog, "connection_id", conn_id)
+    page.fill(dialog, "host", str(tmp_path / "no_such_folder" / "w.db"))
+    page.save(dialog, conn_id)
+    message = page.test(conn_id)
+    assert message.startswith("Test Connection Failed"), message
+    assert f"connection {conn_id!r}" in message and "no_such_folder" in message, message
