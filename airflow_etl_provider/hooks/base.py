@@ -17,6 +17,7 @@ import pyarrow as pa
 from airflow.sdk import BaseHook
 
 from airflow_etl_provider.config import full_config_schema, validate_config
+from airflow_etl_provider.connection_test import tested_connection_id
 from airflow_etl_provider.exceptions import UnsupportedOperationError
 from airflow_etl_provider.lineage.datasets import LineageDataset
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo
@@ -57,7 +58,9 @@ class ConnectorHook(BaseHook, ABC):
 
     def __init__(self, conn_id: str | None = None, *, connection: Connection | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.conn_id = conn_id or self.default_conn_name
+        self._lookup_conn_id = conn_id or self.default_conn_name
+        #: The id messages name: the user's one also when Airflow's Test uses a temporary id.
+        self.conn_id = tested_connection_id(self._lookup_conn_id)
         self._given_connection = connection
         self._open_depth = 0
 
@@ -65,7 +68,7 @@ class ConnectorHook(BaseHook, ABC):
 
     @cached_property
     def connection(self) -> Connection:
-        return self._given_connection or self.get_connection(self.conn_id)
+        return self._given_connection or self.get_connection(self._lookup_conn_id)
 
     @classmethod
     def full_config_schema(cls) -> dict[str, Any]:

@@ -99,7 +99,7 @@ class MySqlConnectorHook(SqlConnectorHook):
                 "type": "integer",
                 "minimum": 1,
                 "title": "Connect timeout (seconds)",
-                "description": "How long opening the connection may take (defaults to `timeout`).",
+                "description": "How long opening the connection may take (defaults to the timeout).",
             },
         },
     }

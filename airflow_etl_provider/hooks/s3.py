@@ -460,6 +460,7 @@ class S3ConnectorHook(FileConnectorHook):
         "properties": {
             "bucket": {
                 "type": "string",
+                "examples": ["analytics-landing"],
                 "title": "Default bucket",
                 "description": "Bucket used when a source or destination is a key rather than an s3:// URI.",
             },
