@@ -28,13 +28,14 @@ class ConnectorConfigError(EtlError):
 class ConnectorNotFoundError(EtlError):
     """No connector is registered for a connection type."""
 
-    def __init__(self, conn_type: str, known: Iterable[str]) -> None:
+    def __init__(self, conn_type: str, known: Iterable[str], *, missing_driver: str | None = None) -> None:
         self.conn_type = conn_type
         self.known = sorted(known)
-        super().__init__(
-            f"No connector is registered for connection type {conn_type!r}. "
-            f"Known types: {', '.join(self.known) or '(none)'}."
-        )
+        if missing_driver:
+            message = f"The connector for connection type {conn_type!r} cannot load: {missing_driver}."
+        else:
+            message = f"No connector is registered for connection type {conn_type!r}."
+        super().__init__(f"{message} Known types: {', '.join(self.known) or '(none)'}.")
 
 
 class UnsupportedOperationError(EtlError):
