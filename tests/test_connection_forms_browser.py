@@ -21,7 +21,6 @@ from pytest_httpserver import HTTPServer
 
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.hooks.registry import registry
-from airflow_etl_provider.sdk import load_plugins_from_directory
 from tests.airflow_cli import REPO, AirflowCli
 from tests.conftest import Database
 
@@ -227,14 +226,6 @@ def _declared(conn_type: str | type[ConnectorHook]) -> tuple[list[str], set[str]
     return list(schema["properties"]), set(schema.get("required", ()))
 
 
-@pytest.fixture(scope="module")
-def salesforce_class() -> Iterator[type[ConnectorHook]]:
-    [result] = [r for r in load_plugins_from_directory(PLUGINS) if r.path.name == "salesforce_connector.py"]
-    assert result.error is None, result.error
-    yield registry.connector_class("salesforce")
-    registry.unregister("salesforce")
-
-
 def test_sqlite_form_saves_with_only_the_file_and_passes_test(page: ConnectionsPage, tmp_path: Path) -> None:
     database = tmp_path / "warehouse.db"
     sqlite3.connect(database).execute("CREATE TABLE t (x INTEGER)").connection.close()
@@ -268,7 +259,7 @@ def test_rest_form_saves_and_its_test_calls_the_health_endpoint(page: Connection
 
 
 def test_plugins_folder_connector_has_a_form_that_saves_and_passes_test(
-    page: ConnectionsPage, httpserver: HTTPServer, salesforce_class: type[ConnectorHook]
+    page: ConnectionsPage, httpserver: HTTPServer, salesforce_connector: type[ConnectorHook]
 ) -> None:
     """The example Salesforce connector lives in the plugins folder, not in a package."""
     token = "00DTEST!AQ0AQbrowsertoken"
@@ -284,7 +275,7 @@ def test_plugins_folder_connector_has_a_form_that_saves_and_passes_test(
         {"host": httpserver.url_for("").rstrip("/"), "login": "browser-client", "password": "browser-secret"},
         expect_in_message=("HTTP 200",),
     )
-    _add_save_and_test(page, case, *_declared(salesforce_class))
+    _add_save_and_test(page, case, *_declared(salesforce_connector))
     paths = [r.path for r, _ in httpserver.log]
     assert paths == ["/services/oauth2/token", f"{SALESFORCE_API}/limits"], paths
     token_form = httpserver.log[0][0].form

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,21 +9,16 @@ import pytest
 
 from airflow_etl_provider.get_provider_info import get_provider_info, rendered_connection_types
 from airflow_etl_provider.hooks.registry import ORIGIN_BUILT_IN, registry
-from airflow_etl_provider.sdk import load_plugins_from_directory
 from airflow_etl_provider.ui_fields import conn_fields, connection_type_entry
 
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 
 
 @pytest.fixture(scope="module")
-def connector_classes() -> Iterator[dict[str, type]]:
+def connector_classes(salesforce_connector: type) -> dict[str, type]:
     """Every built-in connector and the example plugins-folder connector."""
-    loaded = [t for r in load_plugins_from_directory(PLUGINS) for t in r.conn_types]
-    assert "salesforce" in loaded
     classes = {t: registry.connector_class(t) for t in registry.available_types()}
-    yield {t: c for t, c in classes.items() if registry.origin(t) == ORIGIN_BUILT_IN or t in loaded}
-    for conn_type in loaded:
-        registry.unregister(conn_type)
+    return {t: c for t, c in classes.items() if registry.origin(t) == ORIGIN_BUILT_IN or c is salesforce_connector}
 
 
 def _types(field: dict[str, Any]) -> list[str]:
@@ -78,7 +72,7 @@ def test_empty_defaults_are_left_null_so_the_form_does_not_mask_and_store_them()
     for conn_type, fields in forms.items():
         for name, field in fields.items():
             assert field["schema"].get("default") != "", f"{conn_type}.{name}"
-    token_url = forms["rest_api"]["token_url"]["schema"]
+    token_url = forms["rest_api"]["oauth2_url"]["schema"]
     assert "default" not in token_url and "null" in token_url["type"]
 
 
