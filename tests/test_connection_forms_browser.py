@@ -289,6 +289,21 @@ def test_official_provider_forms_are_listed(page: ConnectionsPage) -> None:
         assert dialog.find_elements(By.XPATH, ".//*[normalize-space()='Extra Fields JSON']"), hook_name
 
 
+def test_official_postgres_form_saves_a_connection_our_connector_uses_and_passes_test(
+    page: ConnectionsPage, postgres_database: Database
+) -> None:
+    """The postgres form is the official provider's (its extra fields, none of ours); Test passes."""
+    db = postgres_database
+    conn_id = f"ui_postgres_{uuid.uuid4().hex[:6]}"
+    dialog = page.add("Postgres")
+    page.fill(dialog, "connection_id", conn_id)
+    for name, value in {"host": db.host, "port": str(db.port), "login": db.user, "schema": db.name}.items():
+        page.fill(dialog, name, value)
+    page.save(dialog, conn_id)
+    message = page.test(conn_id)
+    assert message.startswith("Test Connection Successful"), message
+
+
 def test_a_failing_test_names_the_users_connection_not_airflows_temporary_one(
     page: ConnectionsPage, tmp_path: Path
 ) -> None:
