@@ -91,6 +91,9 @@ _EXPORTS = {
         "airflow_etl_provider.sdk._metadata",
     ),
     "packaged_provider_info": "airflow_etl_provider.sdk._packaged",
+    **dict.fromkeys(["BasePaginator", "register_paginator"], "airflow_etl_provider.rest.paginators"),
+    **dict.fromkeys(["AuthStrategy", "register_auth"], "airflow_etl_provider.rest.auth"),
+    "PaginationError": "airflow_etl_provider.rest.errors",
     "provider_info": "airflow_etl_provider.sdk._provider_info",
     **dict.fromkeys(
         [
@@ -109,6 +112,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AuthStrategy",
+    "BasePaginator",
     "ColumnInfo",
     "ConnectorConfigError",
     "ConnectorConformance",
@@ -125,6 +130,7 @@ __all__ = [
     "LoadResult",
     "ORIGIN_DIRECTORY",
     "Operation",
+    "PaginationError",
     "PluginError",
     "PluginFile",
     "PluginMetadata",
@@ -140,7 +146,9 @@ __all__ = [
     "packaged_provider_info",
     "plugin_metadata",
     "provider_info",
+    "register_auth",
     "register_connector",
+    "register_paginator",
     "take_rows",
     "validate_config",
 ]

@@ -268,3 +268,8 @@ def test_a_link_left_out_of_the_last_page_is_fine_when_a_done_flag_says_so(api: 
     assert _ids(_client(api), "sf", settings, records_path="records") == list(range(1, 96))
     with pytest.raises(PaginationError, match="next_url_path 'nextRecordsUrl' is not in the response body"):
         _ids(_client(api), "sf", {**settings, "done_path": ""}, records_path="records")
+
+
+def test_a_setting_no_paginator_takes_is_refused() -> None:
+    with pytest.raises(ValueError, match="offset pagination: unknown setting.*page_sise.*takes: limit_param"):
+        create_paginator({"type": "offset", "page_sise": 5})
