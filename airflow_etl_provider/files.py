@@ -34,8 +34,8 @@ import pyarrow as pa
 
 from airflow_etl_provider.arrow_batches import rebatch
 from airflow_etl_provider.arrow_kinds import describe_columns
-from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
-from airflow_etl_provider.formats import FileFormat, FileSource, FormatOptionError, format_for_extension, get_format
+from airflow_etl_provider.exceptions import ConnectorConfigError, FormatOptionError, LoadError, SourceError
+from airflow_etl_provider.formats import FileFormat, FileSource, format_for_extension, get_format
 from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.formats.compression import compressing, decompressing, parse_compression, split_compression
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, TableInfo

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
         ConnectorConfigError,
         EtlError,
         LoadError,
+        PluginError,
         SourceError,
+        UnknownOptionError,
         UnsupportedOperationError,
     )
     from airflow_etl_provider.hooks.base import (
@@ -50,7 +52,6 @@ if TYPE_CHECKING:
     )
     from airflow_etl_provider.sdk._metadata import (
         ConnectorPlugin,
-        PluginError,
         PluginMetadata,
         check_connector,
         plugin_metadata,
@@ -73,7 +74,15 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "validate_config": "airflow_etl_provider.config",
     **dict.fromkeys(
-        ["ConnectorConfigError", "EtlError", "LoadError", "SourceError", "UnsupportedOperationError"],
+        [
+            "ConnectorConfigError",
+            "EtlError",
+            "LoadError",
+            "PluginError",
+            "SourceError",
+            "UnknownOptionError",
+            "UnsupportedOperationError",
+        ],
         "airflow_etl_provider.exceptions",
     ),
     **dict.fromkeys(
@@ -87,7 +96,7 @@ _EXPORTS = {
         "airflow_etl_provider.sdk._discovery",
     ),
     **dict.fromkeys(
-        ["ConnectorPlugin", "PluginError", "PluginMetadata", "check_connector", "plugin_metadata"],
+        ["ConnectorPlugin", "PluginMetadata", "check_connector", "plugin_metadata"],
         "airflow_etl_provider.sdk._metadata",
     ),
     "packaged_provider_info": "airflow_etl_provider.sdk._packaged",
@@ -132,6 +141,7 @@ __all__ = [
     "SourceError",
     "TableInfo",
     "TypeInfo",
+    "UnknownOptionError",
     "UnsupportedOperationError",
     "batches_to_dataframe",
     "check_connector",

@@ -11,9 +11,9 @@ import pytest
 import requests
 from werkzeug import Request, Response
 
+from airflow_etl_provider.exceptions import RestApiError
 from airflow_etl_provider.rest.auth import AUTH_TYPES, OAuth2ClientCredentials, create_auth
 from airflow_etl_provider.rest.client import RestClient
-from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
 from tests.rest.rest_fake_api import FakeApi, json_response
