@@ -13,6 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from airflow_etl_provider.config import secret_fields
 from airflow_etl_provider.exceptions import (
     ConnectorConfigError,
     LoadError,
@@ -24,7 +25,7 @@ from airflow_etl_provider.hooks.registry import hook_for
 from airflow_etl_provider.hooks.rest_api import RENAMED_KEYS, HttpConnectorHook, RestApiConnectorHook
 from airflow_etl_provider.sdk import ConnectorConformance
 from airflow_etl_provider.types import Operation
-from airflow_etl_provider.ui_fields import conn_fields, secret_fields
+from airflow_etl_provider.ui_fields import conn_fields
 from tests.rest.cut_body_server import CutBodyServer
 from tests.rest.rest_fake_api import FakeApi, json_response, people
 
