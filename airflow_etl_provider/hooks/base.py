@@ -209,6 +209,7 @@ class ConnectorHook(BaseHook, ABC):
 
 #: The methods whose keyword options are checked, and the operation each one serves.
 _CHECKED_METHODS = {"extract": Operation.EXTRACT, "preview": Operation.PREVIEW, "load": Operation.LOAD}
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _refusing_unknown_options(method: Callable[..., T], operation: Operation) -> Callable[..., T]:
@@ -218,14 +219,15 @@ def _refusing_unknown_options(method: Callable[..., T], operation: Operation) ->
     signature = inspect.signature(method)
     named = {p.name for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD}
     # extract(self, source, ...), preview(self, source, ...), load(self, chunks, destination, ...)
-    target_name = list(signature.parameters)[2 if operation is Operation.LOAD else 1]
+    positional = [p.name for p in signature.parameters.values() if p.kind in _POSITIONAL]
+    target_name = dict(enumerate(positional)).get(2 if operation is Operation.LOAD else 1)
 
     @wraps(method)
     def checked(self: ConnectorHook, *args: Any, **kwargs: Any) -> T:
         options = {name: value for name, value in kwargs.items() if name not in named}
         if options:
             given = {name: value for name, value in kwargs.items() if name in named}
-            target = signature.bind_partial(self, *args, **given).arguments.get(target_name, "")
+            target = signature.bind_partial(self, *args, **given).arguments.get(target_name or "", "")
             self.check_options(operation, str(target), options)
         return method(self, *args, **kwargs)
 

@@ -124,3 +124,16 @@ def test_plugin_connectors_get_the_same_check() -> None:
     assert len(list(hook.extract("inbox", since="2026-01-01"))) == 1
     hook.load(iter([]), "outbox", author="me")
     assert Notes.seen == [{"since": "2026-01-01"}, {"author": "me"}]
+
+
+def test_connectors_with_unusual_signatures_still_register_and_check() -> None:
+    class Loose(Notes):
+        conn_type = "etl_loose_options"
+
+        def extract(self, *args: Any, **options: Any) -> Iterator[pa.RecordBatch]:
+            yield pa.record_batch({"id": [1]})
+
+    hook = Loose("loose", connection=Connection(conn_id="loose", conn_type="etl_loose_options"))
+    with pytest.raises(UnknownOptionError, match=r"unknown option\(s\) sinse for extract of ''; known: since"):
+        hook.extract("inbox", sinse=1)
+    assert len(list(hook.extract("inbox", since=1))) == 1
