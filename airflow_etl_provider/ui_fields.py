@@ -94,11 +94,6 @@ def connection_type_entry(cls: type[ConnectorHook]) -> dict[str, Any]:
     return entry
 
 
-def secret_fields(schema: dict[str, Any]) -> set[str]:
-    """Extra properties declared secret (`format: password`); never logged or echoed."""
-    return {name for name, spec in schema.get("properties", {}).items() if spec.get("format") == "password"}
-
-
 def render_connection_types() -> list[dict[str, Any]]:
     """Form metadata of every built-in connector, as stored in `connection_types.json`."""
     from airflow_etl_provider.hooks.registry import ORIGIN_BUILT_IN, registry

@@ -1,4 +1,4 @@
-"""`airflow-etl`: list connectors and plugins, test a connection, show a schema, preview data.
+"""`airflow-etl`: list connectors, plugins and options, test a connection, show a schema, preview data.
 
 Exit codes: 0 success; 1 the operation ran and failed (a connection test failed, a source
 could not be read, a plugin file was skipped); 2 a usage or configuration mistake (unknown
@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("conn_id")
     preview.add_argument("source", help="table, query, file or endpoint, as the connector names it")
     preview.add_argument("--limit", type=_positive, default=20, help="rows to show (default 20)")
+    add(
+        "options", _commands.options, "list the options a connection type's extract and load accept"
+    ).add_argument("conn_type")
     info = add(
         "provider-info",
         _commands.provider_info_command,

@@ -8,7 +8,7 @@ The HTTP mechanics live in `airflow_etl_provider.rest`; this module maps a conne
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -19,9 +19,10 @@ import requests
 from airflow_etl_provider.config import COMMON_CONFIG_PROPERTIES, validate_config
 from airflow_etl_provider.exceptions import (
     ConnectorConfigError,
-    EtlError,
     LoadError,
+    RestApiError,
     UnsupportedOperationError,
+    UntrustedOriginError,
 )
 from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
@@ -30,7 +31,6 @@ from airflow_etl_provider.rest.auth import AUTH_TYPES, auth_settings_schema, cre
 from airflow_etl_provider.rest.batching import ArrowBatcher
 from airflow_etl_provider.rest.client import RestClient
 from airflow_etl_provider.rest.encode import DECIMAL_MODES, encode_records, record_batches
-from airflow_etl_provider.rest.errors import RestApiError, UntrustedOriginError
 from airflow_etl_provider.rest.openapi import USUAL_DOCUMENT_PATHS, OpenApiDocument
 from airflow_etl_provider.rest.origins import ORIGIN_PATTERN, Origin
 from airflow_etl_provider.rest.paginators import (
@@ -224,12 +224,6 @@ def connection_schema() -> dict[str, Any]:
 
 CONFIG_SCHEMA: dict[str, Any] = connection_schema()
 
-EXTRACT_OPTIONS = frozenset(
-    {"params", "records_path", "paginator", "nested", "max_pages", "column_types", "detect_timestamps"}
-)
-LOAD_OPTIONS = frozenset({"batch_size", "method", "decimals", "retry_unsafe", "nested"})
-
-
 class RestApiConnectorHook(ConnectorHook):
     """JSON REST APIs: paged extract into Arrow chunks, batched POST/PUT load."""
 
@@ -238,6 +232,22 @@ class RestApiConnectorHook(ConnectorHook):
     default_conn_name = "rest_api_default"
     description = "JSON REST API: paged extract, batched POST/PUT load, OpenAPI schema."
     config_schema = CONFIG_SCHEMA
+    extract_options: ClassVar[Mapping[str, str]] = {
+        "params": "query parameters added to every page's request",
+        "records_path": "where the records are in a response (overrides the connection's)",
+        "paginator": 'a paginator name or {"type": name, ...settings} (overrides the connection\'s)',
+        "nested": "flatten or json: how nested objects become columns (overrides the connection's)",
+        "max_pages": "stop with an error after this many pages (overrides the connection's)",
+        "detect_timestamps": "read ISO 8601 strings as timestamps (overrides the connection's)",
+        "column_types": 'Arrow types of columns, e.g. {"created": "timestamp[us, tz=UTC]"}',
+    }
+    load_options: ClassVar[Mapping[str, str]] = {
+        "batch_size": "records per request (overrides the connection's)",
+        "method": "HTTP method of every request (overrides the mode's method of the connection)",
+        "decimals": "send decimals as string or number (overrides the connection's)",
+        "retry_unsafe": "retry POST/PATCH batches too (overrides the connection's retry_unsafe_load)",
+        "nested": "flatten: send parent__child columns as nested objects; json: keys as they are",
+    }
     ui_field_behaviour: ClassVar[dict[str, Any]] = {
         "hidden-fields": ["schema", "port"],
         "relabeling": {"host": "Base URL", "login": "Login / client id", "password": "Password / secret"},
@@ -504,7 +514,6 @@ class RestApiConnectorHook(ConnectorHook):
         columns, as the file formats' option does (`{"created": "timestamp[us, tz=UTC]"}`).
         """
         self.require(Operation.EXTRACT)
-        _check_options(self.conn_id, "extract", options, EXTRACT_OPTIONS)
         paginator = self._paginator(options.get("paginator"))
         names = ("records_path", "nested", "max_pages", "detect_timestamps")
         settings = {name: options.get(name, self.config[name]) for name in names}
@@ -583,7 +592,6 @@ class RestApiConnectorHook(ConnectorHook):
         (index range) that did not land; earlier batches stay written.
         """
         self.require(Operation.LOAD)
-        _check_options(self.conn_id, "load", options, LOAD_OPTIONS)
         mode = self.require_load_mode(mode)
         method = (options.get("method") or self._method_for(mode)).upper()
         batch_size = int(options.get("batch_size", self.config["batch_size"]))
@@ -649,36 +657,20 @@ class RestApiConnectorHook(ConnectorHook):
         parsed = LoadMode.parse(mode)
         supported = [m for m in LoadMode if self._method_for(m)]
         if parsed not in supported:
-            raise UnsupportedLoadModeError(self.conn_id, parsed.value, [m.value for m in supported])
+            raise UnsupportedOperationError(
+                self.conn_type,
+                f"load mode {parsed.value}",
+                [m.value for m in supported],
+                f"If the endpoint really does {parsed.value}, set `{parsed.value}_method` (POST, PUT, ...) in the "
+                "connection's extra.",
+            )
         return parsed
-
-
-class UnsupportedLoadModeError(UnsupportedOperationError):
-    """A load mode the endpoint was not declared to support (REST APIs append unless told)."""
-
-    def __init__(self, conn_id: str, mode: str, supported: Sequence[str]) -> None:
-        EtlError.__init__(
-            self,
-            f"Connection {conn_id!r} (REST API) does not support load mode {mode!r}; it supports: "
-            f"{', '.join(supported)}. If the endpoint really does {mode}, set `{mode}_method` "
-            "(POST, PUT, ...) in the connection's extra.",
-        )
 
 
 def _counting(chunks: Iterable[pa.RecordBatch], result: LoadResult) -> Iterator[pa.RecordBatch]:
     for chunk in chunks:
         result.chunks += 1
         yield chunk
-
-
-def _check_options(conn_id: str, what: str, options: dict[str, Any], known: frozenset[str]) -> None:
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ConnectorConfigError(
-            conn_id,
-            f"{what} options",
-            f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.",
-        )
 
 
 class HttpConnectorHook(RestApiConnectorHook):

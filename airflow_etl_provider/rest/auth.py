@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 from requests.auth import AuthBase
 
-from airflow_etl_provider.rest.errors import RestApiError
+from airflow_etl_provider.exceptions import RestApiError
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.strategies import SettingSpec, StrategyRegistry
 

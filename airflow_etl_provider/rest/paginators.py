@@ -30,7 +30,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from airflow_etl_provider.rest.errors import PaginationError
+from airflow_etl_provider.exceptions import PaginationError
 from airflow_etl_provider.rest.records import MISSING, lookup
 from airflow_etl_provider.rest.strategies import SettingSpec, StrategyRegistry, constructor_parameters
 

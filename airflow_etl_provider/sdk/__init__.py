@@ -30,7 +30,9 @@ if TYPE_CHECKING:
         ConnectorConfigError,
         EtlError,
         LoadError,
+        PluginError,
         SourceError,
+        UnknownOptionError,
         UnsupportedOperationError,
     )
     from airflow_etl_provider.hooks.base import (
@@ -50,7 +52,6 @@ if TYPE_CHECKING:
     )
     from airflow_etl_provider.sdk._metadata import (
         ConnectorPlugin,
-        PluginError,
         PluginMetadata,
         check_connector,
         plugin_metadata,
@@ -73,7 +74,16 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "validate_config": "airflow_etl_provider.config",
     **dict.fromkeys(
-        ["ConnectorConfigError", "EtlError", "LoadError", "SourceError", "UnsupportedOperationError"],
+        [
+            "ConnectorConfigError",
+            "EtlError",
+            "LoadError",
+            "PaginationError",
+            "PluginError",
+            "SourceError",
+            "UnknownOptionError",
+            "UnsupportedOperationError",
+        ],
         "airflow_etl_provider.exceptions",
     ),
     **dict.fromkeys(
@@ -87,13 +97,12 @@ _EXPORTS = {
         "airflow_etl_provider.sdk._discovery",
     ),
     **dict.fromkeys(
-        ["ConnectorPlugin", "PluginError", "PluginMetadata", "check_connector", "plugin_metadata"],
+        ["ConnectorPlugin", "PluginMetadata", "check_connector", "plugin_metadata"],
         "airflow_etl_provider.sdk._metadata",
     ),
     "packaged_provider_info": "airflow_etl_provider.sdk._packaged",
     **dict.fromkeys(["BasePaginator", "register_paginator"], "airflow_etl_provider.rest.paginators"),
     **dict.fromkeys(["AuthStrategy", "register_auth"], "airflow_etl_provider.rest.auth"),
-    "PaginationError": "airflow_etl_provider.rest.errors",
     "provider_info": "airflow_etl_provider.sdk._provider_info",
     **dict.fromkeys(
         [
@@ -138,6 +147,7 @@ __all__ = [
     "SourceError",
     "TableInfo",
     "TypeInfo",
+    "UnknownOptionError",
     "UnsupportedOperationError",
     "batches_to_dataframe",
     "check_connector",

@@ -12,6 +12,7 @@ import pytest
 import requests
 from werkzeug import Request, Response
 
+from airflow_etl_provider.exceptions import RestApiError
 from airflow_etl_provider.hooks.rest_api import RestApiConnectorHook
 from airflow_etl_provider.rest.auth import (
     AUTH_TYPES,
@@ -21,7 +22,6 @@ from airflow_etl_provider.rest.auth import (
     unregister_auth,
 )
 from airflow_etl_provider.rest.client import RestClient
-from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
 from airflow_etl_provider.sdk import register_auth

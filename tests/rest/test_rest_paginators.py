@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from werkzeug import Request, Response
 
+from airflow_etl_provider.exceptions import PaginationError
 from airflow_etl_provider.rest.client import RestClient
-from airflow_etl_provider.rest.errors import PaginationError
 from airflow_etl_provider.rest.paginators import PAGINATORS, create_paginator
 from airflow_etl_provider.rest.retry import RetryPolicy
 from tests.rest.rest_fake_api import FakeApi, json_response, people
