@@ -51,6 +51,16 @@ def _field_path(error: jsonschema.ValidationError) -> str:
     return ".".join(map(str, error.absolute_path)) or "extra"
 
 
+def is_secret(spec: dict[str, Any]) -> bool:
+    """Whether an extra property holds a secret (`format: password`, or `secret: true`): never logged or echoed."""
+    return spec.get("format") == "password" or bool(spec.get("secret"))
+
+
+def secret_fields(schema: dict[str, Any]) -> set[str]:
+    """The extra properties of `schema` that hold secrets."""
+    return {name for name, spec in schema.get("properties", {}).items() if is_secret(spec)}
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     spec = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "required":
@@ -60,7 +70,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     expected = spec.get("description") or spec.get("title") or ""
     got = repr(error.instance)
     hint = f" Expected: {expected}" if expected else ""
-    if spec.get("format") == "password" or spec.get("secret"):
+    if is_secret(spec):
         got = "(hidden)"
     return f"{error.message.replace(repr(error.instance), got)}.{hint}"
 

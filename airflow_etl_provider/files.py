@@ -36,8 +36,8 @@ import pyarrow as pa
 
 from airflow_etl_provider.arrow_batches import rebatch
 from airflow_etl_provider.arrow_kinds import describe_columns
-from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
-from airflow_etl_provider.formats import FileFormat, FileSource, FormatOptionError, format_for_extension, get_format
+from airflow_etl_provider.exceptions import ConnectorConfigError, FormatOptionError, LoadError, SourceError
+from airflow_etl_provider.formats import FileFormat, FileSource, format_for_extension, get_format, known_formats
 from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.formats.compression import compressing, decompressing, parse_compression, split_compression
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, TableInfo
@@ -176,7 +176,7 @@ def _require_kind(store: FileStore, name: str, options: dict[str, Any]) -> FileK
     if kind is None:
         raise SourceError(
             f"Cannot tell the format of {store.display(name)} from its name; pass the `format` option "
-            f"(one of: csv, json, jsonl, parquet, xlsx)."
+            f"(one of: {', '.join(known_formats())})."
         )
     return kind
 
@@ -342,7 +342,7 @@ def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[st
     if kind is None:
         raise LoadError(
             f"Cannot tell the format of destination {destination!r} from its name; pass the `format` option "
-            f"or end the name with a known extension (.csv, .csv.gz, .json, .jsonl, .parquet, .xlsx)."
+            f"or end the name with a known extension ({_known_extensions()})."
         )
     if "*" in posixpath.basename(destination):
         return _Target(None, destination, kind, _existing(store, destination, mode))
@@ -352,6 +352,15 @@ def _target(store: FileStore, destination: str, mode: LoadMode, options: dict[st
             f"or a pattern such as '{destination.replace(kind.extension, '-*' + kind.extension)}'."
         )
     return _Target(destination, None, kind, (), appends=mode is LoadMode.APPEND and store.exists(destination))
+
+
+def _known_extensions() -> str:
+    """Every registered format's extensions, with `.gz` after those that compress (`.csv, .csv.gz`)."""
+    endings = []
+    for fmt in map(get_format, known_formats()):
+        for ext in fmt.extensions:
+            endings += [ext, f"{ext}.gz"] if fmt.compressible else [ext]
+    return ", ".join(endings)
 
 
 def _kind_from_options(options: dict[str, Any]) -> FileKind:

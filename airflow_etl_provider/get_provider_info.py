@@ -5,7 +5,8 @@ must not import Airflow or any hook module. The connection forms therefore come 
 `connection_types.json`, which `python -m airflow_etl_provider.ui_fields` renders from the
 connectors' JSON config schemas (a test keeps the two in sync). A connection type whose form
 belongs to an installed official provider (e.g. `postgres`) is left to that provider: our
-connector still serves those connections.
+connector still serves those connections. Connectors in Airflow's plugins folder get their
+forms from `plugin_forms` (rendered in a child process, cached).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 from importlib.metadata import PackageNotFoundError, distribution
 from importlib.resources import files
 from typing import Any
+
+from airflow_etl_provider.plugin_forms import plugins_folder_connection_types
 
 PACKAGE_NAME = "airflow-etl-provider"
 VERSION = "0.1.0"
@@ -66,8 +69,11 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "connection-types": [
-            item["entry"]
-            for item in rendered
-            if not (item["form_owner_distribution"] and _installed(item["form_owner_distribution"]))
+            *(
+                item["entry"]
+                for item in rendered
+                if not (item["form_owner_distribution"] and _installed(item["form_owner_distribution"]))
+            ),
+            *plugins_folder_connection_types(),
         ],
     }

@@ -2,7 +2,7 @@
 # Make sure the database servers the tests talk to are up on loopback: PostgreSQL on 5432
 # and MariaDB/MySQL on 3306. Starts a local server that is installed but stopped; fails
 # loudly when one cannot be reached. (moto's S3 server and the HTTP servers are started by
-# the tests themselves.)
+# the tests themselves.) Installs Chromium and its driver for the browser tests when missing.
 set -euo pipefail
 
 PG_HOST=${ETL_TEST_PG_HOST:-127.0.0.1}
@@ -40,3 +40,18 @@ if ! port_open "$MYSQL_HOST" "$MYSQL_PORT"; then
   fi
 fi
 wait_for MySQL/MariaDB "$MYSQL_HOST" "$MYSQL_PORT"
+
+# The browser tests drive Airflow's UI with Debian's headless Chromium and its driver.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing chromium and chromium-driver"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  fi
+fi
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+  echo "services: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}') and chromedriver are installed"
+else
+  echo "services: chromium/chromedriver missing; the browser tests will fail (apt-get install chromium chromium-driver)" >&2
+  exit 1
+fi

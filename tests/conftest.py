@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -159,3 +160,21 @@ def filesystem_conn_id(tmp_path: Path, airflow_connection: Callable[..., str]) -
     base = tmp_path / "files"
     base.mkdir()
     return airflow_connection("filesystem", extra={"base_path": str(base)})
+
+
+@pytest.fixture(scope="module")
+def salesforce_connector() -> Iterator[type]:
+    """The example plugins-folder connector, registered for one test module and removed after it.
+
+    The module is dropped from `sys.modules` too: the loader skips a file already imported, so
+    a later module could not register it again.
+    """
+    from airflow_etl_provider.hooks.registry import registry
+    from airflow_etl_provider.sdk import load_plugins_from_directory
+
+    plugins = Path(__file__).resolve().parent.parent / "plugins"
+    [result] = [r for r in load_plugins_from_directory(plugins) if r.path.name == "salesforce_connector.py"]
+    assert result.error is None and result.conn_types == ["salesforce"], result.error
+    yield registry.connector_class("salesforce")
+    registry.unregister("salesforce")
+    sys.modules.pop("salesforce_connector", None)

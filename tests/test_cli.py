@@ -293,3 +293,25 @@ def test_load_plugins_reports_an_unported_seed_file(run: Callable[..., tuple[int
     assert out.splitlines() == ["Loaded 0 plugins:"]
     assert "old_sales.py: SalesforcePlugin looks like a seed-style plugin" in err
     assert "airflow_etl_provider.sdk.compat.ConnectorPlugin" in err
+
+
+def test_options_lists_what_extract_and_load_accept(run: Callable[..., tuple[int, str, str]], plugin_dir: Path) -> None:
+    code, out, _ = run("options", "postgres")
+    header, _, *rows = out.splitlines()
+    assert code == 0 and header.split() == ["OPERATION", "OPTION", "WHAT", "IT", "DOES"]
+    assert [row.split()[:2] for row in rows] == [
+        ["extract", "parameters"],
+        ["load", "decimal_rounding"],
+        ["load", "timestamp_truncation"],
+    ]
+
+    code, out, _ = run("options", "aws", "--json")
+    declared = json.loads(out)
+    assert declared["extract"]["delimiter"] == "option of the csv format" and "file_name_column" in declared["extract"]
+    assert "part_size_mb" in declared["load"] and "part_size_mb" not in declared["extract"]
+
+    code, out, _ = run("options", "etl_numbers", "--json", "--plugin-dir", str(plugin_dir))
+    assert code == 0 and json.loads(out) == {"conn_type": "etl_numbers", "extract": {}}  # it does not load
+
+    code, _, err = run("options", "zork")
+    assert code == 2 and "Known types:" in err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_etl_provider.config import full_config_schema, validate_config
+from airflow_etl_provider.config import full_config_schema, secret_fields, validate_config
 from airflow_etl_provider.exceptions import ConnectorConfigError
 
 SCHEMA = full_config_schema(
@@ -51,6 +51,15 @@ def test_secret_values_never_appear_in_errors() -> None:
     with pytest.raises(ConnectorConfigError) as raised:
         validate_config("c", SCHEMA, {"bucket": "b", "api_key": "s3cr3t-value"})
     assert "s3cr3t-value" not in str(raised.value) and "api_key" in str(raised.value)
+
+
+def test_one_rule_says_which_fields_are_secret() -> None:
+    """`format: password` and `secret: true` both mark a secret, for the error messages and for secret_fields."""
+    schema = {"type": "object", "properties": {"pin": {"type": "string", "secret": True, "pattern": "^[0-9]+$"}}}
+    assert secret_fields(SCHEMA) == {"api_key"} and secret_fields(schema) == {"pin"}
+    with pytest.raises(ConnectorConfigError) as raised:
+        validate_config("c", schema, {"pin": "letmein"})
+    assert "letmein" not in str(raised.value) and "(hidden)" in str(raised.value)
 
 
 def test_null_values_count_as_unset() -> None:

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from airflow_etl_provider.hooks.sqlite import SQLiteConnectorHook
 from tests.airflow_cli import AirflowCli
 
 
 @pytest.mark.airflow_cli
-def test_hook_meta_serves_sqlite_and_filesystem_forms(tmp_path: Path) -> None:
+def test_hook_meta_serves_our_forms_and_the_plugins_folder_connector(tmp_path: Path) -> None:
     cli = AirflowCli(tmp_path, connections={})
     providers = cli.run("providers", "list").stdout
     assert "airflow-etl-provider" in providers
@@ -27,3 +28,11 @@ def test_hook_meta_serves_sqlite_and_filesystem_forms(tmp_path: Path) -> None:
     assert {"journal_mode", "timeout", "retry_count"} <= set(sqlite["extra_fields"])
     assert "base_path" in files["extra_fields"]
     assert "password" in files["standard_fields"] and files["standard_fields"]["password"]["hidden"] is True
+    # the order the form shows: the schema's declared one
+    assert list(sqlite["extra_fields"]) == list(SQLiteConnectorHook.full_config_schema()["properties"])
+    assert sqlite["extra_fields"]["journal_mode"]["schema"]["type"] == ["string", "null"]
+    assert files["extra_fields"]["base_path"]["schema"]["type"] == "string"  # required
+    # the example connector of the plugins folder is a connection type with its form
+    salesforce = forms["salesforce"]
+    assert salesforce["hook_class_name"] == "salesforce_connector.SalesforceConnectorHook"
+    assert salesforce["extra_fields"]["api_version"]["value"] == "62.0"

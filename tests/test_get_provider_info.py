@@ -31,7 +31,7 @@ def test_rendered_forms_match_connector_schemas() -> None:
 def test_embedded_connectors_have_forms_with_their_fields() -> None:
     forms = {item["connection-type"]: item for item in get_provider_info()["connection-types"]}
     assert {"sqlite", "filesystem"} <= set(forms)
-    assert forms["sqlite"]["conn-fields"]["timeout"]["schema"]["type"] == "number"
+    assert forms["sqlite"]["conn-fields"]["timeout"]["schema"]["type"] == ["number", "null"]
     assert "base_path" in forms["filesystem"]["conn-fields"]
     assert "password" in forms["filesystem"]["ui-field-behaviour"]["hidden-fields"]
 

@@ -17,6 +17,7 @@ from airflow_etl_provider.sdk import (
     plugin_metadata,
     provider_info,
 )
+from airflow_etl_provider.types import Operation
 
 OK = 0
 FAILED = 1
@@ -163,6 +164,18 @@ def preview(args: argparse.Namespace, files: list[PluginFile]) -> int:
     else:
         table(list(map(str, frame.columns)), frame.astype(object).where(frame.notna(), None).values.tolist())
         print(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
+    return OK
+
+
+def options(args: argparse.Namespace, files: list[PluginFile]) -> int:
+    """The options a connection type's extract (and preview) and load accept, from its declaration."""
+    cls = registry.connector_class(args.conn_type)
+    declared = {op.value: cls.known_options(op) for op in (Operation.EXTRACT, Operation.LOAD) if op in cls.operations}
+    if args.json:
+        as_json({"conn_type": args.conn_type, **declared})
+    else:
+        rows = [(op, name, text) for op, known in declared.items() for name, text in sorted(known.items())]
+        table(["OPERATION", "OPTION", "WHAT IT DOES"], rows, cut=False)
     return OK
 
 

@@ -11,19 +11,21 @@ from typing import Any, TextIO
 MAX_CELL = 60
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, cut: bool = True) -> str:
     if value is None:
         return ""
     sequence = isinstance(value, (list, tuple, set, frozenset))
     text = ", ".join(map(str, value)) if sequence else str(value)
     text = text.replace("\n", " ")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+    return text if len(text) <= MAX_CELL or not cut else text[: MAX_CELL - 1] + "…"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO | None = None) -> None:
-    """Print rows under headers, columns padded to their widest cell."""
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO | None = None, *, cut: bool = True
+) -> None:
+    """Print rows under headers, columns padded to their widest cell (cut at `MAX_CELL` unless told)."""
     out = out or sys.stdout
-    cells = [[_cell(value) for value in row] for row in rows]
+    cells = [[_cell(value, cut) for value in row] for row in rows]
     widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:

@@ -7,7 +7,6 @@ from airflow_etl_provider.formats import csv, json, jsonl, parquet, xlsx  # noqa
 from airflow_etl_provider.formats.base import (
     FileFormat,
     FileSource,
-    FormatOptionError,
     format_for_extension,
     get_format,
     known_formats,
@@ -17,7 +16,6 @@ from airflow_etl_provider.formats.base import (
 __all__ = [
     "FileFormat",
     "FileSource",
-    "FormatOptionError",
     "format_for_extension",
     "get_format",
     "known_formats",

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, ClassVar
 
 import pyarrow as pa
 
-from airflow_etl_provider.exceptions import EtlError
+from airflow_etl_provider.exceptions import FormatOptionError
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,6 @@ class FileSource:
     name: str
     open: Callable[[], BinaryIO]
     open_seekable: Callable[[], BinaryIO] | None = None
-
-
-class FormatOptionError(EtlError):
-    """A format option is unknown or has a wrong value."""
 
 
 class FileFormat(ABC):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 from typing import BinaryIO
 
-from airflow_etl_provider.formats.base import FormatOptionError
+from airflow_etl_provider.exceptions import FormatOptionError
 
 #: Compression name -> file suffix.
 COMPRESSIONS: dict[str, str] = {"gzip": ".gz"}

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from airflow_etl_provider.arrow_batches import or_empty, rebatch
-from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.exceptions import FormatOptionError, SourceError
 from airflow_etl_provider.formats.arrow_types import (
     ColumnValueError,
     apply_column_types,
@@ -34,7 +34,7 @@ from airflow_etl_provider.formats.arrow_types import (
     parse_column_types,
     read_as_text,
 )
-from airflow_etl_provider.formats.base import FileFormat, FileSource, FormatOptionError, register_format
+from airflow_etl_provider.formats.base import FileFormat, FileSource, register_format
 from airflow_etl_provider.formats.csv_quotes import QuoteGuard
 
 #: Arrow reads ahead several blocks; 1 MiB keeps that near 70 MB at full speed (4 MiB: ~200 MB).

@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from airflow_etl_provider.arrow_batches import or_empty, rebatch
-from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.exceptions import FormatOptionError, SourceError
 from airflow_etl_provider.formats.arrow_types import apply_column_types, parse_column_types
-from airflow_etl_provider.formats.base import FileFormat, FileSource, FormatOptionError, register_format
+from airflow_etl_provider.formats.base import FileFormat, FileSource, register_format
 
 CODECS = ("snappy", "zstd", "gzip", "brotli", "lz4", "none")
 INT96_UNITS = ("ns", "us", "ms", "s")

@@ -13,9 +13,9 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from airflow_etl_provider.exceptions import SourceError
+from airflow_etl_provider.exceptions import FormatOptionError, SourceError
 from airflow_etl_provider.formats.arrow_types import encode_for_text, parse_column_types
-from airflow_etl_provider.formats.base import FileFormat, FileSource, FormatOptionError, register_format
+from airflow_etl_provider.formats.base import FileFormat, FileSource, register_format
 from airflow_etl_provider.formats.records import RecordConverter, records_to_batches
 
 

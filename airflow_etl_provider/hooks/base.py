@@ -7,17 +7,19 @@ that it streams data as pyarrow RecordBatches so types survive and memory stays 
 
 from __future__ import annotations
 
+import inspect
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import cached_property
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import cached_property, wraps
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pyarrow as pa
 from airflow.sdk import BaseHook
 
 from airflow_etl_provider.config import full_config_schema, validate_config
-from airflow_etl_provider.exceptions import UnsupportedOperationError
+from airflow_etl_provider.connection_test import tested_connection_id
+from airflow_etl_provider.exceptions import UnknownOptionError, UnsupportedOperationError
 from airflow_etl_provider.lineage.datasets import LineageDataset
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation, SchemaInfo
 
@@ -49,15 +51,29 @@ class ConnectorHook(BaseHook, ABC):
     operations: ClassVar[frozenset[Operation]] = frozenset(Operation)
     #: Load modes `load` accepts; the operator refuses others before reading anything.
     load_modes: ClassVar[tuple[LoadMode, ...]] = tuple(LoadMode)
+    #: Options `extract` and `preview` accept (name -> what it does); any other is refused.
+    extract_options: ClassVar[Mapping[str, str]] = {}
+    #: Options `load` accepts besides `mode` and `keys` (name -> what it does); any other is refused.
+    load_options: ClassVar[Mapping[str, str]] = {}
     #: Distribution that already owns this connection type's UI form (e.g. the official
     #: postgres provider); when it is installed we serve its connections but leave its form.
     form_owner_distribution: ClassVar[str | None] = None
     #: Errors worth retrying (`retry_count` extra); connectors add their driver's ones.
     transient_errors: ClassVar[tuple[type[BaseException], ...]] = (ConnectionError, TimeoutError)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make every `extract`, `load` and `preview` a subclass defines refuse undeclared options."""
+        super().__init_subclass__(**kwargs)
+        for name, operation in _CHECKED_METHODS.items():
+            method = vars(cls).get(name)
+            if callable(method) and not getattr(method, "__isabstractmethod__", False):
+                setattr(cls, name, _refusing_unknown_options(method, operation))
+
     def __init__(self, conn_id: str | None = None, *, connection: Connection | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.conn_id = conn_id or self.default_conn_name
+        self._lookup_conn_id = conn_id or self.default_conn_name
+        #: The id messages name: the user's one also when Airflow's Test uses a temporary id.
+        self.conn_id = tested_connection_id(self._lookup_conn_id)
         self._given_connection = connection
         self._open_depth = 0
 
@@ -65,7 +81,7 @@ class ConnectorHook(BaseHook, ABC):
 
     @cached_property
     def connection(self) -> Connection:
-        return self._given_connection or self.get_connection(self.conn_id)
+        return self._given_connection or self.get_connection(self._lookup_conn_id)
 
     @classmethod
     def full_config_schema(cls) -> dict[str, Any]:
@@ -141,6 +157,18 @@ class ConnectorHook(BaseHook, ABC):
             )
         return parsed
 
+    @classmethod
+    def known_options(cls, operation: Operation) -> dict[str, str]:
+        """The options `operation` (extract, preview or load) accepts: name -> what it does."""
+        return dict(cls.load_options if operation is Operation.LOAD else cls.extract_options)
+
+    def check_options(self, operation: Operation, target: str, options: Mapping[str, Any]) -> None:
+        """Refuse options this connector does not declare for `operation`, naming the known ones."""
+        known = self.known_options(operation)
+        unknown = set(options) - set(known)
+        if unknown:
+            raise UnknownOptionError(self.conn_id, operation.value, target, unknown, known)
+
     @abstractmethod
     def test_connection(self) -> tuple[bool, str]:
         """What the UI Test button calls: (ok, a plain message without secrets)."""
@@ -176,9 +204,38 @@ class ConnectorHook(BaseHook, ABC):
         Connectors that can push the limit down (SQL `LIMIT`) override this.
         """
         self.require(Operation.PREVIEW)
+        self.check_options(Operation.PREVIEW, source, options)
         with self:
             stream = self.extract(source, chunk_size=max(1, min(limit, DEFAULT_CHUNK_SIZE)), **options)
             return batches_to_dataframe(take_rows(stream, limit))
+
+
+#: The methods whose keyword options are checked, and the operation each one serves.
+_CHECKED_METHODS = {"extract": Operation.EXTRACT, "preview": Operation.PREVIEW, "load": Operation.LOAD}
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _refusing_unknown_options(method: Callable[..., T], operation: Operation) -> Callable[..., T]:
+    """`method`, checking first (before a generator starts) the options its `**options` would get."""
+    if getattr(method, "__refuses_unknown_options__", False):
+        return method
+    signature = inspect.signature(method)
+    named = {p.name for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    # extract(self, source, ...), preview(self, source, ...), load(self, chunks, destination, ...)
+    positional = [p.name for p in signature.parameters.values() if p.kind in _POSITIONAL]
+    target_name = dict(enumerate(positional)).get(2 if operation is Operation.LOAD else 1)
+
+    @wraps(method)
+    def checked(self: ConnectorHook, *args: Any, **kwargs: Any) -> T:
+        options = {name: value for name, value in kwargs.items() if name not in named}
+        if options:
+            given = {name: value for name, value in kwargs.items() if name in named}
+            target = signature.bind_partial(self, *args, **given).arguments.get(target_name or "", "")
+            self.check_options(operation, str(target), options)
+        return method(self, *args, **kwargs)
+
+    checked.__refuses_unknown_options__ = True  # type: ignore[attr-defined]
+    return checked
 
 
 def take_rows(stream: Iterator[pa.RecordBatch], limit: int) -> list[pa.RecordBatch]:

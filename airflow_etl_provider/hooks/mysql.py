@@ -27,16 +27,9 @@ from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, mysql_table
-from airflow_etl_provider.sql.mysql import (
-    ColumnType,
-    MySqlLoader,
-    arrow_type_for,
-    description_type,
-    quote_identifier,
-    raw_batch,
-    text_value,
-)
+from airflow_etl_provider.sql.mysql import MySqlLoader, arrow_type_for, quote_identifier, text_value
 from airflow_etl_provider.sql.mysql_catalog import read_schema
+from airflow_etl_provider.sql.mysql_read import ColumnType, column_origins, description_type, raw_batch
 from airflow_etl_provider.sql.names import TableName, is_query
 from airflow_etl_provider.types import SchemaInfo
 
@@ -99,7 +92,7 @@ class MySqlConnectorHook(SqlConnectorHook):
                 "type": "integer",
                 "minimum": 1,
                 "title": "Connect timeout (seconds)",
-                "description": "How long opening the connection may take (defaults to `timeout`).",
+                "description": "How long opening the connection may take (defaults to the timeout).",
             },
         },
     }
@@ -379,87 +372,3 @@ class MySqlConnectorHook(SqlConnectorHook):
         table = self.table_name(source) if source else None
         with self:
             return read_schema(self._query, is_mariadb=self.is_mariadb, table=table)
-
-
-_IDENT = r"`((?:[^`]|``)+)`"
-#: A select item that is a bare table column, as MariaDB prints it: `db`.`table or alias`.`column` AS `name`.
-_COLUMN_ITEM = re.compile(rf"{_IDENT}\.{_IDENT}\.{_IDENT} AS {_IDENT}")
-#: A select item that is a column of a derived table: `derived`.`column` AS `name`.
-_DERIVED_ITEM = re.compile(rf"{_IDENT}\.{_IDENT} AS {_IDENT}")
-#: A table reference with an alias in the FROM clause: `db`.`table` `alias`.
-_ALIASED_TABLE = re.compile(rf"{_IDENT}\.{_IDENT} {_IDENT}")
-_DERIVED_ALIAS = re.compile(rf" {_IDENT}")
-_SET_OPERATIONS = (" union ", " except ", " intersect ")
-#: `select` with the options MariaDB may print before the first item.
-_SELECT = re.compile(r"select (?:(?:distinct|all|straight_join|high_priority|sql_\w+) )*", re.IGNORECASE)
-
-
-def _unquote(identifier: str) -> str:
-    return identifier.replace("``", "`")
-
-
-def column_origins(rewritten: str) -> dict[str, tuple[str, str, str]]:
-    """Result column name -> (schema, table, column) for bare column references of the outer select.
-
-    `rewritten` is MariaDB's canonical form of a query (EXPLAIN EXTENDED's note). A derived
-    table in first place of FROM (one the optimizer did not merge) is followed inside; set
-    operations (UNION...) give {} because a column there may also come from another branch.
-    """
-    items, rest = _outer_select(rewritten)
-    if items is None or any(rest.lower().startswith(op, i) for i in _top_level(rest) for op in _SET_OPERATIONS):
-        return {}
-    derived: dict[str, dict[str, tuple[str, str, str]]] = {}
-    if rest.startswith("("):
-        close = next((i + 1 for i in _top_level(rest[1:]) if rest[i + 1] == ")"), None)
-        alias = _DERIVED_ALIAS.match(rest, close + 1) if close else None
-        if alias:
-            derived[_unquote(alias[1])] = column_origins(rest[1:close])
-    aliases = {(_unquote(m[0]), _unquote(m[2])): _unquote(m[1]) for m in _ALIASED_TABLE.findall(rest)}
-    origins = {}
-    for item in (item.strip() for item in items):
-        if match := _COLUMN_ITEM.fullmatch(item):
-            schema, table, column, name = (_unquote(part) for part in match.groups())
-            origins[name] = (schema, aliases.get((schema, table), table), column)
-        elif (match := _DERIVED_ITEM.fullmatch(item)) and (
-            origin := derived.get(_unquote(match[1]), {}).get(_unquote(match[2]))
-        ):
-            origins[_unquote(match[3])] = origin
-    return origins
-
-
-def _outer_select(sql: str) -> tuple[list[str] | None, str]:
-    """The outer select list split into items and the text after its FROM (None: no select ... from)."""
-    lowered, items, start = sql.lower(), [], -1
-    for index in _top_level(sql):
-        if start < 0:
-            if select := _SELECT.match(sql, index):
-                start = select.end()
-        elif index < start:
-            continue
-        elif sql[index] == ",":
-            items.append(sql[start:index])
-            start = index + 1
-        elif lowered.startswith(" from ", index):
-            items.append(sql[start:index])
-            return items, sql[index + len(" from ") :]
-    return None, ""
-
-
-def _top_level(sql: str) -> Iterator[int]:
-    """Indexes of `sql` outside quotes and parentheses (an unmatched closing parenthesis included)."""
-    depth, quote, index = 0, "", 0
-    while index < len(sql):
-        char = sql[index]
-        if quote:
-            if (char == "\\" and quote == "'") or (char == quote and sql.startswith(quote, index + 1)):
-                index += 1  # an escaped character, or a doubled quote
-            elif char == quote:
-                quote = ""
-        else:
-            if depth == 0:
-                yield index
-            if char in "'`\"":
-                quote = char
-            elif char in "()":
-                depth += 1 if char == "(" else -1
-        index += 1

@@ -66,6 +66,7 @@ class PostgresConnectorHook(SqlConnectorHook):
             "sslmode": {
                 "type": "string",
                 "enum": SSL_MODES,
+                "examples": ["require"],
                 "title": "SSL mode",
                 "description": "libpq sslmode: whether and how strictly the connection uses TLS.",
             },
@@ -78,8 +79,9 @@ class PostgresConnectorHook(SqlConnectorHook):
             "connect_timeout": {
                 "type": "integer",
                 "minimum": 1,
+                "examples": [10],
                 "title": "Connect timeout (seconds)",
-                "description": "How long to wait for the server to accept the connection (defaults to `timeout`).",
+                "description": "How long to wait for the server to accept the connection (defaults to the timeout).",
             },
         },
     }

@@ -59,6 +59,12 @@ def _summary(cls: type[ConnectorHook]) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
+def _install_hint(entry_point: EntryPoint, dist_name: str, error: ModuleNotFoundError) -> str:
+    """What to install for a connector whose entry point names the extras its driver comes in."""
+    extras = ",".join(entry_point.extras)
+    return f"module {error.name!r} is missing: pip install '{dist_name or DISTRIBUTION}[{extras}]'"
+
+
 def plugins_disabled() -> bool:
     return os.environ.get(DISABLE_PLUGINS_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -70,6 +76,8 @@ class ConnectorRegistry:
         self._classes: dict[str, type[ConnectorHook]] = {}
         self._origins: dict[str, str] = {}
         self._pending: dict[str, EntryPoint] = {}
+        #: conn_type -> what to install, for connectors whose driver is missing.
+        self._missing_drivers: dict[str, str] = {}
         self._discovered = False
         self._lock = threading.RLock()
 
@@ -121,6 +129,12 @@ class ConnectorRegistry:
         try:
             cls = entry_point.load()
             self.register(cls, origin=ORIGIN_BUILT_IN if dist_name == DISTRIBUTION else ORIGIN_ENTRY_POINT)
+        except ModuleNotFoundError as error:
+            if not entry_point.extras:
+                raise
+            self._missing_drivers[conn_type] = missing = _install_hint(entry_point, dist_name, error)
+            log.warning("Skipping the %r connector: %s.", conn_type, missing)
+            return
         except Exception as error:  # a broken plugin must never break the others
             log.warning(
                 "Skipping connector entry point %r from %s: %s: %s",
@@ -157,7 +171,9 @@ class ConnectorRegistry:
             return self._classes[conn_type]
         except KeyError:
             self._load_all()
-            raise ConnectorNotFoundError(conn_type, self._classes) from None
+            raise ConnectorNotFoundError(
+                conn_type, self._classes, missing_driver=self._missing_drivers.get(conn_type)
+            ) from None
 
     def origin(self, conn_type: str) -> str:
         self.connector_class(conn_type)

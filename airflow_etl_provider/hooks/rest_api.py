@@ -8,7 +8,7 @@ The HTTP mechanics live in `airflow_etl_provider.rest`; this module maps a conne
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -19,28 +19,31 @@ import requests
 from airflow_etl_provider.config import COMMON_CONFIG_PROPERTIES, validate_config
 from airflow_etl_provider.exceptions import (
     ConnectorConfigError,
-    EtlError,
     LoadError,
+    RestApiError,
     UnsupportedOperationError,
+    UntrustedOriginError,
 )
 from airflow_etl_provider.formats.arrow_types import parse_column_types
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, http_endpoint
-from airflow_etl_provider.rest.auth import AUTH_TYPES, create_auth
+from airflow_etl_provider.rest.auth import AUTH_TYPES, auth_settings_schema, create_auth
 from airflow_etl_provider.rest.batching import ArrowBatcher
 from airflow_etl_provider.rest.client import RestClient
 from airflow_etl_provider.rest.encode import DECIMAL_MODES, encode_records, record_batches
-from airflow_etl_provider.rest.errors import RestApiError, UntrustedOriginError
 from airflow_etl_provider.rest.openapi import USUAL_DOCUMENT_PATHS, OpenApiDocument
 from airflow_etl_provider.rest.origins import ORIGIN_PATTERN, Origin
-from airflow_etl_provider.rest.paginators import PAGINATORS, BasePaginator, create_paginator
+from airflow_etl_provider.rest.paginators import (
+    PAGINATORS,
+    BasePaginator,
+    create_paginator,
+    paginator_settings_schema,
+)
 from airflow_etl_provider.rest.ratelimit import RateLimiter
 from airflow_etl_provider.rest.records import FLATTEN_SEPARATOR, NESTED_MODES, nest_record, shape_record
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
 from airflow_etl_provider.types import ColumnInfo, LoadMode, LoadResult, Operation, SchemaInfo, TableInfo
-
-_SECRET = {"type": "string", "format": "password"}
 
 #: Extra keys renamed because Airflow's secret masker hides (and the UI form then saves as
 #: `***`) every key whose name contains a sensitive word (token, api_key, ...), secret or
@@ -53,71 +56,145 @@ RENAMED_KEYS: dict[str, str] = {
 #: What Airflow's masker shows, and its form saved, in place of a masked value.
 MASKED_VALUE = "***"
 
-#: Paginator settings in the flat connection form; each paginator takes the ones it knows.
-PAGINATOR_SETTINGS: dict[str, dict[str, Any]] = {
-    "page_size": {
+#: The fields after the paginator settings: records, transport, schema discovery, loading.
+_TRANSFER_FIELDS: dict[str, dict[str, Any]] = {
+    "max_pages": {
         "type": "integer",
         "minimum": 1,
-        "title": "Page size",
-        "description": "Records per page (the offset limit, the page-number page size); a shorter page ends paging.",
+        "default": 100_000,
+        "title": "Max pages",
+        "description": "Guard against endless paging: more pages than this is an error.",
     },
-    "offset_param": {"type": "string", "default": "offset", "title": "Offset parameter"},
-    "limit_param": {"type": "string", "default": "limit", "title": "Limit parameter"},
-    "page_param": {"type": "string", "default": "page", "title": "Page parameter"},
-    "page_size_param": {
+    "records_path": {
         "type": "string",
         "default": "",
-        "title": "Page size parameter",
-        "description": "Query parameter carrying page_size for page-number paging (empty: not sent).",
+        "title": "Records path",
+        "description": "Body path of the record list, e.g. data.items; empty tries a top-level "
+        "list, then data, results, items, records.",
     },
-    "base_page": {"type": "integer", "default": 1, "title": "First page number"},
-    "total_path": {
+    "nested": {
+        "type": "string",
+        "enum": list(NESTED_MODES),
+        "default": "flatten",
+        "title": "Nested objects",
+        "description": "flatten: nested objects are parent__child columns when reading, and such columns "
+        "are nested objects again when loading; json: nested values are JSON text columns.",
+    },
+    "detect_timestamps": {
+        "type": "boolean",
+        "default": True,
+        "title": "Detect ISO 8601 timestamps",
+        "description": "Text columns holding only ISO 8601 date-times in their first values become timestamps "
+        "(UTC when they carry an offset); off: they stay text unless column_types declares them.",
+    },
+    "allowed_hosts": {
+        "type": "array",
+        "items": {
+            "type": "string",
+            "pattern": ORIGIN_PATTERN,
+            "description": "an origin: https://host, https://host:port, or host[:port] "
+            "(which takes the base URL's scheme); no path",
+        },
+        "default": [],
+        "title": "Other origins trusted with the credentials",
+        "description": 'JSON list of origins besides the base URL\'s, e.g. ["https://files.example.com"], '
+        "that next-page links, full-URL sources and redirects may reach with the credentials. "
+        "Requests for any other origin are refused; redirects to one lose the credentials.",
+    },
+    "verify_ssl": {"type": "boolean", "default": True, "title": "Verify TLS certificates"},
+    "timeout": COMMON_CONFIG_PROPERTIES["timeout"],
+    "rate_limit": {
+        "type": "number",
+        "minimum": 0,
+        "default": 0,
+        "title": "Rate limit (requests per minute)",
+        "description": "Shared by every call of one task; 0 means no limit.",
+    },
+    "retry_count": COMMON_CONFIG_PROPERTIES["retry_count"],
+    "max_retries": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 20,
+        "title": "Max retries",
+        "description": "Retries on 429/500/502/503/504 and dropped connections (Retry-After is honoured). "
+        "Empty: the common Retries (retry_count).",
+    },
+    "backoff_factor": {
+        "type": "number",
+        "minimum": 0,
+        "default": 1.0,
+        "title": "Backoff factor (seconds)",
+        "description": "Wait factor * 2^(attempt-1) seconds between retries when no Retry-After is given.",
+    },
+    "health_check_endpoint": {
         "type": "string",
         "default": "",
-        "title": "Total path",
-        "description": "Body path of the total record count (offset) or total pages (page number).",
+        "title": "Health-check endpoint",
+        "description": "Path the Test button GETs; empty GETs the base URL.",
     },
-    "cursor_from": {
-        "type": "string",
-        "enum": ["body", "last_record"],
-        "default": "body",
-        "title": "Cursor taken from",
-        "description": "body: the cursor path is a path in the response body; last_record: it is a field of "
-        "the page's last record, e.g. id for Stripe's starting_after.",
-    },
-    "cursor_path": {
-        "type": "string",
-        "default": "next_cursor",
-        "title": "Cursor path",
-        "description": "Where the next cursor is: a body path such as meta.next_cursor, or a record field "
-        "such as id when the cursor is taken from the last record.",
-    },
-    "cursor_param": {"type": "string", "default": "cursor", "title": "Cursor parameter"},
-    "next_url_path": {
-        "type": "string",
-        "default": "next",
-        "title": "Next URL path",
-        "description": "Body path of the next page's URL, e.g. links.next.",
-    },
-    "has_more_path": {
+    "openapi_url": {
         "type": "string",
         "default": "",
-        "title": "Has-more path",
-        "description": "Body path of a true/false flag that is true while more pages follow, e.g. has_more.",
+        "title": "OpenAPI document URL",
+        "description": "Empty tries openapi.json, swagger.json and v3/api-docs.",
     },
-    "done_path": {
+    "endpoints": {
         "type": "string",
         "default": "",
-        "title": "Done path",
-        "description": "Body path of a true/false flag that is true on the last page, e.g. done.",
+        "title": "Endpoints",
+        "description": "Comma-separated endpoint paths listed by get_schema when there is no OpenAPI document.",
+    },
+    "batch_size": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 500,
+        "title": "Load batch size",
+        "description": "Records per POST/PUT request when loading.",
+    },
+    "load_method": {
+        "type": "string",
+        "enum": ["POST", "PUT", "PATCH"],
+        "default": "POST",
+        "title": "Load method (append)",
+    },
+    "upsert_method": {
+        "type": "string",
+        "enum": ["", "POST", "PUT", "PATCH"],
+        "default": "",
+        "title": "Upsert method",
+        "description": "Set only if the endpoint upserts; empty: upsert unsupported.",
+    },
+    "replace_method": {
+        "type": "string",
+        "enum": ["", "POST", "PUT"],
+        "default": "",
+        "title": "Replace method",
+        "description": "Set only if the endpoint replaces the whole set.",
+    },
+    "retry_unsafe_load": {
+        "type": "boolean",
+        "default": False,
+        "title": "Retry POST/PATCH loads",
+        "description": "Only when the API de-duplicates (idempotency keys). PUT is always retried, and so is "
+        "any batch answered 429, or 503 with Retry-After (the server did not process it).",
+    },
+    "decimals": {
+        "type": "string",
+        "enum": list(DECIMAL_MODES),
+        "default": "string",
+        "title": "Send decimals as",
     },
 }
 
-CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    # In the order a person fills the form: auth, then each auth's fields, then paging,
-    # records, transport, schema discovery, loading.
-    "properties": {
+
+def connection_schema() -> dict[str, Any]:
+    """The extra's JSON Schema, from the auth schemes and paginators registered now (plugins too).
+
+    In the order a person fills the form: auth, then each auth's fields, then paging, records,
+    transport, schema discovery, loading. A strategy setting whose name the form already uses
+    is refused, naming it: one flat extra cannot hold two meanings of one key.
+    """
+    auth = {
         "auth_type": {
             "type": "string",
             "enum": sorted(AUTH_TYPES),
@@ -125,199 +202,27 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "title": "Auth type",
             "description": "basic uses login and password; bearer the bearer token; api_key the API key; "
             "oauth2 the client-credentials grant.",
-        },
-        "token": {
-            **_SECRET,
-            "title": "Bearer token",
-            "description": "For auth type bearer (else the password field).",
-        },
-        "api_key": {
-            **_SECRET,
-            "title": "API key",
-            "description": "For auth type api_key (else the password field).",
-        },
-        "key_name": {
-            "type": "string",
-            "default": "X-API-Key",
-            "title": "API key header or parameter name",
-            "description": "Name of the header (or query parameter) that carries the API key.",
-        },
-        "key_location": {
-            "type": "string",
-            "enum": ["header", "query"],
-            "default": "header",
-            "title": "Send the API key in",
-        },
-        "oauth2_url": {
-            "type": "string",
-            "default": "",
-            "title": "OAuth2 token URL",
-            "description": "The token endpoint of the client-credentials grant.",
-        },
-        "client_id": {
-            "type": "string",
-            "default": "",
-            "title": "OAuth2 client id",
-            "description": "Else the login field.",
-        },
-        "client_secret": {
-            **_SECRET,
-            "title": "OAuth2 client secret",
-            "description": "Else the password field.",
-        },
-        "scopes": {
-            "type": "string",
-            "default": "",
-            "title": "OAuth2 scopes",
-            "description": "Space separated.",
-        },
+        }
+    }
+    paging = {
         "headers": {
             "type": "object",
             "default": {},
             "title": "Default headers",
             "description": "JSON object of headers sent with every request.",
         },
-        "paginator": {
-            "type": "string",
-            "enum": sorted(PAGINATORS),
-            "default": "single_page",
-            "title": "Pagination",
-        },
-        **PAGINATOR_SETTINGS,
-        "max_pages": {
-            "type": "integer",
-            "minimum": 1,
-            "default": 100_000,
-            "title": "Max pages",
-            "description": "Guard against endless paging: more pages than this is an error.",
-        },
-        "records_path": {
-            "type": "string",
-            "default": "",
-            "title": "Records path",
-            "description": "Body path of the record list, e.g. data.items; empty tries a top-level "
-            "list, then data, results, items, records.",
-        },
-        "nested": {
-            "type": "string",
-            "enum": list(NESTED_MODES),
-            "default": "flatten",
-            "title": "Nested objects",
-            "description": "flatten: nested objects are parent__child columns when reading, and such columns "
-            "are nested objects again when loading; json: nested values are JSON text columns.",
-        },
-        "detect_timestamps": {
-            "type": "boolean",
-            "default": True,
-            "title": "Detect ISO 8601 timestamps",
-            "description": "Text columns holding only ISO 8601 date-times in their first values become timestamps "
-            "(UTC when they carry an offset); off: they stay text unless column_types declares them.",
-        },
-        "allowed_hosts": {
-            "type": "array",
-            "items": {
-                "type": "string",
-                "pattern": ORIGIN_PATTERN,
-                "description": "an origin: https://host, https://host:port, or host[:port] "
-                "(which takes the base URL's scheme); no path",
-            },
-            "default": [],
-            "title": "Other origins trusted with the credentials",
-            "description": 'JSON list of origins besides the base URL\'s, e.g. ["https://files.example.com"], '
-            "that next-page links, full-URL sources and redirects may reach with the credentials. "
-            "Requests for any other origin are refused; redirects to one lose the credentials.",
-        },
-        "verify_ssl": {"type": "boolean", "default": True, "title": "Verify TLS certificates"},
-        "timeout": COMMON_CONFIG_PROPERTIES["timeout"],
-        "rate_limit": {
-            "type": "number",
-            "minimum": 0,
-            "default": 0,
-            "title": "Rate limit (requests per minute)",
-            "description": "Shared by every call of one task; 0 means no limit.",
-        },
-        "retry_count": COMMON_CONFIG_PROPERTIES["retry_count"],
-        "max_retries": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 20,
-            "title": "Max retries",
-            "description": "Retries on 429/500/502/503/504 and dropped connections (Retry-After is honoured). "
-            "Empty: the common Retries (retry_count).",
-        },
-        "backoff_factor": {
-            "type": "number",
-            "minimum": 0,
-            "default": 1.0,
-            "title": "Backoff factor (seconds)",
-            "description": "Wait factor * 2^(attempt-1) seconds between retries when no Retry-After is given.",
-        },
-        "health_check_endpoint": {
-            "type": "string",
-            "default": "",
-            "title": "Health-check endpoint",
-            "description": "Path the Test button GETs; empty GETs the base URL.",
-        },
-        "openapi_url": {
-            "type": "string",
-            "default": "",
-            "title": "OpenAPI document URL",
-            "description": "Empty tries openapi.json, swagger.json and v3/api-docs.",
-        },
-        "endpoints": {
-            "type": "string",
-            "default": "",
-            "title": "Endpoints",
-            "description": "Comma-separated endpoint paths listed by get_schema when there is no OpenAPI document.",
-        },
-        "batch_size": {
-            "type": "integer",
-            "minimum": 1,
-            "default": 500,
-            "title": "Load batch size",
-            "description": "Records per POST/PUT request when loading.",
-        },
-        "load_method": {
-            "type": "string",
-            "enum": ["POST", "PUT", "PATCH"],
-            "default": "POST",
-            "title": "Load method (append)",
-        },
-        "upsert_method": {
-            "type": "string",
-            "enum": ["", "POST", "PUT", "PATCH"],
-            "default": "",
-            "title": "Upsert method",
-            "description": "Set only if the endpoint upserts; empty: upsert unsupported.",
-        },
-        "replace_method": {
-            "type": "string",
-            "enum": ["", "POST", "PUT"],
-            "default": "",
-            "title": "Replace method",
-            "description": "Set only if the endpoint replaces the whole set.",
-        },
-        "retry_unsafe_load": {
-            "type": "boolean",
-            "default": False,
-            "title": "Retry POST/PATCH loads",
-            "description": "Only when the API de-duplicates (idempotency keys). PUT is always retried, and so is "
-            "any batch answered 429, or 503 with Retry-After (the server did not process it).",
-        },
-        "decimals": {
-            "type": "string",
-            "enum": list(DECIMAL_MODES),
-            "default": "string",
-            "title": "Send decimals as",
-        },
-    },
-}
+        "paginator": {"type": "string", "enum": sorted(PAGINATORS), "default": "single_page", "title": "Pagination"},
+    }
+    properties: dict[str, Any] = {}
+    for part in (auth, auth_settings_schema(), paging, paginator_settings_schema(), _TRANSFER_FIELDS):
+        clash = sorted(set(part) & set(properties))
+        if clash:
+            raise ValueError(f"REST strategy setting(s) {', '.join(clash)} clash with rest_api connection fields")
+        properties.update(part)
+    return {"type": "object", "properties": properties}
 
-EXTRACT_OPTIONS = frozenset(
-    {"params", "records_path", "paginator", "nested", "max_pages", "column_types", "detect_timestamps"}
-)
-LOAD_OPTIONS = frozenset({"batch_size", "method", "decimals", "retry_unsafe", "nested"})
 
+CONFIG_SCHEMA: dict[str, Any] = connection_schema()
 
 class RestApiConnectorHook(ConnectorHook):
     """JSON REST APIs: paged extract into Arrow chunks, batched POST/PUT load."""
@@ -327,6 +232,22 @@ class RestApiConnectorHook(ConnectorHook):
     default_conn_name = "rest_api_default"
     description = "JSON REST API: paged extract, batched POST/PUT load, OpenAPI schema."
     config_schema = CONFIG_SCHEMA
+    extract_options: ClassVar[Mapping[str, str]] = {
+        "params": "query parameters added to every page's request",
+        "records_path": "where the records are in a response (overrides the connection's)",
+        "paginator": 'a paginator name or {"type": name, ...settings} (overrides the connection\'s)',
+        "nested": "flatten or json: how nested objects become columns (overrides the connection's)",
+        "max_pages": "stop with an error after this many pages (overrides the connection's)",
+        "detect_timestamps": "read ISO 8601 strings as timestamps (overrides the connection's)",
+        "column_types": 'Arrow types of columns, e.g. {"created": "timestamp[us, tz=UTC]"}',
+    }
+    load_options: ClassVar[Mapping[str, str]] = {
+        "batch_size": "records per request (overrides the connection's)",
+        "method": "HTTP method of every request (overrides the mode's method of the connection)",
+        "decimals": "send decimals as string or number (overrides the connection's)",
+        "retry_unsafe": "retry POST/PATCH batches too (overrides the connection's retry_unsafe_load)",
+        "nested": "flatten: send parent__child columns as nested objects; json: keys as they are",
+    }
     ui_field_behaviour: ClassVar[dict[str, Any]] = {
         "hidden-fields": ["schema", "port"],
         "relabeling": {"host": "Base URL", "login": "Login / client id", "password": "Password / secret"},
@@ -344,6 +265,24 @@ class RestApiConnectorHook(ConnectorHook):
         self.rate_limiter: RateLimiter | None = None
 
     # -- connection ------------------------------------------------------------------
+
+    @classmethod
+    def full_config_schema(cls) -> dict[str, Any]:
+        """`config_schema` plus the paginators and auth schemes registered since import (plugins').
+
+        A subclass's own fields, defaults and choices stay; only names and settings that were
+        not registered when `CONFIG_SCHEMA` was assembled are added.
+        """
+        schema = super().full_config_schema()
+        properties = schema["properties"]
+        current = connection_schema()["properties"]
+        for choice in ("auth_type", "paginator"):
+            added = set(current[choice]["enum"]) - set(CONFIG_SCHEMA["properties"][choice]["enum"])
+            if choice in properties and added:
+                properties[choice]["enum"] = sorted({*properties[choice]["enum"], *added})
+        for name, spec in current.items():
+            properties.setdefault(name, spec)
+        return schema
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -575,7 +514,6 @@ class RestApiConnectorHook(ConnectorHook):
         columns, as the file formats' option does (`{"created": "timestamp[us, tz=UTC]"}`).
         """
         self.require(Operation.EXTRACT)
-        _check_options(self.conn_id, "extract", options, EXTRACT_OPTIONS)
         paginator = self._paginator(options.get("paginator"))
         names = ("records_path", "nested", "max_pages", "detect_timestamps")
         settings = {name: options.get(name, self.config[name]) for name in names}
@@ -623,7 +561,7 @@ class RestApiConnectorHook(ConnectorHook):
             )
 
     def _paginator(self, option: str | dict[str, Any] | None) -> BasePaginator:
-        settings = {name: self.config.get(name) for name in PAGINATOR_SETTINGS}
+        settings = {name: self.config.get(name) for name in paginator_settings_schema()}
         settings["type"] = self.config["paginator"]
         if isinstance(option, str):
             settings["type"] = option
@@ -654,7 +592,6 @@ class RestApiConnectorHook(ConnectorHook):
         (index range) that did not land; earlier batches stay written.
         """
         self.require(Operation.LOAD)
-        _check_options(self.conn_id, "load", options, LOAD_OPTIONS)
         mode = self.require_load_mode(mode)
         method = (options.get("method") or self._method_for(mode)).upper()
         batch_size = int(options.get("batch_size", self.config["batch_size"]))
@@ -720,36 +657,20 @@ class RestApiConnectorHook(ConnectorHook):
         parsed = LoadMode.parse(mode)
         supported = [m for m in LoadMode if self._method_for(m)]
         if parsed not in supported:
-            raise UnsupportedLoadModeError(self.conn_id, parsed.value, [m.value for m in supported])
+            raise UnsupportedOperationError(
+                self.conn_type,
+                f"load mode {parsed.value}",
+                [m.value for m in supported],
+                f"If the endpoint really does {parsed.value}, set `{parsed.value}_method` (POST, PUT, ...) in the "
+                "connection's extra.",
+            )
         return parsed
-
-
-class UnsupportedLoadModeError(UnsupportedOperationError):
-    """A load mode the endpoint was not declared to support (REST APIs append unless told)."""
-
-    def __init__(self, conn_id: str, mode: str, supported: Sequence[str]) -> None:
-        EtlError.__init__(
-            self,
-            f"Connection {conn_id!r} (REST API) does not support load mode {mode!r}; it supports: "
-            f"{', '.join(supported)}. If the endpoint really does {mode}, set `{mode}_method` "
-            "(POST, PUT, ...) in the connection's extra.",
-        )
 
 
 def _counting(chunks: Iterable[pa.RecordBatch], result: LoadResult) -> Iterator[pa.RecordBatch]:
     for chunk in chunks:
         result.chunks += 1
         yield chunk
-
-
-def _check_options(conn_id: str, what: str, options: dict[str, Any], known: frozenset[str]) -> None:
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ConnectorConfigError(
-            conn_id,
-            f"{what} options",
-            f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.",
-        )
 
 
 class HttpConnectorHook(RestApiConnectorHook):

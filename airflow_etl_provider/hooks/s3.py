@@ -16,7 +16,7 @@ import contextlib
 import io
 import posixpath
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
@@ -450,9 +450,10 @@ class S3ConnectorHook(FileConnectorHook):
     default_conn_name = "aws_default"
     description = "Objects in S3 or an S3-compatible store: CSV, JSON, JSON Lines, Parquet, XLSX (gzip for text)."
     form_owner_distribution = "apache-airflow-providers-amazon"
-    #: `load` options for the upload: `extra_args` (e.g. {"ServerSideEncryption": "AES256",
-    #: "StorageClass": "STANDARD_IA"}) and `part_size_mb` (multipart part size, at least 5).
-    store_option_names = ("extra_args", "part_size_mb")
+    store_options: ClassVar[Mapping[str, str]] = {
+        "extra_args": 'upload arguments, e.g. {"ServerSideEncryption": "AES256", "StorageClass": "STANDARD_IA"}',
+        "part_size_mb": "multipart upload part size in MiB (at least 5)",
+    }
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         # The same extra carries the amazon provider's keys (region_name, endpoint_url, role_arn...).
@@ -460,6 +461,7 @@ class S3ConnectorHook(FileConnectorHook):
         "properties": {
             "bucket": {
                 "type": "string",
+                "examples": ["analytics-landing"],
                 "title": "Default bucket",
                 "description": "Bucket used when a source or destination is a key rather than an s3:// URI.",
             },

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
+from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset
 from airflow_etl_provider.sql.loader import SqlLoader
@@ -23,9 +23,6 @@ from airflow_etl_provider.sql.names import (
 )
 from airflow_etl_provider.types import LoadMode, LoadResult, Operation
 
-#: Options of `load` besides mode and keys.
-LOAD_OPTIONS = frozenset({"decimal_rounding", "timestamp_truncation"})
-
 
 class SqlConnectorHook(ConnectorHook):
     """A connector over one database connection opened when the hook is entered."""
@@ -34,6 +31,13 @@ class SqlConnectorHook(ConnectorHook):
     dialect: ClassVar[Dialect]
     #: Driver errors meaning the connection could not be opened (address, login, database, file).
     connect_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    extract_options: ClassVar[Mapping[str, str]] = {
+        "parameters": "values for a query's placeholders, bound by the driver (its own placeholder style)",
+    }
+    load_options: ClassVar[Mapping[str, str]] = {
+        "decimal_rounding": '"half_even" or "half_up": round decimals to the column\'s scale (unset: refuse them)',
+        "timestamp_truncation": "true: drop timestamp / time digits beyond the column's unit (unset: refuse them)",
+    }
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -119,17 +123,8 @@ class SqlConnectorHook(ConnectorHook):
     ) -> LoadResult:
         """Append, replace or upsert into a table (see `SqlLoader`); created from the chunks if missing.
 
-        Options: `decimal_rounding` ("half_even" or "half_up"; unset, a value with more fractional
-        digits than its decimal column's scale is refused); `timestamp_truncation` (True drops
-        digits beyond a timestamp or time column's unit, nanoseconds into microseconds; unset,
-        such a value is refused).
+        Options: see `load_options`; `timestamp_truncation` turns nanoseconds into microseconds.
         """
         self.require(Operation.LOAD)
-        unknown = sorted(set(options) - LOAD_OPTIONS)
-        if unknown:
-            raise LoadError(
-                f"Unknown load option(s) for {self.hook_name} table {destination}: {', '.join(unknown)}. "
-                f"Known: {', '.join(sorted(LOAD_OPTIONS))}."
-            )
         with self:
             return self.loader().load(chunks, self.table_name(destination), mode=mode, keys=keys, **options)

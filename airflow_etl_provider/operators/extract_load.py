@@ -178,6 +178,8 @@ class ExtractLoadOperator(BaseOperator):
         source_hook.require(Operation.EXTRACT)
         destination_hook.require(Operation.LOAD)
         destination_hook.require_load_mode(self.mode)
+        source_hook.check_options(Operation.EXTRACT, self.source, self.source_options)
+        destination_hook.check_options(Operation.LOAD, self.destination, self.destination_options)
         self.log.info(
             "Streaming %s (%s) -> %s (%s), mode=%s, chunk_size=%d, read_ahead=%d",
             self.source,

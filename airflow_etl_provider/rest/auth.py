@@ -5,6 +5,11 @@ renew its credentials (OAuth2) ask for one retry after a 401; the others cannot 
 Each names the headers and query parameters it writes, so the client can take them off a
 redirect that leaves the connection's trusted origins. Secret values are registered with the
 `Redactor` (and so with Airflow's masker) on creation.
+
+Each class declares the connection settings it reads (`settings`, JSON Schema fragments)
+and builds itself from the connection (`from_config`); the `rest_api` connection form and
+`create_auth` use the registry, so a scheme is one class here (or in a plugin:
+`@register_auth`).
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 from requests.auth import AuthBase
 
-from airflow_etl_provider.rest.errors import RestApiError
+from airflow_etl_provider.exceptions import RestApiError
 from airflow_etl_provider.rest.redact import Redactor
+from airflow_etl_provider.rest.strategies import SettingSpec, StrategyRegistry
 
 if TYPE_CHECKING:
     from requests import PreparedRequest
@@ -27,14 +33,30 @@ if TYPE_CHECKING:
 #: Sends a request with the client's retries: `RestClient.send`.
 Send = Callable[..., requests.Response]
 
+_SECRET: SettingSpec = {"type": "string", "format": "password"}
+
 
 class AuthStrategy(AuthBase):
     """Contract: decorate a request; optionally renew credentials after a 401."""
 
     name: ClassVar[str]
+    #: The connection settings this scheme reads: name -> JSON Schema (the form's fields).
+    settings: ClassVar[dict[str, SettingSpec]] = {}
     #: Headers and query parameters that carry this strategy's credentials.
     credential_headers: frozenset[str] = frozenset()
     credential_params: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], login: str, password: str, *, send: Send, redactor: Redactor
+    ) -> AuthStrategy:
+        """Build from the connection's settings and its login/password fields."""
+        return cls()
+
+    @classmethod
+    def setting(cls, config: dict[str, Any], name: str) -> Any:
+        """`config[name]`, else the default this class declares for it."""
+        return config.get(name, cls.settings[name].get("default", ""))
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         return request
@@ -54,6 +76,12 @@ class BasicAuth(AuthStrategy):
     name = "basic"
     credential_headers = frozenset({"Authorization"})
 
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], login: str, password: str, *, send: Send, redactor: Redactor
+    ) -> AuthStrategy:
+        return cls(login, password, redactor)
+
     def __init__(self, username: str, password: str, redactor: Redactor) -> None:
         if not username:
             raise ValueError("basic auth needs a login")
@@ -72,6 +100,15 @@ class BearerAuth(AuthStrategy):
 
     name = "bearer"
     credential_headers = frozenset({"Authorization"})
+    settings: ClassVar[dict[str, SettingSpec]] = {
+        "token": {**_SECRET, "title": "Bearer token", "description": "For auth type bearer (else the password field)."},
+    }
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], login: str, password: str, *, send: Send, redactor: Redactor
+    ) -> AuthStrategy:
+        return cls(config.get("token") or password, redactor)
 
     def __init__(self, token: str, redactor: Redactor) -> None:
         if not token:
@@ -89,6 +126,28 @@ class ApiKeyAuth(AuthStrategy):
 
     name = "api_key"
     LOCATIONS = ("header", "query")
+    settings: ClassVar[dict[str, SettingSpec]] = {
+        "api_key": {**_SECRET, "title": "API key", "description": "For auth type api_key (else the password field)."},
+        "key_name": {
+            "type": "string",
+            "default": "X-API-Key",
+            "title": "API key header or parameter name",
+            "description": "Name of the header (or query parameter) that carries the API key.",
+        },
+        "key_location": {
+            "type": "string",
+            "enum": list(LOCATIONS),
+            "default": "header",
+            "title": "Send the API key in",
+        },
+    }
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], login: str, password: str, *, send: Send, redactor: Redactor
+    ) -> AuthStrategy:
+        key = config.get("api_key") or password
+        return cls(key, cls.setting(config, "key_name"), cls.setting(config, "key_location"), redactor)
 
     def __init__(self, key: str, param_name: str, location: str, redactor: Redactor) -> None:
         if not key:
@@ -126,6 +185,22 @@ class OAuth2ClientCredentials(AuthStrategy):
 
     name = "oauth2"
     credential_headers = frozenset({"Authorization"})
+    settings: ClassVar[dict[str, SettingSpec]] = {
+        "oauth2_url": {
+            "type": "string",
+            "default": "",
+            "title": "OAuth2 token URL",
+            "description": "The token endpoint of the client-credentials grant.",
+        },
+        "client_id": {
+            "type": "string",
+            "default": "",
+            "title": "OAuth2 client id",
+            "description": "Else the login field.",
+        },
+        "client_secret": {**_SECRET, "title": "OAuth2 client secret", "description": "Else the password field."},
+        "scopes": {"type": "string", "default": "", "title": "OAuth2 scopes", "description": "Space separated."},
+    }
     #: Renew this fraction of the lifetime early (at most `MAX_LEEWAY` seconds).
     LEEWAY_FRACTION = 0.1
     MAX_LEEWAY = 60.0
@@ -158,6 +233,19 @@ class OAuth2ClientCredentials(AuthStrategy):
         self._lock = threading.Lock()
         self.tokens_fetched = 0
         redactor.add_secret(client_secret)
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], login: str, password: str, *, send: Send, redactor: Redactor
+    ) -> AuthStrategy:
+        return cls(
+            cls.setting(config, "oauth2_url"),
+            config.get("client_id") or login,
+            config.get("client_secret") or password,
+            cls.setting(config, "scopes"),
+            send=send,
+            redactor=redactor,
+        )
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._current_token()}"
@@ -219,9 +307,28 @@ class OAuth2ClientCredentials(AuthStrategy):
         return token, time.monotonic() + lifetime - min(lifetime * self.LEEWAY_FRACTION, self.MAX_LEEWAY)
 
 
-AUTH_TYPES: dict[str, type[AuthStrategy]] = {
-    cls.name: cls for cls in (NoAuth, BasicAuth, BearerAuth, ApiKeyAuth, OAuth2ClientCredentials)
-}
+_REGISTRY: StrategyRegistry[type[AuthStrategy]] = StrategyRegistry("auth_type", AuthStrategy)
+#: The registered schemes by name (live: plugins registered later appear here too).
+AUTH_TYPES: dict[str, type[AuthStrategy]] = _REGISTRY.classes
+
+
+def register_auth(cls: type[AuthStrategy]) -> type[AuthStrategy]:
+    """Make an auth scheme usable as a connection's `auth_type` (a class decorator)."""
+    return _REGISTRY.register(cls)
+
+
+def unregister_auth(name: str) -> None:
+    """Forget the scheme called `name` (for a plugin's tests)."""
+    _REGISTRY.unregister(name)
+
+
+for _builtin in (NoAuth, BasicAuth, BearerAuth, ApiKeyAuth, OAuth2ClientCredentials):
+    register_auth(_builtin)
+
+
+def auth_settings_schema() -> dict[str, SettingSpec]:
+    """The settings of every registered scheme, for the flat connection form."""
+    return _REGISTRY.settings_schema()
 
 
 def create_auth(
@@ -236,27 +343,5 @@ def create_auth(
 
     Raises ValueError naming what is missing; the hook turns it into a ConnectorConfigError.
     """
-    auth_type = config.get("auth_type") or "none"
-    if auth_type not in AUTH_TYPES:
-        raise ValueError(f"unknown auth_type {auth_type!r}; known: {', '.join(sorted(AUTH_TYPES))}")
-    if auth_type == "basic":
-        return BasicAuth(login, password, redactor)
-    if auth_type == "bearer":
-        return BearerAuth(config.get("token") or password, redactor)
-    if auth_type == "api_key":
-        return ApiKeyAuth(
-            config.get("api_key") or password,
-            config.get("key_name", "X-API-Key"),
-            config.get("key_location", "header"),
-            redactor,
-        )
-    if auth_type == "oauth2":
-        return OAuth2ClientCredentials(
-            config.get("oauth2_url", ""),
-            config.get("client_id") or login,
-            config.get("client_secret") or password,
-            config.get("scopes", ""),
-            send=send,
-            redactor=redactor,
-        )
-    return NoAuth()
+    cls = _REGISTRY.get(config.get("auth_type") or "none")
+    return cls.from_config(config, login, password, send=send, redactor=redactor)

@@ -23,8 +23,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from airflow_etl_provider.exceptions import PaginationError, RestApiError, UntrustedOriginError
 from airflow_etl_provider.rest.auth import AuthStrategy, NoAuth
-from airflow_etl_provider.rest.errors import PaginationError, RestApiError, UntrustedOriginError
 from airflow_etl_provider.rest.origins import CredentialScope, Origin, remove_credentials
 from airflow_etl_provider.rest.paginators import BasePaginator
 from airflow_etl_provider.rest.ratelimit import RateLimiter

@@ -16,19 +16,23 @@ with (`cursor_path`, `has_more_path`, `done_path`, `next_url_path`, `total_path`
 with records raises `PaginationError`: a wrong path would otherwise end paging after page
 one, quietly short of the data. A token or link seen twice raises `PaginationError` instead
 of looping forever. The client adds the connection, the page number and the URL.
+
+Each class declares the connection settings it reads (`settings`, JSON Schema fragments);
+the `rest_api` connection form is assembled from them. A plugin adds a style with
+`@register_paginator` on a `BasePaginator` subclass (see docs/rest_api.md).
 """
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, cast
 from urllib.parse import urljoin
 
 import requests
 
-from airflow_etl_provider.rest.errors import PaginationError
+from airflow_etl_provider.exceptions import PaginationError
 from airflow_etl_provider.rest.records import MISSING, lookup
+from airflow_etl_provider.rest.strategies import SettingSpec, StrategyRegistry, constructor_parameters
 
 
 def _params(request: requests.Request) -> dict[str, Any]:
@@ -40,6 +44,15 @@ class BasePaginator(ABC):
     """Contract shared by every paginator."""
 
     name: ClassVar[str]
+    #: The connection settings this paginator reads: name -> JSON Schema; each must be a
+    #: constructor keyword. Shared names must be declared alike (see `StrategyRegistry`).
+    settings: ClassVar[dict[str, SettingSpec]] = {}
+
+    @classmethod
+    def from_config(cls, settings: dict[str, Any]) -> BasePaginator:
+        """Build from plain settings: the constructor keywords among them, unset (None) ones left out."""
+        accepted = constructor_parameters(cls)
+        return cls(**{k: v for k, v in settings.items() if k in accepted and v is not None})
 
     def __init__(self) -> None:
         self._has_next_page = True
@@ -113,6 +126,34 @@ class SinglePagePaginator(BasePaginator):
         """Never called: there is no next page."""
 
 
+_PAGE_SIZE: SettingSpec = {
+    "type": "integer",
+    "minimum": 1,
+    "title": "Page size",
+    "description": "Records per page (the offset limit, the page-number page size); a shorter page ends paging.",
+}
+_TOTAL_PATH: SettingSpec = {
+    "type": "string",
+    "default": "",
+    "title": "Total path",
+    "description": "Body path of the total record count (offset) or total pages (page number).",
+}
+_MORE_FLAGS: dict[str, SettingSpec] = {
+    "has_more_path": {
+        "type": "string",
+        "default": "",
+        "title": "Has-more path",
+        "description": "Body path of a true/false flag that is true while more pages follow, e.g. has_more.",
+    },
+    "done_path": {
+        "type": "string",
+        "default": "",
+        "title": "Done path",
+        "description": "Body path of a true/false flag that is true on the last page, e.g. done.",
+    },
+}
+
+
 class _CountingPaginator(BasePaginator):
     """Shared stop rules of offset and page-number paging: empty page, short page, total."""
 
@@ -146,6 +187,12 @@ class OffsetPaginator(_CountingPaginator):
     """`?offset=N&limit=M`; optional total count in the body (`total_path`)."""
 
     name = "offset"
+    settings: ClassVar[dict[str, SettingSpec]] = {
+        "page_size": _PAGE_SIZE,
+        "offset_param": {"type": "string", "default": "offset", "title": "Offset parameter"},
+        "limit_param": {"type": "string", "default": "limit", "title": "Limit parameter"},
+        "total_path": _TOTAL_PATH,
+    }
 
     def __init__(
         self,
@@ -180,6 +227,18 @@ class PageNumberPaginator(_CountingPaginator):
     """`?page=N` (optionally with a page size); optional total pages in the body."""
 
     name = "page_number"
+    settings: ClassVar[dict[str, SettingSpec]] = {
+        "page_size": _PAGE_SIZE,
+        "page_param": {"type": "string", "default": "page", "title": "Page parameter"},
+        "page_size_param": {
+            "type": "string",
+            "default": "",
+            "title": "Page size parameter",
+            "description": "Query parameter carrying page_size for page-number paging (empty: not sent).",
+        },
+        "base_page": {"type": "integer", "default": 1, "title": "First page number"},
+        "total_path": _TOTAL_PATH,
+    }
 
     def __init__(
         self,
@@ -224,6 +283,25 @@ class CursorPaginator(BasePaginator):
 
     name = "cursor"
     CURSOR_SOURCES = ("body", "last_record")
+    settings: ClassVar[dict[str, SettingSpec]] = {
+        "cursor_from": {
+            "type": "string",
+            "enum": list(CURSOR_SOURCES),
+            "default": "body",
+            "title": "Cursor taken from",
+            "description": "body: the cursor path is a path in the response body; last_record: it is a field of "
+            "the page's last record, e.g. id for Stripe's starting_after.",
+        },
+        "cursor_path": {
+            "type": "string",
+            "default": "next_cursor",
+            "title": "Cursor path",
+            "description": "Where the next cursor is: a body path such as meta.next_cursor, or a record field "
+            "such as id when the cursor is taken from the last record.",
+        },
+        "cursor_param": {"type": "string", "default": "cursor", "title": "Cursor parameter"},
+        **_MORE_FLAGS,
+    }
 
     def __init__(
         self,
@@ -320,6 +398,15 @@ class JSONLinkPaginator(_LinkPaginator):
     """
 
     name = "json_link"
+    settings: ClassVar[dict[str, SettingSpec]] = {
+        "next_url_path": {
+            "type": "string",
+            "default": "next",
+            "title": "Next URL path",
+            "description": "Body path of the next page's URL, e.g. links.next.",
+        },
+        **_MORE_FLAGS,
+    }
 
     def __init__(self, next_url_path: str = "next", has_more_path: str = "", done_path: str = "") -> None:
         super().__init__()
@@ -342,39 +429,62 @@ class JSONLinkPaginator(_LinkPaginator):
         return str(link) if link else None
 
 
-PAGINATORS: dict[str, type[BasePaginator]] = {
-    cls.name: cls
-    for cls in (
-        SinglePagePaginator,
-        OffsetPaginator,
-        PageNumberPaginator,
-        CursorPaginator,
-        HeaderLinkPaginator,
-        JSONLinkPaginator,
-    )
-}
+_REGISTRY: StrategyRegistry[type[BasePaginator]] = StrategyRegistry(
+    "paginator", BasePaginator, accepts=constructor_parameters, known_label="known paginators"
+)
+#: The registered paginators by name (live: plugins registered later appear here too).
+PAGINATORS: dict[str, type[BasePaginator]] = _REGISTRY.classes
+
+
+def register_paginator(cls: type[BasePaginator]) -> type[BasePaginator]:
+    """Make a paginator usable by name (`paginator` in a connection or an extract option).
+
+    A class decorator; refused with the reason when the name is taken or a setting clashes
+    with another paginator's declaration of it.
+    """
+    return _REGISTRY.register(cls)
+
+
+def unregister_paginator(name: str) -> None:
+    """Forget the paginator called `name` (for a plugin's tests)."""
+    _REGISTRY.unregister(name)
+
+
+for _builtin in (
+    SinglePagePaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    CursorPaginator,
+    HeaderLinkPaginator,
+    JSONLinkPaginator,
+):
+    register_paginator(_builtin)
+
+
+def paginator_settings_schema() -> dict[str, SettingSpec]:
+    """The settings of every registered paginator, for the flat connection form."""
+    return _REGISTRY.settings_schema()
 
 
 def paginator_parameters(name: str) -> set[str]:
     """The settings the paginator called `name` accepts (its constructor's keyword names)."""
-    return set(inspect.signature(_paginator_class(name)).parameters)
-
-
-def _paginator_class(name: str) -> type[BasePaginator]:
-    try:
-        return PAGINATORS[name]
-    except KeyError:
-        raise ValueError(f"unknown paginator {name!r}; known paginators: {', '.join(sorted(PAGINATORS))}") from None
+    return constructor_parameters(_REGISTRY.get(name))
 
 
 def create_paginator(settings: dict[str, Any]) -> BasePaginator:
-    """Build a paginator from plain settings: `{"type": name, **its keyword arguments}`.
+    """Build a paginator from plain settings: `{"type": name, **its settings}`.
 
     Settings meant for other paginators are ignored, so one flat connection form can carry
-    the settings of every style; a wrong value raises ValueError naming the paginator.
+    the settings of every style; a setting no registered paginator takes is refused (a typo
+    would otherwise be ignored quietly). A wrong value raises ValueError naming the paginator.
     """
     name = settings.get("type") or "single_page"
-    cls = _paginator_class(name)
-    accepted = paginator_parameters(name)
-    kwargs = {k: v for k, v in settings.items() if k in accepted and v is not None}
-    return cls(**kwargs)
+    cls = _REGISTRY.get(name)
+    known = set().union(*(constructor_parameters(c) for c in PAGINATORS.values()))
+    unknown = sorted(set(settings) - known - {"type"})
+    if unknown:
+        raise ValueError(
+            f"{name} pagination: unknown setting(s) {', '.join(unknown)}; "
+            f"{name} takes: {', '.join(sorted(constructor_parameters(cls))) or 'no settings'}"
+        )
+    return cls.from_config(settings)

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
         ConnectorConfigError,
         EtlError,
         LoadError,
+        PluginError,
         SourceError,
+        UnknownOptionError,
         UnsupportedOperationError,
     )
     from airflow_etl_provider.hooks.base import (
@@ -50,7 +52,6 @@ if TYPE_CHECKING:
     )
     from airflow_etl_provider.sdk._metadata import (
         ConnectorPlugin,
-        PluginError,
         PluginMetadata,
         check_connector,
         plugin_metadata,
@@ -73,7 +74,16 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "validate_config": "airflow_etl_provider.config",
     **dict.fromkeys(
-        ["ConnectorConfigError", "EtlError", "LoadError", "SourceError", "UnsupportedOperationError"],
+        [
+            "ConnectorConfigError",
+            "EtlError",
+            "LoadError",
+            "PaginationError",
+            "PluginError",
+            "SourceError",
+            "UnknownOptionError",
+            "UnsupportedOperationError",
+        ],
         "airflow_etl_provider.exceptions",
     ),
     **dict.fromkeys(
@@ -87,10 +97,12 @@ _EXPORTS = {
         "airflow_etl_provider.sdk._discovery",
     ),
     **dict.fromkeys(
-        ["ConnectorPlugin", "PluginError", "PluginMetadata", "check_connector", "plugin_metadata"],
+        ["ConnectorPlugin", "PluginMetadata", "check_connector", "plugin_metadata"],
         "airflow_etl_provider.sdk._metadata",
     ),
     "packaged_provider_info": "airflow_etl_provider.sdk._packaged",
+    **dict.fromkeys(["BasePaginator", "register_paginator"], "airflow_etl_provider.rest.paginators"),
+    **dict.fromkeys(["AuthStrategy", "register_auth"], "airflow_etl_provider.rest.auth"),
     "provider_info": "airflow_etl_provider.sdk._provider_info",
     **dict.fromkeys(
         [
@@ -109,6 +121,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AuthStrategy",
+    "BasePaginator",
     "ColumnInfo",
     "ConnectorConfigError",
     "ConnectorConformance",
@@ -125,6 +139,7 @@ __all__ = [
     "LoadResult",
     "ORIGIN_DIRECTORY",
     "Operation",
+    "PaginationError",
     "PluginError",
     "PluginFile",
     "PluginMetadata",
@@ -132,6 +147,7 @@ __all__ = [
     "SourceError",
     "TableInfo",
     "TypeInfo",
+    "UnknownOptionError",
     "UnsupportedOperationError",
     "batches_to_dataframe",
     "check_connector",
@@ -140,7 +156,9 @@ __all__ = [
     "packaged_provider_info",
     "plugin_metadata",
     "provider_info",
+    "register_auth",
     "register_connector",
+    "register_paginator",
     "take_rows",
     "validate_config",
 ]

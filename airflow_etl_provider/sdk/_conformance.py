@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from airflow_etl_provider.exceptions import EtlError, UnsupportedOperationError
+from airflow_etl_provider.exceptions import EtlError, UnknownOptionError, UnsupportedOperationError
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.hooks.registry import registry
 from airflow_etl_provider.sdk._metadata import connector_problems, plugin_metadata
@@ -168,6 +168,21 @@ class ConnectorConformance:
         frame = hook.preview(source, limit=limit)
         assert isinstance(frame, pd.DataFrame)
         assert len(frame) == limit
+
+    @pytest.mark.parametrize("operation", [Operation.EXTRACT, Operation.PREVIEW], ids=lambda op: op.value)
+    def test_unknown_options_are_refused(self, hook: ConnectorHook, source: str, operation: Operation) -> None:
+        """A misspelt option must fail naming the known ones, never be ignored."""
+        self._declares(operation)
+        with pytest.raises(UnknownOptionError, match="conformance_typo.*known: "):
+            if operation is Operation.EXTRACT:
+                hook.extract(source, chunk_size=2, conformance_typo=1)
+            else:
+                hook.preview(source, limit=1, conformance_typo=1)
+
+    def test_unknown_load_options_are_refused(self, loadable: tuple[ConnectorHook, str]) -> None:
+        hook, destination = loadable
+        with pytest.raises(UnknownOptionError, match="conformance_typo.*known: "):
+            hook.load(iter([SAMPLE]), destination, conformance_typo=1)
 
     # -- load modes ----------------------------------------------------------------------
 

@@ -16,13 +16,9 @@ from typing import Any, ClassVar
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from airflow_etl_provider.exceptions import EtlError
+from airflow_etl_provider.exceptions import PluginError
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.types import LoadMode, Operation
-
-
-class PluginError(EtlError):
-    """A connector class or plugin file cannot be registered; the message names it and why."""
 
 
 class ConnectorPlugin(ConnectorHook):

@@ -10,7 +10,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, distribution, packages_distributions
 from typing import TYPE_CHECKING, Any
 
-from airflow_etl_provider.sdk._metadata import PluginError, check_connector
+from airflow_etl_provider.exceptions import PluginError
+from airflow_etl_provider.sdk._metadata import check_connector
 from airflow_etl_provider.ui_fields import connection_type_entry
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import copy
 import inspect
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
@@ -26,14 +26,14 @@ from typing import Any, ClassVar, TypeVar
 import pyarrow as pa
 
 from airflow_etl_provider.config import validate_config
-from airflow_etl_provider.exceptions import ConnectorConfigError
+from airflow_etl_provider.exceptions import ConnectorConfigError, PluginError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook
 from airflow_etl_provider.hooks.registry import ORIGIN_BUILT_IN, registry
 from airflow_etl_provider.rest.batching import ArrowBatcher
 from airflow_etl_provider.sdk._discovery import PORTING_HINT, PluginFile, register_connector
 from airflow_etl_provider.sdk._discovery import load_plugins_from_directory as _load_directory
 from airflow_etl_provider.sdk._metadata import ConnectorPlugin as SdkConnectorPlugin
-from airflow_etl_provider.sdk._metadata import PluginError, plugin_metadata
+from airflow_etl_provider.sdk._metadata import plugin_metadata
 from airflow_etl_provider.types import LoadMode, LoadResult, Log, Operation, SchemaInfo
 
 __all__ = ["ConnectorPlugin", "ConnectorRegistry", "PluginManager", "SeedPluginConnector"]
@@ -62,6 +62,10 @@ class ConnectorPlugin(ABC):
     PLUGIN_DESCRIPTION: ClassVar[str] = ""
     #: Not in the seed: the load modes the connector's `load` honours (append only by default).
     LOAD_MODES: ClassVar[tuple[str, ...]] = (LoadMode.APPEND.value,)
+    #: Not in the seed: options the connector's `extract` / `load` take (name -> what it does);
+    #: any other is refused before the connector is called.
+    EXTRACT_OPTIONS: ClassVar[Mapping[str, str]] = {}
+    LOAD_OPTIONS: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -146,6 +150,8 @@ def connector_class_for(
         "config_schema": _titled(plugin.get_config_schema()),
         "operations": frozenset(operations),
         "load_modes": tuple(_parse(LoadMode, plugin_cls.LOAD_MODES, plugin_cls)),
+        "extract_options": dict(plugin_cls.EXTRACT_OPTIONS),
+        "load_options": dict(plugin_cls.LOAD_OPTIONS),
         "plugin": plugin,
     }
     return type(name, (SeedPluginConnector,), attributes)

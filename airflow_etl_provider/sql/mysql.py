@@ -1,7 +1,4 @@
-"""MySQL / MariaDB dialect: the type map both ways, the text-protocol decoder and the loader.
-
-Reading: rows are fetched raw (the text protocol's bytes) and each column is parsed by Arrow's
-own casts, which is several times faster than letting the driver build Python objects.
+"""MySQL / MariaDB dialect: the type map both ways and the loader (reading is in `sql.mysql_read`).
 
 Writing: each chunk becomes one tab-separated file streamed with `LOAD DATA LOCAL INFILE`
 (built column-wise by Arrow compute, no Python loop per value). When the server has
@@ -21,7 +18,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -32,7 +28,7 @@ from mysql.connector import errors as mysql_errors
 
 from airflow_etl_provider.arrow_kinds import JSON, describe_columns, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
-from airflow_etl_provider.exceptions import LoadError, SourceError
+from airflow_etl_provider.exceptions import LoadError
 from airflow_etl_provider.sql.conform import YEARS_1_TO_9999, ValueLimits
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName, work_table_name, work_table_session
@@ -125,7 +121,7 @@ def created_table_collation(database_default: str, available: Iterable[str]) -> 
 
 # -- MySQL -> Arrow -----------------------------------------------------------------------
 
-_SIGNED_INTS = {
+SIGNED_INTS = {
     "tinyint": pa.int8(),
     "smallint": pa.int16(),
     "mediumint": pa.int32(),
@@ -134,7 +130,7 @@ _SIGNED_INTS = {
     "bigint": pa.int64(),
     "year": pa.int16(),
 }
-_UNSIGNED_INTS = {
+UNSIGNED_INTS = {
     "tinyint": pa.uint8(),
     "smallint": pa.uint16(),
     "mediumint": pa.uint32(),
@@ -175,8 +171,8 @@ def arrow_type_for(column_type: str, *, comment: str = "", is_json: bool = False
         return JSON
     if base in ("tinyint", "bool", "boolean") and (args == "1" or base != "tinyint") and not unsigned:
         return pa.bool_()
-    if base in _SIGNED_INTS:
-        return _UNSIGNED_INTS.get(base, pa.int16()) if unsigned else _SIGNED_INTS[base]
+    if base in SIGNED_INTS:
+        return UNSIGNED_INTS.get(base, pa.int16()) if unsigned else SIGNED_INTS[base]
     if base in ("decimal", "numeric", "dec", "fixed"):
         precision, _, scale = (args or "10,0").partition(",")
         return decimal_type(int(precision), int(scale or 0))
@@ -195,101 +191,6 @@ def arrow_type_for(column_type: str, *, comment: str = "", is_json: bool = False
     if base in _BINARY:
         return pa.binary()
     return pa.string()
-
-
-@dataclass(frozen=True)
-class ColumnType:
-    """What a result column is, from the most precise metadata available."""
-
-    name: str
-    arrow_type: pa.DataType
-
-
-def description_type(type_code: int, flags: int, charset: int | None) -> pa.DataType:
-    """Arrow type from a cursor.description entry alone (used when no declared type is known).
-
-    The driver reports neither display width nor precision, so TINYINT is an int8 and a
-    decimal gets MySQL's widest DECIMAL(65,30).
-    """
-    from mysql.connector.constants import FieldFlag, FieldType
-
-    unsigned = bool(flags & FieldFlag.UNSIGNED)
-    ints = {
-        FieldType.TINY: "tinyint",
-        FieldType.SHORT: "smallint",
-        FieldType.INT24: "mediumint",
-        FieldType.LONG: "int",
-        FieldType.LONGLONG: "bigint",
-        FieldType.YEAR: "year",
-    }
-    if type_code in ints:
-        return _UNSIGNED_INTS.get(ints[type_code], pa.int16()) if unsigned else _SIGNED_INTS[ints[type_code]]
-    simple = {
-        FieldType.FLOAT: pa.float32(),
-        FieldType.DOUBLE: pa.float64(),
-        FieldType.DATE: pa.date32(),
-        FieldType.NEWDATE: pa.date32(),
-        FieldType.DATETIME: pa.timestamp("us"),
-        FieldType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
-        FieldType.TIME: pa.time64("us"),
-        FieldType.JSON: JSON,
-        FieldType.DECIMAL: decimal_type(MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE),
-        FieldType.NEWDECIMAL: decimal_type(MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE),
-        FieldType.BIT: pa.binary(),
-        FieldType.GEOMETRY: pa.binary(),
-    }
-    if type_code in simple:
-        return simple[type_code]
-    return pa.binary() if charset == 63 else pa.string()
-
-
-# -- text protocol -> Arrow ---------------------------------------------------------------
-
-
-def _parse_time(text: str) -> int:
-    """Microseconds since midnight of a MySQL TIME value; durations outside a day do not fit time64."""
-    negative = text.startswith("-")
-    hours, minutes, seconds = text.lstrip("-").split(":")
-    whole, _, fraction = seconds.partition(".")
-    micros = ((int(hours) * 60 + int(minutes)) * 60 + int(whole)) * 1_000_000 + int((fraction + "000000")[:6])
-    if negative or micros >= 86_400_000_000:
-        raise ValueError(f"TIME {text!r} is a duration outside a day; select it as a string or number instead")
-    return micros
-
-
-def raw_column(raw: pa.Array, arrow_type: pa.DataType) -> pa.Array:
-    """One column of raw text-protocol values (a binary array) as an Arrow array of `arrow_type`."""
-    if pa.types.is_binary(arrow_type):
-        return raw
-    text = raw.cast(pa.string())
-    if pa.types.is_boolean(arrow_type):
-        return text.cast(pa.int8()).cast(pa.bool_())
-    if pa.types.is_timestamp(arrow_type) and arrow_type.tz:
-        return text.cast(pa.timestamp(arrow_type.unit)).cast(arrow_type)
-    if pa.types.is_time(arrow_type):
-        return pa.array([None if v is None else _parse_time(v) for v in text.to_pylist()], pa.int64()).cast(arrow_type)
-    return text.cast(arrow_type)
-
-
-def raw_batch(rows: Sequence[Sequence[Any]], columns: Sequence[ColumnType], *, source: str) -> pa.RecordBatch:
-    """Rows fetched by a raw cursor as one RecordBatch; a value that does not parse names its column.
-
-    All values go into one binary array in a single pass and each column is a strided `take`
-    of it: transposing the rows in Python would cost more than fetching them.
-    """
-    width = len(columns)
-    cells = pa.array(list(chain.from_iterable(rows)), type=pa.binary())
-    if len(cells) != len(rows) * width:
-        raise SourceError(f"Reading {source}: rows do not all have {width} columns.")
-    arrays = []
-    for index, column in enumerate(columns):
-        try:
-            arrays.append(raw_column(cells.take(np.arange(index, len(cells), width)), column.arrow_type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError) as error:
-            raise SourceError(
-                f"Reading {source}: column {column.name!r} holds a value that is not {column.arrow_type}: {error}"
-            ) from error
-    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([pa.field(c.name, c.arrow_type) for c in columns]))
 
 
 # -- Arrow -> load values ------------------------------------------------------------------

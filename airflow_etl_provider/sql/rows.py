@@ -1,4 +1,4 @@
-"""DB-API rows -> Arrow, for drivers that return Python tuples (SQLite, MySQL).
+"""DB-API rows -> Arrow, for drivers that return Python tuples (SQLite; MySQL decodes raw rows itself).
 
 Each column is built with its declared Arrow type. Values stored as text (decimals and
 timestamps in SQLite, for instance) are parsed by Arrow's own casts, which are exact and

@@ -5,8 +5,8 @@ import io
 import pyarrow as pa
 import pytest
 
-from airflow_etl_provider.exceptions import SourceError
-from airflow_etl_provider.formats import FormatOptionError, get_format
+from airflow_etl_provider.exceptions import FormatOptionError, SourceError
+from airflow_etl_provider.formats import get_format
 from airflow_etl_provider.formats.base import FileSource
 
 CSV = get_format("csv")

@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_etl_provider.exceptions import SourceError
-from airflow_etl_provider.formats import FormatOptionError, get_format
+from airflow_etl_provider.exceptions import FormatOptionError, SourceError
+from airflow_etl_provider.formats import get_format
 from airflow_etl_provider.formats.base import FileSource
 
 PARQUET = get_format("parquet")

@@ -6,8 +6,8 @@ import openpyxl
 import pyarrow as pa
 import pytest
 
-from airflow_etl_provider.exceptions import SourceError
-from airflow_etl_provider.formats import FormatOptionError, get_format
+from airflow_etl_provider.exceptions import FormatOptionError, SourceError
+from airflow_etl_provider.formats import get_format
 from airflow_etl_provider.formats.base import FileSource
 
 XLSX = get_format("xlsx")

@@ -12,6 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, EtlError, LoadError, SourceError
+from airflow_etl_provider.formats import base as formats_base
+from airflow_etl_provider.formats import register_format
+from airflow_etl_provider.formats.jsonl import JsonLinesFormat
 from airflow_etl_provider.hooks.filesystem import FilesystemConnectorHook
 
 DEMO_TYPES = {"amount": "decimal128(18,2)", "at": "timestamp[us, tz=UTC]"}
@@ -74,6 +77,29 @@ def test_format_option_overrides_the_extension(hook, base):
     assert read_all(hook, "data.dat", format="csv").to_pylist() == [{"a": 1, "b": "x"}]
     with pytest.raises(SourceError, match="Cannot tell the format of data.dat"):
         read_all(hook, "data.dat")
+
+
+class _Ledger(JsonLinesFormat):
+    """A format registered by a third party: the errors must offer it too."""
+
+    name = "ledger"
+    extensions = (".ledger",)
+
+
+@pytest.fixture
+def ledger_format():
+    register_format(_Ledger())
+    yield
+    del formats_base._FORMATS["ledger"]
+
+
+def test_unknown_format_errors_list_the_registered_formats(hook, base, ledger_format):
+    (base / "data.dat").write_text("{}\n")
+    with pytest.raises(SourceError, match=r"one of: csv, json, jsonl, ledger, parquet, xlsx\)"):
+        read_all(hook, "data.dat")
+    extensions = r"known extension \(.csv, .csv.gz, .tsv.*\.ledger, \.ledger\.gz, .*\.pq, \.xlsx\)"
+    with pytest.raises(LoadError, match=extensions):
+        hook.load([pa.record_batch({"a": [1]})], "out.dat")
 
 
 def test_a_glob_is_one_stream_of_exact_chunks_with_the_file_name(hook, base):

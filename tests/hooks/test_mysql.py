@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, SourceError
-from airflow_etl_provider.hooks.mysql import MySqlConnectorHook, column_origins
+from airflow_etl_provider.hooks.mysql import MySqlConnectorHook
 from airflow_etl_provider.sql.mysql import JSON, MySqlLoader, arrow_type_for, mysql_type
 from airflow_etl_provider.sql.names import TableName
 
@@ -219,20 +219,6 @@ def test_extract_query_keeps_json_of_table_columns_and_expressions_stay_strings(
         assert read(typed, query).schema.types[0] == JSON, query
     union = read(typed, "SELECT doc FROM typed UNION ALL SELECT 'not json'")
     assert union.schema.field("doc").type == pa.string()
-
-
-def test_column_origins_reads_bare_columns_of_the_outer_select() -> None:
-    rewritten = (
-        "/* select#1 */ select `db`.`t`.`doc` AS `x`,concat(`db`.`t`.`doc`,'`db`.`t`.`y` AS `y`') AS `c`,"
-        "`q`.`doc` AS `doc` from `db`.`typed` `t` join (/* select#2 */ select `db`.`u`.`doc` AS `doc` "
-        "from `db`.`u` limit 5) `q`"
-    )
-    assert column_origins(rewritten) == {"x": ("db", "typed", "doc")}
-    not_merged = (
-        "select `_q`.`d` AS `d`,`_q`.`n` AS `n` from (select `db`.`u`.`doc` AS `d`,'{}' AS `n` from `db`.`u`) `_q`"
-    )
-    assert column_origins(not_merged) == {"d": ("db", "u", "doc")}
-    assert column_origins("select `db`.`u`.`doc` AS `doc` from `db`.`u` union select 'x' AS `doc`") == {}
 
 
 def test_extract_of_an_empty_result_carries_the_schema(typed: MySqlConnectorHook) -> None:

@@ -13,13 +13,19 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from airflow_etl_provider.exceptions import ConnectorConfigError, LoadError, UnsupportedOperationError
+from airflow_etl_provider.config import secret_fields
+from airflow_etl_provider.exceptions import (
+    ConnectorConfigError,
+    LoadError,
+    PaginationError,
+    RestApiError,
+    UnsupportedOperationError,
+)
 from airflow_etl_provider.hooks.registry import hook_for
 from airflow_etl_provider.hooks.rest_api import RENAMED_KEYS, HttpConnectorHook, RestApiConnectorHook
-from airflow_etl_provider.rest.errors import PaginationError, RestApiError
 from airflow_etl_provider.sdk import ConnectorConformance
 from airflow_etl_provider.types import Operation
-from airflow_etl_provider.ui_fields import conn_fields, secret_fields
+from airflow_etl_provider.ui_fields import conn_fields
 from tests.rest.cut_body_server import CutBodyServer
 from tests.rest.rest_fake_api import FakeApi, json_response, people
 
@@ -166,9 +172,9 @@ def test_post_is_not_retried_but_put_is(api: FakeApi, rest_conn) -> None:
 
 def test_unsupported_load_modes_say_how_to_enable_them(rest_conn) -> None:
     hook = RestApiConnectorHook(rest_conn())
-    with pytest.raises(UnsupportedOperationError, match="does not support load mode 'upsert'.*set `upsert_method`"):
+    with pytest.raises(UnsupportedOperationError, match="does not support 'load mode upsert'.*set `upsert_method`"):
         hook.load([], "sink", mode="upsert", keys=["id"])
-    with pytest.raises(UnsupportedOperationError, match="'replace'; it supports: append"):
+    with pytest.raises(UnsupportedOperationError, match="'load mode replace'; it supports: append"):
         hook.load([], "sink", mode="replace")
 
 

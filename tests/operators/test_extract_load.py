@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from airflow_etl_provider.exceptions import ConnectorNotFoundError, EtlError
+from airflow_etl_provider.exceptions import ConnectorNotFoundError, EtlError, UnknownOptionError
 from airflow_etl_provider.hooks.registry import hook_for
 from airflow_etl_provider.operators.extract_load import ExtractLoadOperator
 
@@ -168,6 +168,27 @@ def test_load_mode_the_destination_lacks_is_refused_before_reading(
             destination="items.parquet",
             mode="upsert",
             keys=["id"],
+        )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"source_options": {"paramters": [1]}}, r"'extract options'.*paramters for extract of 'no_such_table'"),
+        ({"destination_options": {"compresion": "gzip"}}, r"'load options'.*compresion for load of 'out.csv'"),
+    ],
+)
+def test_unknown_options_are_refused_before_reading(
+    source_conn_id: str, filesystem_conn_id: str, options: dict, message: str
+) -> None:
+    """The source does not exist: reading it first would fail with another error."""
+    with pytest.raises(UnknownOptionError, match=message):
+        run(
+            source_conn_id=source_conn_id,
+            source="no_such_table",
+            destination_conn_id=filesystem_conn_id,
+            destination="out.csv",
+            **options,
         )
 
 

@@ -6,16 +6,25 @@ import base64
 import secrets
 import socket
 import time
+from typing import Any, ClassVar
 
 import pytest
 import requests
 from werkzeug import Request, Response
 
-from airflow_etl_provider.rest.auth import AUTH_TYPES, OAuth2ClientCredentials, create_auth
+from airflow_etl_provider.exceptions import RestApiError
+from airflow_etl_provider.hooks.rest_api import RestApiConnectorHook
+from airflow_etl_provider.rest.auth import (
+    AUTH_TYPES,
+    AuthStrategy,
+    OAuth2ClientCredentials,
+    create_auth,
+    unregister_auth,
+)
 from airflow_etl_provider.rest.client import RestClient
-from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy
+from airflow_etl_provider.sdk import register_auth
 from tests.rest.rest_fake_api import FakeApi, json_response
 
 CLIENT_SECRET = "client-secret-7f3a9"
@@ -205,3 +214,36 @@ def test_api_key_in_query(api: FakeApi) -> None:
 def test_missing_credentials_are_named(config: dict, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         create_auth(config, "", "", send=_client("http://127.0.0.1/").send, redactor=Redactor())
+
+
+def test_a_registered_auth_scheme_is_built_by_name_and_joins_the_schema(api: FakeApi) -> None:
+    class TenantHeader(AuthStrategy):
+        name = "tenant_header"
+        settings: ClassVar[dict[str, dict[str, Any]]] = {"tenant": {"type": "string", "title": "Tenant"}}
+
+        def __init__(self, tenant: str) -> None:
+            self.tenant = tenant
+
+        @classmethod
+        def from_config(cls, config, login, password, *, send, redactor) -> AuthStrategy:  # noqa: ANN001
+            return cls(config["tenant"])
+
+        def __call__(self, request):  # noqa: ANN001, ANN204
+            request.headers["X-Tenant"] = self.tenant
+            return request
+
+    seen: dict[str, str] = {}
+    api.route("who", lambda r: seen.update(tenant=r.headers.get("X-Tenant", "")) or json_response([]))
+    register_auth(TenantHeader)
+    try:
+        properties = RestApiConnectorHook.full_config_schema()["properties"]
+        assert "tenant_header" in properties["auth_type"]["enum"]
+        assert properties["tenant"] == {"type": "string", "title": "Tenant"}
+        client = _client(api.base_url)
+        config = {"auth_type": "tenant_header", "tenant": "acme"}
+        client.auth = create_auth(config, "", "", send=client.send, redactor=Redactor())
+        client.send(requests.Request("GET", api.base_url + "/who"))
+    finally:
+        unregister_auth("tenant_header")
+    assert seen == {"tenant": "acme"}
+    assert "tenant" not in RestApiConnectorHook.full_config_schema()["properties"]

@@ -10,9 +10,9 @@ import pytest
 import requests
 from werkzeug import Request, Response
 
+from airflow_etl_provider.exceptions import RestApiError
 from airflow_etl_provider.rest.auth import ApiKeyAuth
 from airflow_etl_provider.rest.client import RestClient
-from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.ratelimit import RateLimiter
 from airflow_etl_provider.rest.redact import Redactor
 from airflow_etl_provider.rest.retry import RetryPolicy

@@ -15,11 +15,10 @@ from pytest_httpserver import HTTPServer
 from requests import PreparedRequest
 from werkzeug import Request, Response
 
-from airflow_etl_provider.exceptions import ConnectorConfigError
+from airflow_etl_provider.exceptions import ConnectorConfigError, RestApiError
 from airflow_etl_provider.hooks.rest_api import RestApiConnectorHook
 from airflow_etl_provider.rest.auth import AuthStrategy
 from airflow_etl_provider.rest.client import RestClient
-from airflow_etl_provider.rest.errors import RestApiError
 from airflow_etl_provider.rest.retry import RetryPolicy
 from tests.rest.rest_fake_api import FakeApi, json_response, people
 

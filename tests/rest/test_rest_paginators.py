@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from werkzeug import Request, Response
 
+from airflow_etl_provider.exceptions import PaginationError
 from airflow_etl_provider.rest.client import RestClient
-from airflow_etl_provider.rest.errors import PaginationError
 from airflow_etl_provider.rest.paginators import PAGINATORS, create_paginator
 from airflow_etl_provider.rest.retry import RetryPolicy
 from tests.rest.rest_fake_api import FakeApi, json_response, people
@@ -268,3 +268,8 @@ def test_a_link_left_out_of_the_last_page_is_fine_when_a_done_flag_says_so(api: 
     assert _ids(_client(api), "sf", settings, records_path="records") == list(range(1, 96))
     with pytest.raises(PaginationError, match="next_url_path 'nextRecordsUrl' is not in the response body"):
         _ids(_client(api), "sf", {**settings, "done_path": ""}, records_path="records")
+
+
+def test_a_setting_no_paginator_takes_is_refused() -> None:
+    with pytest.raises(ValueError, match="offset pagination: unknown setting.*page_sise.*takes: limit_param"):
+        create_paginator({"type": "offset", "page_sise": 5})

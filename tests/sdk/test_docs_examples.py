@@ -75,7 +75,7 @@ def test_conformance_example_runs_as_written(example: Path) -> None:
     done = _pytest(example)
     assert done.returncode == 0, done.stdout + done.stderr
     summary = done.stdout.strip().splitlines()[-1]
-    assert re.search(r"\b11 passed\b", summary) and "failed" not in summary and "error" not in summary, summary
+    assert re.search(r"\b14 passed\b", summary) and "failed" not in summary and "error" not in summary, summary
 
 
 def test_conformance_example_fails_an_upsert_that_appends(example: Path) -> None:
