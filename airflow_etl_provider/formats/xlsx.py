@@ -13,10 +13,21 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from airflow_etl_provider.exceptions import FormatOptionError, SourceError
+from airflow_etl_provider.exceptions import EtlError, FormatOptionError, SourceError
 from airflow_etl_provider.formats.arrow_types import encode_for_text, parse_column_types
 from airflow_etl_provider.formats.base import FileFormat, FileSource, register_format
 from airflow_etl_provider.formats.records import RecordConverter, records_to_batches
+
+
+def _openpyxl() -> Any:
+    """openpyxl comes with the `[xlsx]` extra; without it, say what to install."""
+    try:
+        import openpyxl
+    except ModuleNotFoundError as error:
+        raise EtlError(
+            f"XLSX files need openpyxl ({error}): pip install 'airflow-etl-provider[xlsx]'"
+        ) from error
+    return openpyxl
 
 
 class XlsxFormat(FileFormat):
@@ -27,8 +38,7 @@ class XlsxFormat(FileFormat):
     write_options = frozenset({"sheet", "header"})
 
     def read(self, source: FileSource, *, chunk_size: int, **options: Any) -> Iterator[pa.RecordBatch]:
-        import openpyxl
-
+        openpyxl = _openpyxl()
         self.check_options(options, writing=False)
         if source.open_seekable is None:
             raise SourceError(f"{source.name}: XLSX needs a random-access file; this store cannot provide one.")
@@ -48,8 +58,7 @@ class XlsxFormat(FileFormat):
                 book.close()
 
     def write(self, batches: Iterable[pa.RecordBatch], sink: BinaryIO, **options: Any) -> int:
-        import openpyxl
-
+        openpyxl = _openpyxl()
         self.check_options(options, writing=True)
         book = openpyxl.Workbook(write_only=True)
         sheet = book.create_sheet(str(options.get("sheet", "Sheet1")))

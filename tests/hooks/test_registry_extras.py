@@ -80,3 +80,24 @@ def test_every_extra_a_connector_names_is_declared() -> None:
     assert named <= declared
     (everything,) = [r for r in requires("airflow-etl-provider") or () if r.endswith('extra == "all"')]
     assert all(extra in everything for extra in declared - {"all", "test", "dev"}), everything
+
+
+def test_an_xlsx_file_without_openpyxl_names_the_extra(tmp_path: Path) -> None:
+    completed = _run(
+        f"""
+import json, os
+os.environ["AIRFLOW_CONN_OUT"] = json.dumps({{"conn_type": "filesystem", "extra": {{"base_path": {str(tmp_path)!r}}}}})
+import pyarrow as pa
+from airflow_etl_provider.exceptions import EtlError
+from airflow_etl_provider.hooks.registry import hook_for
+try:
+    hook_for("out").load(iter([pa.record_batch({{"id": [1]}})]), "t.xlsx")
+except EtlError as error:
+    print(json.dumps({{"message": str(error)}}))
+""",
+        tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    message = json.loads(completed.stdout.splitlines()[-1])["message"]
+    assert "pip install 'airflow-etl-provider[xlsx]'" in message
+    assert not (tmp_path / "t.xlsx").exists()
