@@ -31,6 +31,7 @@ provider-info: install
 
 lint: install
 	$(BIN)/ruff check airflow_etl_provider tests dags plugins benchmarks
+	$(BIN)/ruff format --check airflow_etl_provider tests dags plugins benchmarks
 	$(BIN)/mypy airflow_etl_provider
 
 clean:

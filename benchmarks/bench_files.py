@@ -41,8 +41,9 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 #: What a DAG file using the amazon provider's operators imports when parsed (not timed).
 BASELINE_PRELOAD = ("benchmarks.airflow_baselines",)
-PG_TABLE = ("CREATE TABLE {name} (id bigint, customer_id bigint, amount numeric(12,2), "
-            "ordered_at timestamptz, note text)")
+PG_TABLE = (
+    "CREATE TABLE {name} (id bigint, customer_id bigint, amount numeric(12,2), ordered_at timestamptz, note text)"
+)
 
 
 # -- movements (each runs in a fresh process) -------------------------------------------------
@@ -54,31 +55,51 @@ def _run(**kwargs: object) -> int:
 
 
 def pg_to_s3_parquet() -> int:
-    return _run(source_conn_id="bench_pg", source="orders", destination_conn_id="bench_s3",
-                destination="etl/orders.parquet", mode="replace")
+    return _run(
+        source_conn_id="bench_pg",
+        source="orders",
+        destination_conn_id="bench_s3",
+        destination="etl/orders.parquet",
+        mode="replace",
+    )
 
 
 def s3_csv_to_pg(column_types: dict[str, str]) -> int:
-    return _run(source_conn_id="bench_s3", source="orders.csv", source_options={"column_types": column_types},
-                destination_conn_id="bench_pg", destination="orders_from_s3", mode="replace")
+    return _run(
+        source_conn_id="bench_s3",
+        source="orders.csv",
+        source_options={"column_types": column_types},
+        destination_conn_id="bench_pg",
+        destination="orders_from_s3",
+        mode="replace",
+    )
 
 
 def s3_parquet_to_mysql() -> int:
-    return _run(source_conn_id="bench_s3", source="etl/orders.parquet", destination_conn_id="bench_mysql",
-                destination="orders", mode="replace")
+    return _run(
+        source_conn_id="bench_s3",
+        source="etl/orders.parquet",
+        destination_conn_id="bench_mysql",
+        destination="orders",
+        mode="replace",
+    )
 
 
 def _generated(rows: int) -> Iterator[pa.RecordBatch]:
     rng = np.random.default_rng(11)
     for first in range(0, rows, CHUNK_SIZE):
         n = min(CHUNK_SIZE, rows - first)
-        yield pa.record_batch({
-            "id": pa.array(np.arange(first, first + n)),
-            "customer_id": pa.array(rng.integers(1, 50_000, n), mask=rng.random(n) < 0.1),
-            "amount": pa.array(rng.integers(0, 10**9, n)).cast(pa.decimal128(19, 0)).cast(pa.decimal128(12, 2)),
-            "ordered_at": pa.array(1_767_225_600_000_000 + rng.integers(0, 10**13, n), pa.timestamp("us", tz="UTC")),
-            "note": pa.array(rng.integers(0, 10**12, n)).cast(pa.string()),
-        })
+        yield pa.record_batch(
+            {
+                "id": pa.array(np.arange(first, first + n)),
+                "customer_id": pa.array(rng.integers(1, 50_000, n), mask=rng.random(n) < 0.1),
+                "amount": pa.array(rng.integers(0, 10**9, n)).cast(pa.decimal128(19, 0)).cast(pa.decimal128(12, 2)),
+                "ordered_at": pa.array(
+                    1_767_225_600_000_000 + rng.integers(0, 10**13, n), pa.timestamp("us", tz="UTC")
+                ),
+                "note": pa.array(rng.integers(0, 10**12, n)).cast(pa.string()),
+            }
+        )
 
 
 def parquet_write(count: int) -> int:
@@ -105,8 +126,9 @@ def _free_port() -> int:
 def _start_moto() -> tuple[subprocess.Popen, str]:
     port = _free_port()
     binary = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -121,8 +143,9 @@ def _start_moto() -> tuple[subprocess.Popen, str]:
 def _s3_client(endpoint: str):
     import boto3
 
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="bench", aws_secret_access_key="bench")
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+    )
 
 
 def _upload(client, path: Path, key: str) -> None:
@@ -150,8 +173,9 @@ def main() -> None:
     parser.add_argument("--write-rows", type=int, action="append", help="rows of the Parquet write (repeatable)")
     parser.add_argument("--big-csv-gb", type=float, default=0, help="size of the big CSV object (0: skip)")
     parser.add_argument("--skip-baselines", action="store_true")
-    parser.add_argument("--directions", default="pg-s3,s3-pg,s3-mysql",
-                        help="comma-separated subset of: pg-s3, s3-pg, s3-mysql")
+    parser.add_argument(
+        "--directions", default="pg-s3,s3-pg,s3-mysql", help="comma-separated subset of: pg-s3, s3-pg, s3-mysql"
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -164,12 +188,27 @@ def main() -> None:
         admin.execute(f'CREATE DATABASE "{database}"')
     mysql = _mysql_available()
     connections = {
-        "bench_pg": {"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"],
-                     "schema": database},
-        "bench_s3": {"conn_type": "aws", "login": "bench", "password": "bench",
-                     "extra": {"endpoint_url": endpoint, "region_name": "us-east-1", "bucket": BUCKET}},
-        "bench_mysql": {"conn_type": "mysql", "host": MYSQL["host"], "port": MYSQL["port"], "login": MYSQL["user"],
-                        "password": "", "schema": database},
+        "bench_pg": {
+            "conn_type": "postgres",
+            "host": PG["host"],
+            "port": PG["port"],
+            "login": PG["user"],
+            "schema": database,
+        },
+        "bench_s3": {
+            "conn_type": "aws",
+            "login": "bench",
+            "password": "bench",
+            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1", "bucket": BUCKET},
+        },
+        "bench_mysql": {
+            "conn_type": "mysql",
+            "host": MYSQL["host"],
+            "port": MYSQL["port"],
+            "login": MYSQL["user"],
+            "password": "",
+            "schema": database,
+        },
     }
     env = {f"AIRFLOW_CONN_{k.upper()}": json.dumps(v) for k, v in connections.items()}
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
@@ -201,10 +240,18 @@ def main() -> None:
             label = f"{rows // 1000}k"
             directions = set(args.directions.split(","))
             pairs = [
-                (f"postgres -> s3 parquet, etl ({label})", "pg_to_s3_parquet",
-                 f"postgres -> s3 parquet, SqlToS3Operator ({label})", "sql_to_s3"),
-                (f"s3 csv -> postgres, etl ({label})", "s3_csv_to_pg",
-                 f"s3 csv -> postgres, S3ToSqlOperator ({label})", "s3_to_sql"),
+                (
+                    f"postgres -> s3 parquet, etl ({label})",
+                    "pg_to_s3_parquet",
+                    f"postgres -> s3 parquet, SqlToS3Operator ({label})",
+                    "sql_to_s3",
+                ),
+                (
+                    f"s3 csv -> postgres, etl ({label})",
+                    "s3_csv_to_pg",
+                    f"s3 csv -> postgres, S3ToSqlOperator ({label})",
+                    "s3_to_sql",
+                ),
             ]
             pairs = [pair for pair, key in zip(pairs, ("pg-s3", "s3-pg"), strict=True) if key in directions]
             for ours, ours_fn, theirs, theirs_fn in pairs:
@@ -212,19 +259,40 @@ def main() -> None:
                 results.append(measure(ours, f"benchmarks.bench_files:{ours_fn}", rows=rows, env=env, **kwargs))
                 print_table(results[-1:])
                 if not args.skip_baselines:
-                    results.append(measure(theirs, f"benchmarks.airflow_baselines:{theirs_fn}", rows=rows, env=env,
-                                           preload=BASELINE_PRELOAD, bucket=BUCKET))
+                    results.append(
+                        measure(
+                            theirs,
+                            f"benchmarks.airflow_baselines:{theirs_fn}",
+                            rows=rows,
+                            env=env,
+                            preload=BASELINE_PRELOAD,
+                            bucket=BUCKET,
+                        )
+                    )
                     baseline[ours] = theirs
                     print_table(results[-1:])
             if mysql and "s3-mysql" in directions:
                 if "pg-s3" not in directions:
                     measure("(parquet source)", "benchmarks.bench_files:pg_to_s3_parquet", rows=rows, env=env)
-                results.append(measure(f"s3 parquet -> mysql, etl ({label})",
-                                       "benchmarks.bench_files:s3_parquet_to_mysql", rows=rows, env=env))
+                results.append(
+                    measure(
+                        f"s3 parquet -> mysql, etl ({label})",
+                        "benchmarks.bench_files:s3_parquet_to_mysql",
+                        rows=rows,
+                        env=env,
+                    )
+                )
                 print_table(results[-1:])
         for write_rows in args.write_rows or []:
-            results.append(measure(f"generated -> s3 parquet, etl ({write_rows // 1000}k)",
-                                   "benchmarks.bench_files:parquet_write", rows=write_rows, env=env, count=write_rows))
+            results.append(
+                measure(
+                    f"generated -> s3 parquet, etl ({write_rows // 1000}k)",
+                    "benchmarks.bench_files:parquet_write",
+                    rows=write_rows,
+                    env=env,
+                    count=write_rows,
+                )
+            )
             size = client.head_object(Bucket=BUCKET, Key=f"write/{write_rows}.parquet")["ContentLength"]
             print_table(results[-1:])
             print(f"  object {size / 1e6:,.0f} MB in {_parts(client, f'write/{write_rows}.parquet')} multipart parts")
@@ -258,8 +326,15 @@ def _big_csv(gigabytes: float, client, env: dict[str, str], results: list[Measur
         print(f"big CSV: {rows:,} rows, {path.stat().st_size / 1e9:.2f} GB", flush=True)
         _upload(client, path, "big.csv")
     try:
-        results.append(measure(f"s3 csv {gigabytes:g} GB -> extract, etl", "benchmarks.bench_files:big_csv_extract",
-                               rows=rows, env=env, column_types=COLUMN_TYPES))
+        results.append(
+            measure(
+                f"s3 csv {gigabytes:g} GB -> extract, etl",
+                "benchmarks.bench_files:big_csv_extract",
+                rows=rows,
+                env=env,
+                column_types=COLUMN_TYPES,
+            )
+        )
         print_table(results[-1:])
     finally:
         client.delete_object(Bucket=BUCKET, Key="big.csv")

@@ -22,15 +22,9 @@ from benchmarks.harness import measure, print_table  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--rows", type=int, action="append", help="rows to move (repeatable); default 1,000,000"
-    )
-    parser.add_argument(
-        "--skip-pandas", action="store_true", help="skip the pandas read_csv + to_sql baseline"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, action="append", help="rows to move (repeatable); default 1,000,000")
+    parser.add_argument("--skip-pandas", action="store_true", help="skip the pandas read_csv + to_sql baseline")
     args = parser.parse_args()
     results = []
     baseline = {}
@@ -58,9 +52,7 @@ def main() -> None:
             )
             if not args.skip_pandas:
                 name = f"pandas read_csv+to_sql ({label})"
-                results.append(
-                    measure(name, "benchmarks.pandas_baseline:csv_to_sqlite", rows=rows, workdir=workdir)
-                )
+                results.append(measure(name, "benchmarks.pandas_baseline:csv_to_sqlite", rows=rows, workdir=workdir))
                 baseline[f"csv -> sqlite ({label})"] = name
     print_table(results, baseline)
 

@@ -53,9 +53,7 @@ NOTES = [
 ZONES = [dt.timezone.utc, dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(dt.timedelta(hours=-8))]
 
 
-def generate_orders(
-    rows: int, chunk_size: int = CHUNK_SIZE, seed: int = 20260101
-) -> Iterator[pa.RecordBatch]:
+def generate_orders(rows: int, chunk_size: int = CHUNK_SIZE, seed: int = 20260101) -> Iterator[pa.RecordBatch]:
     """The demo's sample orders, the same on every run, one chunk at a time."""
     rng = random.Random(seed)
     start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -69,10 +67,7 @@ def generate_orders(
                 "amount": [Decimal(rng.randrange(-10_000, 10_000_000)).scaleb(-2) for _ in ids],
                 "ordered_at": [
                     (
-                        start
-                        + dt.timedelta(
-                            seconds=rng.randrange(0, 90 * 86400), microseconds=rng.randrange(10**6)
-                        )
+                        start + dt.timedelta(seconds=rng.randrange(0, 90 * 86400), microseconds=rng.randrange(10**6))
                     ).astimezone(rng.choice(ZONES))
                     for _ in ids
                 ],
@@ -148,9 +143,7 @@ with DAG(
     def report() -> dict[str, object]:
         """Count what arrived where, from the outputs themselves, and save it beside them."""
         with hook_for(SQLITE_CONN_ID) as sqlite, hook_for(FILES_CONN_ID) as files:
-            (orders_in_sqlite,) = (
-                next(iter(sqlite.extract("SELECT count(*) AS n FROM orders"))).column("n").to_pylist()
-            )
+            (orders_in_sqlite,) = next(iter(sqlite.extract("SELECT count(*) AS n FROM orders"))).column("n").to_pylist()
             counts = {
                 "orders.csv": sum(b.num_rows for b in files.extract("orders.csv")),
                 "sqlite orders table": orders_in_sqlite,
@@ -163,10 +156,4 @@ with DAG(
             json.dump(summary, handle, indent=2)
         return summary
 
-    (
-        write_sample_csv()
-        >> upsert_orders
-        >> upsert_orders_again
-        >> [export_daily_totals, export_orders]
-        >> report()
-    )
+    (write_sample_csv() >> upsert_orders >> upsert_orders_again >> [export_daily_totals, export_orders] >> report())

@@ -89,9 +89,7 @@ class AirflowCli:
                 os.killpg(process.pid, signal.SIGKILL)
             log.close()
 
-    def tasks_test(
-        self, dag_id: str, task_id: str, date: str = "2026-01-01"
-    ) -> subprocess.CompletedProcess[str]:
+    def tasks_test(self, dag_id: str, task_id: str, date: str = "2026-01-01") -> subprocess.CompletedProcess[str]:
         return self.run("tasks", "test", dag_id, task_id, date)
 
 

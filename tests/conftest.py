@@ -35,9 +35,7 @@ def _require_port(host: str, port: int, service: str) -> None:
     try:
         socket.create_connection((host, port), timeout=3).close()
     except OSError as error:
-        pytest.fail(
-            f"{service} is not reachable on {host}:{port} ({error}); run scripts/services.sh", pytrace=False
-        )
+        pytest.fail(f"{service} is not reachable on {host}:{port} ({error}); run scripts/services.sh", pytrace=False)
 
 
 def _unique(prefix: str) -> str:

@@ -55,7 +55,7 @@ class NotInstalled:
 sys.meta_path.insert(0, NotInstalled())
 '''
 
-_TRANSFER = '''
+_TRANSFER = """
 import json, os, sqlite3, tempfile
 
 folder = tempfile.mkdtemp()
@@ -74,7 +74,7 @@ summary = ExtractLoadOperator(
 assert summary["rows"] == 100, summary
 imported = sorted(m for m in sys.modules if "openlineage" in m and m not in already)
 print(json.dumps({"looked_up": looked_up, "imported": imported}))
-'''
+"""
 
 
 def _transfer_without_openlineage(source: str) -> dict[str, list[str]]:

@@ -79,9 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     state.add_argument("dag_id")
     state.add_argument("task_id")
     state.add_argument("value", nargs="?", help="for set: the new watermark (ISO 8601 timestamp or date, or a number)")
-    add(
-        "options", _commands.options, "list the options a connection type's extract and load accept"
-    ).add_argument("conn_type")
+    add("options", _commands.options, "list the options a connection type's extract and load accept").add_argument(
+        "conn_type"
+    )
     info = add(
         "provider-info",
         _commands.provider_info_command,

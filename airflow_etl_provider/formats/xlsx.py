@@ -24,9 +24,7 @@ def _openpyxl() -> Any:
     try:
         import openpyxl
     except ModuleNotFoundError as error:
-        raise EtlError(
-            f"XLSX files need openpyxl ({error}): pip install 'airflow-etl-provider[xlsx]'"
-        ) from error
+        raise EtlError(f"XLSX files need openpyxl ({error}): pip install 'airflow-etl-provider[xlsx]'") from error
     return openpyxl
 
 

@@ -224,6 +224,7 @@ def connection_schema() -> dict[str, Any]:
 
 CONFIG_SCHEMA: dict[str, Any] = connection_schema()
 
+
 class RestApiConnectorHook(ConnectorHook):
     """JSON REST APIs: paged extract into Arrow chunks, batched POST/PUT load."""
 

@@ -348,7 +348,6 @@ class CursorPaginator(BasePaginator):
         self.cursor = str(cursor)
         self._remember(self.cursor)
 
-
     def update_request(self, request: requests.Request) -> None:
         _params(request)[self.cursor_param] = self.cursor
 

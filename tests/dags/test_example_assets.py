@@ -47,8 +47,13 @@ def cli(postgres_database, moto_server, events_file: Path, tmp_path: Path) -> Ai
             "timestamptz '2026-01-01 00:00+00' + g * interval '1 minute', 'order ' || g "
             f"FROM generate_series(1, {ROWS}) g"
         )
-    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, ClientError):
         s3.create_bucket(Bucket=BUCKET)
     home = tmp_path / "airflow_home"
@@ -56,10 +61,19 @@ def cli(postgres_database, moto_server, events_file: Path, tmp_path: Path) -> Ai
     return AirflowCli(
         home,
         connections={
-            "example_postgres": {"conn_type": "postgres", "host": db.host, "port": db.port, "login": db.user,
-                                 "schema": db.name},
-            "example_s3": {"conn_type": "aws", "login": "testing", "password": "testing",
-                           "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"}},
+            "example_postgres": {
+                "conn_type": "postgres",
+                "host": db.host,
+                "port": db.port,
+                "login": db.user,
+                "schema": db.name,
+            },
+            "example_s3": {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"},
+            },
         },
         env={
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
@@ -90,8 +104,10 @@ def test_start_and_complete_events_name_the_datasets_schema_and_rows(cli, events
 
     events = _task_events(events_file)
     start, complete = _one(events, "START"), _one(events, "COMPLETE")
-    source = {"namespace": f"postgres://{postgres_database.host}:{postgres_database.port}",
-              "name": f"{postgres_database.name}.public.orders"}
+    source = {
+        "namespace": f"postgres://{postgres_database.host}:{postgres_database.port}",
+        "name": f"{postgres_database.name}.public.orders",
+    }
     destination = {"namespace": f"s3://{BUCKET}", "name": "exports/orders.parquet"}
     for event in (start, complete):
         assert [{k: d[k] for k in ("namespace", "name")} for d in event["inputs"]] == [source]
@@ -99,8 +115,12 @@ def test_start_and_complete_events_name_the_datasets_schema_and_rows(cli, events
 
     [output] = complete["outputs"]
     fields = [(f["name"], f["type"]) for f in output["facets"]["schema"]["fields"]]
-    assert fields == [("id", "int64"), ("amount", "decimal128(12, 2)"), ("placed_at", "timestamp[us, tz=UTC]"),
-                      ("note", "string")]
+    assert fields == [
+        ("id", "int64"),
+        ("amount", "decimal128(12, 2)"),
+        ("placed_at", "timestamp[us, tz=UTC]"),
+        ("note", "string"),
+    ]
     assert complete["inputs"][0]["facets"]["schema"]["fields"] == output["facets"]["schema"]["fields"]
     statistics = output["outputFacets"]["outputStatistics"]
     assert statistics["rowCount"] == ROWS
@@ -148,14 +168,17 @@ def test_the_dag_scheduled_on_the_destination_asset_runs_after_the_export(cli):
     with cli.api_server() as base_url:
         env = {**cli.env, "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/"}
         log = (cli.home / "scheduler.log").open("w")
-        scheduler = subprocess.Popen([AIRFLOW, "scheduler"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=cli.home, start_new_session=True)
+        scheduler = subprocess.Popen(
+            [AIRFLOW, "scheduler"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cli.home, start_new_session=True
+        )
         try:
             deadline = time.monotonic() + 180
             while _runs(cli.home, CONSUMER) != [("asset_triggered", "success")]:
                 assert scheduler.poll() is None, (cli.home / "scheduler.log").read_text()[-4000:]
-                assert time.monotonic() < deadline, (_runs(cli.home, CONSUMER),
-                                                     (cli.home / "scheduler.log").read_text()[-4000:])
+                assert time.monotonic() < deadline, (
+                    _runs(cli.home, CONSUMER),
+                    (cli.home / "scheduler.log").read_text()[-4000:],
+                )
                 time.sleep(2)
         finally:
             os.killpg(scheduler.pid, signal.SIGTERM)

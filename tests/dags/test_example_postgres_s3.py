@@ -30,17 +30,34 @@ def cli(postgres_database, moto_server, s3_bucket, tmp_path: Path) -> AirflowCli
     db = postgres_database
     home = tmp_path / "airflow_home"
     home.mkdir()
-    return AirflowCli(home, connections={
-        "example_postgres": {"conn_type": "postgres", "host": db.host, "port": db.port, "login": db.user,
-                             "schema": db.name},
-        "example_s3": {"conn_type": "aws", "login": "testing", "password": "testing",
-                       "extra": {"endpoint_url": moto_server, "region_name": "us-east-1", "bucket": s3_bucket}},
-    })
+    return AirflowCli(
+        home,
+        connections={
+            "example_postgres": {
+                "conn_type": "postgres",
+                "host": db.host,
+                "port": db.port,
+                "login": db.user,
+                "schema": db.name,
+            },
+            "example_s3": {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"endpoint_url": moto_server, "region_name": "us-east-1", "bucket": s3_bucket},
+            },
+        },
+    )
 
 
 def _s3(moto_server):
-    return boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 @pytest.mark.airflow_cli
@@ -49,8 +66,9 @@ def test_exports_a_table_to_parquet_keeping_its_types(cli, postgres_database, mo
 
     db = postgres_database
     with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
-        conn.execute("CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric(18,2), "
-                     "created_at timestamptz, note text)")
+        conn.execute(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric(18,2), created_at timestamptz, note text)"
+        )
         conn.cursor().executemany("INSERT INTO orders VALUES (%s, %s, %s, %s)", ORDERS)
 
     run = cli.run("tasks", "test", DAG_ID, "export_to_s3", "2026-01-01")
@@ -68,16 +86,23 @@ def test_imports_csv_objects_into_a_table(cli, postgres_database, moto_server, s
     import psycopg
 
     s3 = _s3(moto_server)
-    s3.put_object(Bucket=s3_bucket, Key="imports/orders/a.csv",
-                  Body='id,amount,created_at,note\n'
-                       '1,12.50,2026-01-01T12:00:00.123456Z,"comma, ""quote""\nline ✓"\n'.encode())
-    s3.put_object(Bucket=s3_bucket, Key="imports/orders/b.csv",
-                  Body=b'id,amount,created_at,note\n2,,,\n3,-0.01,1999-12-31T23:59:59+00:00,""\n')
+    s3.put_object(
+        Bucket=s3_bucket,
+        Key="imports/orders/a.csv",
+        Body='id,amount,created_at,note\n1,12.50,2026-01-01T12:00:00.123456Z,"comma, ""quote""\nline ✓"\n'.encode(),
+    )
+    s3.put_object(
+        Bucket=s3_bucket,
+        Key="imports/orders/b.csv",
+        Body=b'id,amount,created_at,note\n2,,,\n3,-0.01,1999-12-31T23:59:59+00:00,""\n',
+    )
 
     db = postgres_database
     with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name) as conn:
-        conn.execute("CREATE TABLE orders_imported (id bigint, amount numeric(18,2), created_at timestamptz, "
-                     "note text, source_object text)")
+        conn.execute(
+            "CREATE TABLE orders_imported (id bigint, amount numeric(18,2), created_at timestamptz, "
+            "note text, source_object text)"
+        )
         conn.execute("INSERT INTO orders_imported (id, note) VALUES (99, 'stale row, replaced by the import')")
 
     run = cli.run("tasks", "test", DAG_ID, "import_from_s3", "2026-01-01")

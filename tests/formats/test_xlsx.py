@@ -46,10 +46,16 @@ def test_no_header_row_names_columns():
 
 def test_rows_are_streamed_in_exact_chunks_and_inner_empty_rows_kept():
     rows = [["n"]] + [[i] for i in range(10)] + [[None]] + [[10]] + [[None]] * 3
-    batches = list(XLSX.read(
-        FileSource("b.xlsx", open=lambda: io.BytesIO(data), open_seekable=lambda: io.BytesIO(data)),
-        chunk_size=4,
-    )) if (data := workbook(("s", rows))) else []
+    batches = (
+        list(
+            XLSX.read(
+                FileSource("b.xlsx", open=lambda: io.BytesIO(data), open_seekable=lambda: io.BytesIO(data)),
+                chunk_size=4,
+            )
+        )
+        if (data := workbook(("s", rows)))
+        else []
+    )
     assert [b.num_rows for b in batches] == [4, 4, 4]
     assert pa.Table.from_batches(batches).column("n").to_pylist() == list(range(10)) + [None, 10]
 

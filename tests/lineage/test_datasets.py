@@ -52,8 +52,11 @@ def test_every_asset_uri_is_one_airflow_accepts_as_it_is(airflow_connection, tmp
 def test_mysql_table_qualified_by_its_database(airflow_connection) -> None:
     conn_id = airflow_connection("mysql", host="my", login="u", schema="shop")
     dataset = dataset_for(conn_id, "archive.orders")
-    assert (dataset.namespace, dataset.name, dataset.uri) == ("mysql://my:3306", "archive.orders",
-                                                               "mysql://my:3306/archive/orders")
+    assert (dataset.namespace, dataset.name, dataset.uri) == (
+        "mysql://my:3306",
+        "archive.orders",
+        "mysql://my:3306/archive/orders",
+    )
 
 
 def test_files_globs_and_full_s3_uris(airflow_connection, tmp_path) -> None:

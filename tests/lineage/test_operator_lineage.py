@@ -22,8 +22,14 @@ ROWS = 250
 def shop(tmp_path, airflow_connection: Callable[..., str]) -> str:
     conn_id = airflow_connection("sqlite", host=str(tmp_path / "shop.db"))
     with hook_for(conn_id) as hook:
-        hook.load([pa.RecordBatch.from_pydict({"id": pa.array(range(ROWS), pa.int64()),
-                                               "price": pa.array([i * 0.5 for i in range(ROWS)])})], "items")
+        hook.load(
+            [
+                pa.RecordBatch.from_pydict(
+                    {"id": pa.array(range(ROWS), pa.int64()), "price": pa.array([i * 0.5 for i in range(ROWS)])}
+                )
+            ],
+            "items",
+        )
     return conn_id
 
 
@@ -38,8 +44,13 @@ def _alias_events(events: OutletEventAccessors, alias: AssetAlias) -> list:
 
 
 def test_the_destination_is_an_outlet_asset_whose_event_carries_the_transfer(shop, lake, tmp_path) -> None:
-    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake,
-                                   destination="{{ params.name }}.parquet")
+    operator = ExtractLoadOperator(
+        task_id="t",
+        source_conn_id=shop,
+        source="items",
+        destination_conn_id=lake,
+        destination="{{ params.name }}.parquet",
+    )
     [alias] = operator.outlets
     assert alias == AssetAlias(name=f"etl:{lake}:{{{{ params.name }}}}.parquet")
 
@@ -49,27 +60,40 @@ def test_the_destination_is_an_outlet_asset_whose_event_carries_the_transfer(sho
 
     [event] = _alias_events(events, alias)
     assert event.dest_asset_key.uri == f"file://{tmp_path}/lake/items.parquet"
-    assert event.extra == {"rows": ROWS, "bytes": summary["load"]["bytes"], "chunks": 1, "mode": "append",
-                           "files": 1}
+    assert event.extra == {"rows": ROWS, "bytes": summary["load"]["bytes"], "chunks": 1, "mode": "append", "files": 1}
     assert operator.inlets == [Asset(uri=f"sqlite://localhost{tmp_path}/shop.db/items")]
 
 
 def test_given_inlets_and_outlets_win_and_given_assets_get_the_figures(shop, lake) -> None:
     mine = Asset("s3://elsewhere/items.parquet")
-    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake,
-                                   destination="items.parquet", outlets=[mine], inlets=[Asset("x-my://in")])
+    operator = ExtractLoadOperator(
+        task_id="t",
+        source_conn_id=shop,
+        source="items",
+        destination_conn_id=lake,
+        destination="items.parquet",
+        outlets=[mine],
+        inlets=[Asset("x-my://in")],
+    )
     assert operator.outlets == [mine] and operator.outlet_alias is None
     events = OutletEventAccessors()
     events[mine].extra["owner"] = "me"
     operator.execute({"outlet_events": events})
     assert operator.inlets == [Asset("x-my://in")]
-    assert events[mine].extra == {"owner": "me", "rows": ROWS, "bytes": events[mine].extra["bytes"], "chunks": 1,
-                                  "mode": "append", "files": 1}
+    assert events[mine].extra == {
+        "owner": "me",
+        "rows": ROWS,
+        "bytes": events[mine].extra["bytes"],
+        "chunks": 1,
+        "mode": "append",
+        "files": 1,
+    }
 
 
 def test_a_failed_transfer_emits_no_asset_event(shop, lake) -> None:
-    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="missing", destination_conn_id=lake,
-                                   destination="items.parquet")
+    operator = ExtractLoadOperator(
+        task_id="t", source_conn_id=shop, source="missing", destination_conn_id=lake, destination="items.parquet"
+    )
     events = OutletEventAccessors()
     with pytest.raises(EtlError, match="missing"):
         operator.execute({"outlet_events": events})
@@ -78,8 +102,9 @@ def test_a_failed_transfer_emits_no_asset_event(shop, lake) -> None:
 
 def test_openlineage_facets_on_complete_identity_column_lineage(shop, lake, tmp_path) -> None:
     pytest.importorskip("airflow.providers.openlineage")
-    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake,
-                                   destination="out/items.csv")
+    operator = ExtractLoadOperator(
+        task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake, destination="out/items.csv"
+    )
     start = operator.get_openlineage_facets_on_start()
     assert [(d.namespace, d.name) for d in start.inputs] == [(f"sqlite://localhost{tmp_path}/shop.db", "items")]
     assert [(d.namespace, d.name) for d in start.outputs] == [("file", f"{tmp_path}/lake/out/items.csv")]
@@ -102,8 +127,14 @@ def test_through_a_transform_column_lineage_is_unknown_and_says_why(shop, lake) 
     def with_total(batch: pa.RecordBatch) -> pa.RecordBatch:
         return batch.append_column("total", pc.multiply(batch["price"], 2))
 
-    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake,
-                                   destination="items.parquet", transform=with_total)
+    operator = ExtractLoadOperator(
+        task_id="t",
+        source_conn_id=shop,
+        source="items",
+        destination_conn_id=lake,
+        destination="items.parquet",
+        transform=with_total,
+    )
     operator.execute({})
     complete = operator.get_openlineage_facets_on_complete(None)
     [source], [output] = complete.inputs, complete.outputs
@@ -118,8 +149,13 @@ def test_through_a_transform_column_lineage_is_unknown_and_says_why(shop, lake) 
 
 def test_a_query_source_names_its_tables_and_their_columns(shop, lake, tmp_path) -> None:
     pytest.importorskip("airflow.providers.openlineage")
-    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="SELECT id, price AS cost FROM items",
-                                   destination_conn_id=lake, destination="items.parquet")
+    operator = ExtractLoadOperator(
+        task_id="t",
+        source_conn_id=shop,
+        source="SELECT id, price AS cost FROM items",
+        destination_conn_id=lake,
+        destination="items.parquet",
+    )
     operator.execute({})
     complete = operator.get_openlineage_facets_on_complete(None)
     assert [d.name for d in complete.inputs] == ["items"]
@@ -129,8 +165,9 @@ def test_a_query_source_names_its_tables_and_their_columns(shop, lake, tmp_path)
 
 
 def test_a_uri_airflow_refuses_costs_the_event_not_the_transfer(shop, lake, monkeypatch) -> None:
-    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake,
-                                   destination="items.parquet")
+    operator = ExtractLoadOperator(
+        task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake, destination="items.parquet"
+    )
     # The Postgres provider's normaliser refuses a URI without database, schema and table.
     refused = LineageDataset("postgres://db:5432", "items", "postgres://db:5432/items")
     monkeypatch.setattr(operator.destination_hook, "lineage_dataset", lambda target: refused)
@@ -144,8 +181,9 @@ def test_the_hooks_report_to_airflows_hook_lineage_collector(shop, lake, tmp_pat
 
     collector = lineage.HookLineageCollector()
     monkeypatch.setattr(lineage, "get_hook_lineage_collector", lambda: collector)
-    operator = ExtractLoadOperator(task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake,
-                                   destination="items.parquet")
+    operator = ExtractLoadOperator(
+        task_id="t", source_conn_id=shop, source="items", destination_conn_id=lake, destination="items.parquet"
+    )
     operator.execute({})
     collected = collector.collected_assets
     assert [(a.asset.uri, a.context) for a in collected.inputs] == [
