@@ -8,21 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from tests.airflow_cli import AirflowCli, logged_summary
+from tests.pg import execute
 
 ETL = str(Path(sys.executable).with_name("airflow-etl"))
-
-
-def execute(db, *statements: str) -> list[tuple]:
-    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name, autocommit=True) as conn:
-        result: list[tuple] = []
-        for statement in statements:
-            cursor = conn.execute(statement)
-            result = cursor.fetchall() if cursor.description else []
-        return result
 
 
 @pytest.fixture

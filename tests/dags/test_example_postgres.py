@@ -7,26 +7,17 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from tests.airflow_cli import AirflowCli, logged_summary
+from tests.pg import execute
 
 DAG_ID = "example_postgres"
 UTC = dt.timezone.utc
 
 pytest.importorskip("airflow_etl_provider.hooks.filesystem", reason="the filesystem connector is not there yet")
-
-
-def execute(db, *statements: str) -> list[tuple]:
-    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name, autocommit=True) as conn:
-        result: list[tuple] = []
-        for statement in statements:
-            cursor = conn.execute(statement)
-            result = cursor.fetchall() if cursor.description else []
-        return result
 
 
 @pytest.fixture

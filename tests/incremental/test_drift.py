@@ -3,21 +3,12 @@ dropped as asked; a widened column type is refused naming the column."""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
 from airflow_etl_provider import Incremental
 from airflow_etl_provider.exceptions import LoadError
 from airflow_etl_provider.operators.extract_load import ExtractLoadOperator
-
-
-def execute(db, *statements: str) -> list[tuple]:
-    with psycopg.connect(host=db.host, port=db.port, user=db.user, dbname=db.name, autocommit=True) as conn:
-        result: list[tuple] = []
-        for statement in statements:
-            cursor = conn.execute(statement)
-            result = cursor.fetchall() if cursor.description else []
-        return result
+from tests.pg import execute
 
 
 @pytest.fixture
