@@ -101,3 +101,23 @@ def logged_summary(output: str) -> dict[str, Any]:
     text = lines[-1].split(marker, 1)[1]
     summary, _ = json.JSONDecoder().raw_decode(text)
     return summary
+
+
+def example_connections(db: Any, moto_server: str, **s3_extra: Any) -> dict[str, dict[str, Any]]:
+    """The `example_postgres` and `example_s3` connections the example DAGs read, on the test's
+    PostgreSQL database and the moto server; `s3_extra` adds to the S3 connection's extra."""
+    return {
+        "example_postgres": {
+            "conn_type": "postgres",
+            "host": db.host,
+            "port": db.port,
+            "login": db.user,
+            "schema": db.name,
+        },
+        "example_s3": {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": moto_server, "region_name": "us-east-1", **s3_extra},
+        },
+    }

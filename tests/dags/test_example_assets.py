@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.airflow_cli import AIRFLOW, AirflowCli, logged_summary
+from tests.airflow_cli import AIRFLOW, AirflowCli, example_connections, logged_summary
 
 pytest.importorskip("airflow.providers.openlineage", reason="the [openlineage] extra is not installed")
 
@@ -60,21 +60,7 @@ def cli(postgres_database, moto_server, events_file: Path, tmp_path: Path) -> Ai
     home.mkdir()
     return AirflowCli(
         home,
-        connections={
-            "example_postgres": {
-                "conn_type": "postgres",
-                "host": db.host,
-                "port": db.port,
-                "login": db.user,
-                "schema": db.name,
-            },
-            "example_s3": {
-                "conn_type": "aws",
-                "login": "testing",
-                "password": "testing",
-                "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"},
-            },
-        },
+        connections=example_connections(db, moto_server),
         env={
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
                 {"type": "file", "log_file_path": str(events_file), "append": True}

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.airflow_cli import AirflowCli, logged_summary
+from tests.airflow_cli import AirflowCli, example_connections, logged_summary
 
 DAG_ID = "example_postgres_s3"
 UTC = dt.timezone.utc
@@ -32,21 +32,7 @@ def cli(postgres_database, moto_server, s3_bucket, tmp_path: Path) -> AirflowCli
     home.mkdir()
     return AirflowCli(
         home,
-        connections={
-            "example_postgres": {
-                "conn_type": "postgres",
-                "host": db.host,
-                "port": db.port,
-                "login": db.user,
-                "schema": db.name,
-            },
-            "example_s3": {
-                "conn_type": "aws",
-                "login": "testing",
-                "password": "testing",
-                "extra": {"endpoint_url": moto_server, "region_name": "us-east-1", "bucket": s3_bucket},
-            },
-        },
+        connections=example_connections(db, moto_server, bucket=s3_bucket),
     )
 
 
