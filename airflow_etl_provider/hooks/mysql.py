@@ -29,7 +29,16 @@ from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, mysql_table
 from airflow_etl_provider.sql.mysql import MySqlLoader, arrow_type_for, quote_identifier, text_value
 from airflow_etl_provider.sql.mysql_catalog import read_schema
-from airflow_etl_provider.sql.mysql_read import ColumnType, column_origins, description_type, raw_batch
+from airflow_etl_provider.sql.mysql_cext import (
+    IN_PROCESS_C,
+    PURE_PYTHON,
+    READER_PROCESS_C,
+    CellStream,
+    CExtensionUnavailable,
+    read_path,
+)
+from airflow_etl_provider.sql.mysql_cext import reader_process as reader_process_stream
+from airflow_etl_provider.sql.mysql_read import ColumnType, cells_batch, column_origins, description_type, raw_cells
 from airflow_etl_provider.sql.names import TableName, is_query
 from airflow_etl_provider.types import SchemaInfo
 
@@ -88,6 +97,15 @@ class MySqlConnectorHook(SqlConnectorHook):
                 "title": "Verify server certificate",
                 "description": "Check the server certificate against the CA file (when TLS is on).",
             },
+            "c_extension": {
+                "type": "boolean",
+                "default": True,
+                "title": "Read with the C extension",
+                "description": (
+                    "Read large results with mysql-connector's C extension, in a reader process when it cannot "
+                    "load in the task's own; off reads with the pure-Python protocol (several times slower)."
+                ),
+            },
             "connect_timeout": {
                 "type": "integer",
                 "minimum": 1,
@@ -108,6 +126,8 @@ class MySqlConnectorHook(SqlConnectorHook):
         super().__init__(conn_id, **kwargs)
         self._infile_dir: str | None = None
         self._server_version = ""
+        #: The protocol the last read took (`sql.mysql_cext`): tests and the task log say which ran.
+        self.read_path: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -141,8 +161,6 @@ class MySqlConnectorHook(SqlConnectorHook):
         self._infile_dir = tempfile.mkdtemp(prefix="etl_mysql_infile_")
         super().open()
         self._server_version = self._db.server_info or ""
-        if not mysql.connector.HAVE_CEXT:
-            self.log.info("mysql-connector C extension not loadable here; using the pure-Python protocol.")
 
     def _connect(self) -> Any:
         return mysql.connector.connect(**self.connect_args(), allow_local_infile_in_path=self._infile_dir)
@@ -318,10 +336,65 @@ class MySqlConnectorHook(SqlConnectorHook):
         with self:
             yield from self._stream(source, self.select_for(source), chunk_size, options.get("parameters"))
 
-    def _stream(self, source: str, select: str, chunk_size: int, parameters: Any) -> Iterator[pa.RecordBatch]:
-        """Rows of `select` in one READ ONLY transaction, which ends with the result (or the session)."""
+    def _stream(
+        self, source: str, select: str, chunk_size: int, parameters: Any, *, reader_process: bool = True
+    ) -> Iterator[pa.RecordBatch]:
+        """Rows of `select` in one READ ONLY transaction, typed by the declared columns.
+
+        A large read (`reader_process`) takes the C extension in a reader process when it
+        cannot load here (`sql.mysql_cext`); `read_path` says which protocol read.
+        """
         try:
             declared = self._declared_columns(source, parameters)
+        except mysql_errors.Error as error:
+            raise self._read_error(source, error) from error
+        self.read_path = read_path(bool(self.config["c_extension"])) if reader_process else self._here_path()
+        if self.read_path == READER_PROCESS_C:
+            self.log.info("Reading %s with mysql-connector's %s.", source, self.read_path)
+            try:
+                with reader_process_stream(self.connect_args(), select, parameters, chunk_size) as cells:
+                    yield from self._typed(source, declared, cells, self._reader_errors(source, cells))
+                return
+            except CExtensionUnavailable:  # raised before any row: read here instead
+                self.read_path = self._here_path()
+                self.log.info("No reader process loads the C extension either; reading with the %s.", self.read_path)
+            except mysql_errors.Error as error:
+                raise self._read_error(source, error) from error
+        else:
+            self.log.info("Reading %s with mysql-connector's %s.", source, self.read_path)
+        with self._cells_here(source, select, chunk_size, parameters) as cells:
+            yield from self._typed(source, declared, cells, cells.chunks)
+
+    @staticmethod
+    def _here_path() -> str:
+        return IN_PROCESS_C if mysql.connector.HAVE_CEXT else PURE_PYTHON
+
+    def _typed(
+        self, source: str, declared: list[ColumnType] | None, cells: CellStream, chunks: Iterator[pa.Array]
+    ) -> Iterator[pa.RecordBatch]:
+        """Each chunk of cells as a typed batch; a result with no rows still gives one empty batch."""
+        columns = declared or [
+            ColumnType(name, description_type(type_code, flags, charset))
+            for name, type_code, flags, charset in cells.description
+        ]
+        yielded = False
+        for chunk in chunks:
+            yielded = True
+            yield cells_batch(chunk, columns, source=source)
+        if not yielded:
+            yield cells_batch(pa.array([], pa.binary()), columns, source=source)
+
+    def _reader_errors(self, source: str, cells: CellStream) -> Iterator[pa.Array]:
+        """The reader process's chunks, its driver errors raised as this connection's read errors."""
+        try:
+            yield from cells.chunks
+        except mysql_errors.Error as error:
+            raise self._read_error(source, error) from error
+
+    @contextmanager
+    def _cells_here(self, source: str, select: str, chunk_size: int, parameters: Any) -> Iterator[CellStream]:
+        """The result read on this session's own connection (an unbuffered raw cursor)."""
+        try:
             self._query("START TRANSACTION READ ONLY")
             cursor = self.db.cursor(raw=True)
             cursor.execute(select, parameters or ())
@@ -329,17 +402,17 @@ class MySqlConnectorHook(SqlConnectorHook):
             with suppress(mysql_errors.Error):
                 self.db.rollback()
             raise self._read_error(source, error) from error
-        columns = declared or [
-            ColumnType(d[0], description_type(d[1], d[7], d[8] if len(d) > 8 else None)) for d in cursor.description
-        ]
-        exhausted = yielded = False
-        try:
+        description = [(d[0], d[1], d[7], d[8] if len(d) > 8 else None) for d in cursor.description]
+        exhausted = False
+
+        def chunks() -> Iterator[pa.Array]:
+            nonlocal exhausted
             while rows := self._fetch(cursor, chunk_size, source):
-                yielded = True
-                yield raw_batch(rows, columns, source=source)
+                yield raw_cells(rows)
             exhausted = True
-            if not yielded:  # no rows: one empty batch still carries the schema
-                yield raw_batch([], columns, source=source)
+
+        try:
+            yield CellStream(description, chunks())
         finally:
             if exhausted:
                 cursor.close()
@@ -362,7 +435,7 @@ class MySqlConnectorHook(SqlConnectorHook):
         """The first `limit` rows; the LIMIT is part of the query, so the server reads no more."""
         select = f"SELECT * FROM ({self.select_for(source)}) AS _preview LIMIT {int(limit)}"
         with self:
-            batches = list(self._stream(source, select, max(1, limit), options.get("parameters")))
+            batches = list(self._stream(source, select, max(1, limit), options.get("parameters"), reader_process=False))
         return batches_to_dataframe(batches)
 
     # -- schema --------------------------------------------------------------------------

@@ -103,15 +103,21 @@ def raw_column(raw: pa.Array, arrow_type: pa.DataType) -> pa.Array:
     return text.cast(arrow_type)
 
 
-def raw_batch(rows: Sequence[Sequence[Any]], columns: Sequence[ColumnType], *, source: str) -> pa.RecordBatch:
-    """Rows fetched by a raw cursor as one RecordBatch; a value that does not parse names its column.
+def raw_cells(rows: Sequence[Sequence[Any]]) -> pa.Array:
+    """Rows fetched by a raw cursor as one binary array of their cells, row after row.
 
-    All values go into one binary array in a single pass and each column is a strided `take`
-    of it: transposing the rows in Python would cost more than fetching them.
+    One pass over the rows: transposing them in Python would cost more than fetching them.
+    """
+    return pa.array(list(chain.from_iterable(rows)), type=pa.binary())
+
+
+def cells_batch(cells: pa.Array, columns: Sequence[ColumnType], *, source: str) -> pa.RecordBatch:
+    """Row-major raw cells (`raw_cells`) as one RecordBatch; a value that does not parse names its column.
+
+    Each column is a strided `take` of the cells, parsed by Arrow's casts.
     """
     width = len(columns)
-    cells = pa.array(list(chain.from_iterable(rows)), type=pa.binary())
-    if len(cells) != len(rows) * width:
+    if len(cells) % width:
         raise SourceError(f"Reading {source}: rows do not all have {width} columns.")
     arrays = []
     for index, column in enumerate(columns):
