@@ -1,6 +1,7 @@
 """PostgreSQL dialect: the type map both ways, CSV for COPY FROM, the loader.
 
-Loading uses `COPY ... FROM STDIN (FORMAT csv)`: Arrow's CSV writer and the server's parser
+Loading uses `COPY ... FROM STDIN (FORMAT binary)` when every column has an exact binary
+encoding (`postgres_binary`), else `(FORMAT csv)`: Arrow's CSV writer and the server's parser
 both run in C, so no value goes through a Python object except the few types CSV cannot carry
 as-is (bytea as hex, arrays as array literals, timestamps before year 1 in the server's `BC`
 form). A session of this connector runs with `TimeZone = UTC`. Timestamps load exactly from
@@ -10,9 +11,10 @@ become arrays, other nested values jsonb. Reading is in `postgres_read`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import chain, groupby
 from typing import Any
 
 import psycopg
@@ -29,6 +31,9 @@ from airflow_etl_provider.sql.conform import YEARS_1_TO_9999, ValueLimits
 from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
 from airflow_etl_provider.sql.nested import textual_type
+from airflow_etl_provider.sql.postgres_binary import binary_encoder, binary_payloads
+
+log = logging.getLogger(__name__)
 
 #: `numeric` declared without precision: Arrow needs one. Values with more than 10 decimals
 #: or 28 integer digits raise an error (never rounded): cast the column in the query then.
@@ -307,6 +312,11 @@ class PostgresLoader(SqlLoader):
     connection: psycopg.Connection
     limits = LIMITS
 
+    def __init__(self, connection: psycopg.Connection) -> None:
+        super().__init__(connection)
+        #: The format ("binary" or "csv") of each COPY this loader sent, in order.
+        self.copy_formats: list[str] = []
+
     def quote(self, identifier: str) -> str:
         return sql.Identifier(identifier).as_string(self.connection)
 
@@ -335,7 +345,8 @@ class PostgresLoader(SqlLoader):
     def _rows(self, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(statement.encode(), params).fetchall()
 
-    def table_schema(self, table: TableName) -> pa.Schema | None:
+    def _columns(self, table: TableName) -> list[tuple[PgColumn, bool]]:
+        """The table's columns (domains as their base type) with their NOT NULL flag, in order."""
         rows = self._rows(
             "SELECT a.attname, coalesce(nullif(t.typbasetype, 0), a.atttypid)::int, "
             "CASE WHEN t.typbasetype <> 0 THEN t.typtypmod ELSE a.atttypmod END, a.attnotnull "
@@ -345,12 +356,13 @@ class PostgresLoader(SqlLoader):
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
             (table.schema or "public", table.name),
         )
-        if not rows:
+        return [(pg_column(name, oid, typmod), notnull) for name, oid, typmod, notnull in rows]
+
+    def table_schema(self, table: TableName) -> pa.Schema | None:
+        columns = self._columns(table)
+        if not columns:
             return None
-        fields = [
-            pa.field(name, pg_column(name, oid, typmod).arrow_type, not notnull) for name, oid, typmod, notnull in rows
-        ]
-        return pa.schema(fields)
+        return pa.schema([pa.field(column.name, column.arrow_type, not notnull) for column, notnull in columns])
 
     def has_unique_key(self, table: TableName, keys: Sequence[str]) -> bool:
         rows = self._rows(
@@ -363,12 +375,24 @@ class PostgresLoader(SqlLoader):
         return any(sorted(columns) == sorted(keys) for (columns,) in rows)
 
     def insert_batches(self, table: TableName, batches: Iterable[pa.RecordBatch]) -> None:
-        """One `COPY ... FROM STDIN (FORMAT csv)` per run of batches with the same columns."""
+        """One `COPY ... FROM STDIN` per run of batches with the same columns: in binary format when
+        every column has an exact binary encoding (`postgres_binary`), in CSV otherwise."""
+        declared = {column.name: column.type_name if column.known else None for column, _ in self._columns(table)}
         for names, group in groupby(batches, key=lambda batch: tuple(batch.schema.names)):
+            first = next(group)
+            encoder = binary_encoder(first.schema, declared)
+            rows = chain([first], group)  # noqa: B031 (the group is read once, through `rows`)
+            payloads: Iterator[bytes]
+            if isinstance(encoder, str):
+                log.info("COPY into %s in CSV format: %s has no exact binary encoding.", table, encoder)
+                copy_format, payloads = "csv", (csv_payload(batch) for batch in rows)
+            else:
+                copy_format, payloads = "binary", binary_payloads(encoder, rows)
+            self.copy_formats.append(copy_format)
             columns = ", ".join(self.quote(name) for name in names)
-            statement = f"COPY {self.qualified(table)} ({columns}) FROM STDIN (FORMAT csv)"
+            statement = f"COPY {self.qualified(table)} ({columns}) FROM STDIN (FORMAT {copy_format})"
             with self.connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
-                send_in_background(copy.write, (csv_payload(batch) for batch in group), name="postgres-copy-writer")
+                send_in_background(copy.write, payloads, name="postgres-copy-writer")
 
     def generated_columns(self, table: TableName) -> list[str]:
         rows = self._rows(
