@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -96,6 +97,30 @@ def print_table(measurements: list[Measurement], baseline: dict[str, str] | None
             f"{m.name:<44} {m.rows:>10,} {m.seconds:>8.2f} {rate} {m.peak_rss_mb:>12.1f} {m.added_rss_mb:>9.1f} "
             f"{ratio:>36}"
         )
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    """moto's S3 server in its own process on a free loopback port: the process and its endpoint URL.
+
+    Its own process, so its CPU and memory are not the benchmark's, and a parent that only starts
+    it stays small (children inherit the parent's peak RSS in ru_maxrss).
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    binary = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("moto_server did not start")
 
 
 _clock_stopped_at: float | None = None
