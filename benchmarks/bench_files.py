@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +30,7 @@ import pyarrow as pa  # noqa: E402
 
 from airflow_etl_provider.hooks.registry import hook_for  # noqa: E402
 from airflow_etl_provider.operators.extract_load import ExtractLoadOperator  # noqa: E402
-from benchmarks.harness import Measurement, measure, print_table  # noqa: E402
+from benchmarks.harness import Measurement, measure, print_table, start_moto  # noqa: E402
 
 CHUNK_SIZE = 50_000
 BUCKET = "etl-bench"
@@ -117,29 +114,6 @@ def big_csv_extract(column_types: dict[str, str]) -> int:
 # process imports it, so the measured processes load nothing the movement does not need.
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_moto() -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    binary = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("moto_server did not start")
-
-
 def _s3_client(endpoint: str):
     import boto3
 
@@ -182,7 +156,7 @@ def main() -> None:
 
     from benchmarks.embedded import COLUMN_TYPES, generate_csv
 
-    moto, endpoint = _start_moto()
+    moto, endpoint = start_moto()
     database = f"etl_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(**PG, dbname="postgres", autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')
