@@ -30,8 +30,6 @@ from airflow_etl_provider.lineage.datasets import LineageDataset, mysql_table
 from airflow_etl_provider.sql.mysql import MySqlLoader, arrow_type_for, quote_identifier, text_value
 from airflow_etl_provider.sql.mysql_catalog import read_schema
 from airflow_etl_provider.sql.mysql_cext import (
-    IN_PROCESS_C,
-    PURE_PYTHON,
     READER_PROCESS_C,
     CellStream,
     CExtensionUnavailable,
@@ -348,7 +346,7 @@ class MySqlConnectorHook(SqlConnectorHook):
             declared = self._declared_columns(source, parameters)
         except mysql_errors.Error as error:
             raise self._read_error(source, error) from error
-        self.read_path = read_path(bool(self.config["c_extension"])) if reader_process else self._here_path()
+        self.read_path = read_path(reader_process and bool(self.config["c_extension"]))
         if self.read_path == READER_PROCESS_C:
             self.log.info("Reading %s with mysql-connector's %s.", source, self.read_path)
             try:
@@ -356,7 +354,7 @@ class MySqlConnectorHook(SqlConnectorHook):
                     yield from self._typed(source, declared, cells, self._reader_errors(source, cells))
                 return
             except CExtensionUnavailable:  # raised before any row: read here instead
-                self.read_path = self._here_path()
+                self.read_path = read_path(c_extension=False)
                 self.log.info("No reader process loads the C extension either; reading with the %s.", self.read_path)
             except mysql_errors.Error as error:
                 raise self._read_error(source, error) from error
@@ -364,10 +362,6 @@ class MySqlConnectorHook(SqlConnectorHook):
             self.log.info("Reading %s with mysql-connector's %s.", source, self.read_path)
         with self._cells_here(source, select, chunk_size, parameters) as cells:
             yield from self._typed(source, declared, cells, cells.chunks)
-
-    @staticmethod
-    def _here_path() -> str:
-        return IN_PROCESS_C if mysql.connector.HAVE_CEXT else PURE_PYTHON
 
     def _typed(
         self, source: str, declared: list[ColumnType] | None, cells: CellStream, chunks: Iterator[pa.Array]
