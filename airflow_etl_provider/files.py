@@ -143,6 +143,14 @@ class FileStore(ABC):
     def delete(self, names: Iterable[str]) -> None: ...
 
     @abstractmethod
+    def copy(self, source: str, name: str) -> None:
+        """Make `name` a complete copy of the file `source` at once (never half there); repeating it is harmless."""
+
+    @abstractmethod
+    def remove_tree(self, folder: str) -> None:
+        """Delete `folder` and everything below it, hidden names included."""
+
+    @abstractmethod
     def display(self, name: str) -> str:
         """How a file is named in messages (relative path, s3:// URI)."""
 
@@ -441,6 +449,38 @@ def write_files(
     return result
 
 
+def publish_copies(
+    store: FileStore, sources: list[str], destination: str, *, mode: LoadMode | str, options: dict[str, Any]
+) -> LoadResult:
+    """Publish the finished files `sources` into the folder `destination` as one multi-file write.
+
+    Each appears under its own file name in `destination`, copied at once (S3 server-side
+    copy, a hard link locally); in replace mode the files that were there before are deleted
+    after. The same journal as `write_files` makes a killed publish complete or undone by the
+    next load of that folder, so a retry never doubles the rows. `sources` stay as they were.
+    """
+    mode = LoadMode.parse(mode)
+    if not store.is_container(destination) and not destination.endswith("/"):
+        raise LoadError(f"Parts are published into a folder; {store.display(destination)} is a file: end it with '/'.")
+    target = _target(store, destination, mode, options)
+    names = [posixpath.join(target.directory, posixpath.basename(source)) for source in sources]
+    clean_up_interrupted_loads(store, target.directory)
+    result = LoadResult(destination=destination, mode=mode.value, chunks=len(sources))
+    with _Run(target.directory) as run:
+        journal: dict[str, Any] | None = None
+        try:
+            records = [{"copy_from": source, "name": name} for source, name in zip(sources, names, strict=True)]
+            replaced = [name for name in target.replaces if name not in names]
+            journal = {"run": run.id, "files": names, "records": records, "replaces": replaced}
+            _write_journal(store, run.folder, journal, {})
+            _publish(store, journal)
+            _remove_run(store, run, published=True)
+        except Exception as error:
+            _fail(store, run, destination, journal, error)
+    result.details = {"files": [store.display(name) for name in names], "replaced": len(target.replaces)}
+    return result
+
+
 def _stage(
     store: FileStore,
     run: _Run,
@@ -655,9 +695,12 @@ def _write_journal(store: FileStore, folder: str, journal: dict[str, Any], optio
 
 
 def _publish(store: FileStore, journal: dict[str, Any]) -> None:
-    """Publish every staged file, then delete the files the load replaces."""
+    """Publish every staged (or copied) file, then delete the files the load replaces."""
     for record in journal["records"]:
-        store.publish(record)
+        if "copy_from" in record:
+            store.copy(record["copy_from"], record["name"])
+        else:
+            store.publish(record)
     store.delete(journal["replaces"])
 
 

@@ -143,6 +143,20 @@ class LocalStore(FileStore):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path(name))
 
+    def copy(self, source: str, name: str) -> None:
+        """A hard link: instant, no second copy of the bytes, and `name` is whole from the start."""
+        final = self.path(name)
+        try:
+            os.link(self.path(source), final)
+        except FileExistsError:
+            if not os.path.samefile(self.path(source), final):
+                raise
+        _fsync_directory(os.path.dirname(final))
+
+    def remove_tree(self, folder: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(self.path(folder))
+
     def display(self, name: str) -> str:
         return name
 

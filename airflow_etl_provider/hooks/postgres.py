@@ -9,8 +9,8 @@ connection the same way; this hook only adds the few extras below.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import psycopg
 import pyarrow as pa
@@ -22,6 +22,7 @@ from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, postgres_table
+from airflow_etl_provider.partitioned.snapshot import DEFAULT_HOLD_SECONDS, HeldSnapshot, hold, release
 from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
 from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, pg_column
 from airflow_etl_provider.sql.postgres_catalog import read_schema
@@ -98,6 +99,10 @@ class PostgresConnectorHook(SqlConnectorHook):
         psycopg.errors.CannotConnectNow,
     )
     connect_errors = (psycopg.Error,)
+    extract_options: ClassVar[Mapping[str, str]] = {
+        **SqlConnectorHook.extract_options,
+        "snapshot": "an id from pg_export_snapshot(): read exactly that snapshot (partitioned transfers share one)",
+    }
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -254,16 +259,18 @@ class PostgresConnectorHook(SqlConnectorHook):
         kinds = {"e": " (an enum)", "d": " (a domain)", "c": " (a composite type)", "r": " (a range type)"}
         return {f"oid {oid}": f"{name}{kinds.get(kind, '')}" for oid, name, kind in rows}
 
-    def _stream(self, select: str, source: str, chunk_size: int) -> Iterator[pa.RecordBatch]:
+    def _stream(
+        self, select: str, source: str, chunk_size: int, snapshot: str | None = None
+    ) -> Iterator[pa.RecordBatch]:
         from adbc_driver_manager import Error as AdbcError
 
         try:
             columns = self._describe(select, source)
             schema = pa.schema([pa.field(c.name, c.arrow_type) for c in columns])
             conninfo = adbc_conninfo(self.db.info.get_parameters(), self.db.info.password)
-            batches = read_arrow(conninfo, self._session_sql(), typed_select(select, columns), columns)
+            batches = read_arrow(conninfo, self._session_sql(), typed_select(select, columns), columns, snapshot)
             yield from or_empty(rebatch(batches, chunk_size), schema)
-        except (psycopg.Error, AdbcError, pa.ArrowInvalid, OSError) as error:  # OSError: the stream failed
+        except (psycopg.Error, AdbcError, pa.ArrowInvalid, OSError, ValueError) as error:  # OSError: the stream failed
             text = self._without_password(str(error))
             if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
                 raise self.not_read_only(source, f"the server refused a write: {text}") from error
@@ -277,10 +284,12 @@ class PostgresConnectorHook(SqlConnectorHook):
         """Stream a table or query with binary `COPY (...) TO STDOUT`, decoded by the ADBC driver.
 
         Option `parameters`: values for `%s` / `%(name)s` placeholders of a query, bound by
-        psycopg on the client (COPY takes no server-side parameters).
+        psycopg on the client (COPY takes no server-side parameters). Option `snapshot`: an id
+        from `pg_export_snapshot()` of a transaction still open; the read sees that snapshot.
         """
         with self:
-            yield from self._stream(self._select_for(source, options.get("parameters")), source, chunk_size)
+            select = self._select_for(source, options.get("parameters"))
+            yield from self._stream(select, source, chunk_size, options.get("snapshot"))
 
     def preview(self, source: str, limit: int = 100, **options: Any) -> pd.DataFrame:
         """The first `limit` rows; the LIMIT runs on the server."""
@@ -288,6 +297,19 @@ class PostgresConnectorHook(SqlConnectorHook):
             select = f"SELECT * FROM ({self._select_for(source, options.get('parameters'))}) AS q LIMIT {int(limit)}"
             batches = list(self._stream(select, source, max(1, int(limit))))
         return batches_to_dataframe(batches)
+
+    # -- one snapshot for many readers ---------------------------------------------------
+
+    def hold_snapshot(self, token: str, hold_seconds: int = DEFAULT_HOLD_SECONDS) -> HeldSnapshot:
+        """Export a snapshot that other sessions read (option `snapshot`) until `release_snapshot(token)`,
+        held by a detached process for at most `hold_seconds`."""
+        with self:
+            return hold(adbc_conninfo(self.db.info.get_parameters(), self.db.info.password), token, hold_seconds)
+
+    def release_snapshot(self, token: str) -> int:
+        """End the snapshot held for `token`: how many holder sessions were ended (0 if already gone)."""
+        with self:
+            return release(self.db, token)
 
     # -- schema discovery ----------------------------------------------------------------
 

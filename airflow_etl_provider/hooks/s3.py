@@ -438,6 +438,22 @@ class S3Store(FileStore):
                 batch = [{"Key": k} for k in keys[start : start + DELETE_BATCH]]
                 self.client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
 
+    def copy(self, source: str, name: str) -> None:
+        """A server-side copy (multipart for large objects): the object appears whole or not at all."""
+        source_bucket, source_key = split_uri(self.uri(source))
+        bucket, key = split_uri(self.uri(name))
+        try:
+            self.client.copy({"Bucket": source_bucket, "Key": source_key}, bucket, key)
+        except ClientError as error:
+            raise EtlError(
+                f"Cannot copy {self.uri(source)} to {self.uri(name)} (connection {self.conn_id!r}): {error}"
+            ) from error
+
+    def remove_tree(self, folder: str) -> None:
+        uri = self.uri(folder.rstrip("/") + "/")
+        bucket, _ = split_uri(uri)
+        self.delete([f"s3://{bucket}/{key}" for key, _ in self.list_objects(uri)])
+
     def display(self, name: str) -> str:
         return self.uri(name)
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 from airflow.sdk import Asset, AssetAlias, BaseOperator
@@ -111,6 +111,9 @@ class ExtractLoadOperator(BaseOperator):
     template_fields: Sequence[str] = ("source", "destination", "source_options", "destination_options")
     template_fields_renderers = {"source": "sql", "source_options": "json", "destination_options": "json"}
     ui_color = "#e8f4fd"
+    #: Whether the destination is a dataset users see (False for the staging of a partitioned
+    #: transfer's part: its publish step announces the real destination).
+    announces_destination: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -132,7 +135,7 @@ class ExtractLoadOperator(BaseOperator):
         super().__init__(**kwargs)
         #: The alias this operator declared as its outlet; None when the DAG gave its own outlets.
         self.outlet_alias: AssetAlias | None = None
-        if not self.outlets:
+        if not self.outlets and self.announces_destination:
             self.outlet_alias = AssetAlias(name=outlet_alias_name(destination_conn_id, destination))
             self.outlets = [self.outlet_alias]
         self._own_inlets = not self.inlets
@@ -260,7 +263,8 @@ class ExtractLoadOperator(BaseOperator):
         extra = asset_event_extra(lineage, chunks=progress.chunks, mode=self.mode)
         if incremental is not None:
             extra["incremental"] = incremental.event_extra()
-        self._announce(context, lineage, extra)
+        if self.announces_destination:
+            self._announce(context, lineage, extra)
         return summary
 
     def _begin_incremental(self, context: Context, lineage: TransferLineage) -> IncrementalRun | None:

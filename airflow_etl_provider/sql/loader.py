@@ -42,6 +42,8 @@ class SqlLoader(ABC):
     ddl_is_transactional: ClassVar[bool] = True
     staging_prefix: ClassVar[str] = "_etl_stage_"
     max_identifier_length: ClassVar[int] = 63
+    #: Put between INSERT's column list and its SELECT, so copied values land in identity columns.
+    insert_select_clause: ClassVar[str] = ""
     #: What this system's columns cannot hold although their Arrow type can (checked per value).
     limits: ClassVar[ValueLimits | None] = None
 
@@ -167,6 +169,17 @@ class SqlLoader(ABC):
     def drop_table(self, table: TableName) -> None:
         self.execute(f"DROP TABLE IF EXISTS {self.qualified(table)}")
 
+    @abstractmethod
+    def count_rows(self, table: TableName) -> int: ...
+
+    def insert_from(self, target: TableName, source: TableName, columns: Sequence[str]) -> None:
+        """Copy every row of `source` into `target` (server side, no row leaves the database)."""
+        names = ", ".join(self.quote(column) for column in columns)
+        self.execute(
+            f"INSERT INTO {self.qualified(target)} ({names}){self.insert_select_clause} "
+            f"SELECT {names} FROM {self.qualified(source)}"
+        )
+
     def staging_for(self, target: TableName) -> TableName:
         name = f"{self.staging_prefix}{uuid.uuid4().hex[:8]}_{target.name}"
         return target.with_name(name[: self.max_identifier_length])
@@ -242,6 +255,85 @@ class SqlLoader(ABC):
                 self.merge(destination, staging, columns, keys)
                 self.drop_table(staging)
                 created.remove(staging)
+        return result
+
+    def publish_parts(
+        self,
+        parts: Sequence[TableName],
+        destination: TableName,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        expected_rows: Sequence[int] | None = None,
+    ) -> LoadResult:
+        """Put the rows of the filled `parts` into `destination` at once: one transaction (replace:
+        one swap) that either commits all of them or leaves the destination as it was.
+
+        The part tables are dropped once it has committed. Every part table must exist and, when
+        `expected_rows` says what each part loaded, hold exactly that many rows: a missing or
+        short part would otherwise publish as a success with rows lost.
+        """
+        mode = LoadMode.parse(mode)
+        keys = list(keys or [])
+        missing = [str(part) for part in parts if self.table_schema(part) is None]
+        if missing or not parts:
+            raise LoadError(
+                f"Publishing into {destination}: part table(s) {', '.join(missing) or '(none)'} do not exist, so "
+                "their rows were never loaded; the destination is unchanged. Re-run the failed parts."
+            )
+        counts = [self.count_rows(part) for part in parts]
+        for index, (part, present, loaded) in enumerate(zip(parts, counts, expected_rows or counts, strict=True)):
+            if present != loaded:
+                raise LoadError(
+                    f"Publishing into {destination}: part {index}'s table {part} holds {present} rows but the part "
+                    f"loaded {loaded}; the destination is unchanged. Clear that part and publish again."
+                )
+        self.remove_leftovers(destination)
+        existing = self.table_schema(destination)
+        part_schema = self.table_schema(parts[0])
+        assert part_schema is not None
+        generated = set(self.generated_columns(destination)) if existing is not None else set()
+        columns = [name for name in part_schema.names if name not in generated]
+        if mode is LoadMode.UPSERT:
+            self._check_keys(destination, existing, part_schema, keys)
+        result = LoadResult(str(destination), mode.value)
+        result.rows = sum(counts)
+        result.chunks = len(parts)
+        with self._atomic(destination, mode) as created:
+            if existing is None and mode is not LoadMode.REPLACE and not self.ddl_is_transactional:
+                staging = self.staging_for(destination)
+                created.append(staging)
+                self.create_table(staging, part_schema, primary_key=keys if mode is LoadMode.UPSERT else ())
+                for part in parts:
+                    self.insert_from(staging, part, columns)
+                self.place_new_table(destination, staging, columns, keys if mode is LoadMode.UPSERT else [])
+                created.remove(staging)
+            elif mode is LoadMode.REPLACE and existing is not None and self.refills_in_place(destination):
+                self.check_replaceable(destination)
+                self.truncate(destination)
+                for part in parts:
+                    self.insert_from(destination, part, columns)
+            elif mode is LoadMode.REPLACE:
+                if existing is not None:
+                    self.check_replaceable(destination)
+                staging = self.staging_for(destination)
+                created.append(staging)
+                self.create_staging_like(staging, destination if existing is not None else parts[0])
+                for part in parts:
+                    self.insert_from(staging, part, columns)
+                self.swap(destination, staging)
+                created.remove(staging)
+            else:
+                if existing is None:
+                    self.create_table(destination, part_schema, primary_key=keys if mode is LoadMode.UPSERT else ())
+                    created.append(destination)
+                for part in parts:
+                    if mode is LoadMode.UPSERT:
+                        self.merge(destination, part, columns, keys)
+                    else:
+                        self.insert_from(destination, part, columns)
+        for part in parts:
+            self.drop_table(part)
         return result
 
     def _without_generated(

@@ -307,6 +307,9 @@ class MySqlLoader(SqlLoader):
         finally:
             cursor.close()
 
+    def count_rows(self, table: TableName) -> int:
+        return int(self.query(f"SELECT COUNT(*) FROM {self.qualified(table)}")[0][0])
+
     def begin(self) -> None:
         self.connection.autocommit = False
 

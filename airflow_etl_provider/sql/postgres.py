@@ -311,6 +311,8 @@ class PostgresLoader(SqlLoader):
 
     connection: psycopg.Connection
     limits = LIMITS
+    # the loaded ids go into a GENERATED ALWAYS identity column, as COPY puts them
+    insert_select_clause = " OVERRIDING SYSTEM VALUE"
 
     def __init__(self, connection: psycopg.Connection) -> None:
         super().__init__(connection)
@@ -344,6 +346,9 @@ class PostgresLoader(SqlLoader):
 
     def _rows(self, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(statement.encode(), params).fetchall()
+
+    def count_rows(self, table: TableName) -> int:
+        return int(self._rows(f"SELECT count(*) FROM {self.qualified(table)}", ())[0][0])
 
     def _columns(self, table: TableName) -> list[tuple[PgColumn, bool]]:
         """The table's columns (domains as their base type) with their NOT NULL flag, in order."""
@@ -532,8 +537,7 @@ class PostgresLoader(SqlLoader):
         updates = [f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in columns if c not in keys]
         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
         conflict = ", ".join(self.quote(k) for k in keys)
-        # OVERRIDING SYSTEM VALUE: the loaded ids go into a GENERATED ALWAYS identity column, as COPY puts them
         self.execute(
-            f"INSERT INTO {self.qualified(target)} ({names}) OVERRIDING SYSTEM VALUE "
+            f"INSERT INTO {self.qualified(target)} ({names}){self.insert_select_clause} "
             f"SELECT {names} FROM {self.qualified(staging)} ON CONFLICT ({conflict}) {action}"
         )

@@ -11,6 +11,7 @@ arrive as text or int8, as the map says.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
@@ -23,6 +24,10 @@ BATCH_BYTES = 4 << 20
 
 #: Every transaction of the driver's session is read-only.
 READ_ONLY_SESSION = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
+#: What `pg_export_snapshot()` returns (e.g. `00000003-0000001B-1`); checked because SET
+#: TRANSACTION SNAPSHOT takes a literal, not a parameter.
+SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?\Z")
 
 #: Converted on the server: uuid and oid because the driver decodes them to other types than
 #: the map's, numeric because the server prints it over twice as fast as the driver decodes it.
@@ -88,15 +93,28 @@ def adbc_conninfo(parameters: dict[str, str], password: str | None) -> str:
     return make_conninfo("", **settings)
 
 
+def snapshot_sql(snapshot: str) -> list[str]:
+    """The statements that make a transaction read the exported snapshot `snapshot`."""
+    if not SNAPSHOT_ID.match(snapshot):
+        raise ValueError(f"{snapshot!r} is not a snapshot identifier as pg_export_snapshot() returns them")
+    return ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", f"SET TRANSACTION SNAPSHOT '{snapshot}'"]
+
+
 def read_arrow(
-    conninfo: str, session_sql: Sequence[str], select: str, columns: Sequence[PgColumn]
+    conninfo: str,
+    session_sql: Sequence[str],
+    select: str,
+    columns: Sequence[PgColumn],
+    snapshot: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream `select` (already wrapped by `typed_select`) as batches of the connector's types.
 
     `session_sql` runs first on the driver's own connection (time zone, search path), then the
     session is made read-only, so the COPY runs in a READ ONLY transaction: the server refuses
     any write the query would make (a data-modifying WITH, a function that writes, nextval).
-    The driver prepares the query first, which takes one statement only. Closing the iterator
+    The driver prepares the query first, which takes one statement only. With `snapshot` (an
+    id from `pg_export_snapshot()`) the COPY runs in a transaction that sees exactly that
+    snapshot, so several readers see one state of the database. Closing the iterator
     early closes the stream and the connection; the server stops the COPY. The driver
     manager's low-level API is used because its DB-API module imports pandas.
     """
@@ -112,6 +130,11 @@ def read_arrow(
         for sql in (*session_sql, READ_ONLY_SESSION):
             statement.set_sql_query(sql)
             statement.execute_update()
+        if snapshot is not None:
+            connection.set_autocommit(False)
+            for sql in snapshot_sql(snapshot):
+                statement.set_sql_query(sql)
+                statement.execute_update()
         statement.set_sql_query(select)
         stream, _ = statement.execute_query()
         # The driver manager's reader (as its DB-API uses) raises the server's errors with their SQLSTATE.

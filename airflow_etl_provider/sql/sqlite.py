@@ -127,6 +127,9 @@ class SQLiteLoader(SqlLoader):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(sql, params or ())
 
+    def count_rows(self, table: TableName) -> int:
+        return int(self.connection.execute(f"SELECT COUNT(*) FROM {self.qualified(table)}").fetchone()[0])
+
     def _pragma(self, table: TableName, pragma: str) -> list[tuple[Any, ...]]:
         schema = f"{self.quote(table.schema)}." if table.schema else ""
         return self.connection.execute(f"PRAGMA {schema}{pragma}({self.quote(table.name)})").fetchall()
