@@ -1,0 +1,117 @@
+"""Publishing parts: every part's rows at once in each mode, or nothing (the destination unchanged)."""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow as pa
+import pytest
+
+from airflow_etl_provider.exceptions import LoadError
+from airflow_etl_provider.files import publish_copies
+from airflow_etl_provider.hooks.registry import hook_for
+from airflow_etl_provider.sql.names import TableName
+from tests.pg import execute
+
+PARTS = [TableName(f"_etl_part_tabc_{i}_t", "public") for i in range(3)]
+TARGET = TableName("t", "public")
+
+
+@pytest.fixture
+def parts(postgres_database) -> None:
+    """Three part tables of ids 1..30 (ten each); the target holds ids 25..40, name 'old'."""
+    statements = [
+        "CREATE TABLE t (id bigint PRIMARY KEY, name text)",
+        "INSERT INTO t SELECT g, 'old' FROM generate_series(25, 40) g",
+    ]
+    for index, part in enumerate(PARTS):
+        statements.append(f"CREATE TABLE {part.name} (id bigint, name text)")
+        statements.append(
+            f"INSERT INTO {part.name} SELECT g, 'new' FROM generate_series({index * 10 + 1}, {index * 10 + 10}) g"
+        )
+    execute(postgres_database, *statements)
+
+
+def _publish(conn_id: str, mode: str, **options):
+    hook = hook_for(conn_id)
+    with hook:
+        return hook.loader().publish_parts(
+            PARTS, TARGET, mode=mode, keys=["id"] if mode == "upsert" else None, **options
+        )
+
+
+def _parts_left(db) -> int:
+    return execute(db, "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_etl\\_part%'")[0][0]
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("replace", [(30, 30, 0)]),
+        ("append", None),  # ids 25..30 collide with the primary key: the whole publish rolls back
+        ("upsert", [(40, 30, 10)]),
+    ],
+)
+def test_each_mode_publishes_all_parts_in_one_transaction(parts, postgres_conn_id, postgres_database, mode, expected):
+    db = postgres_database
+    summary = "SELECT count(*), count(*) FILTER (WHERE name = 'new'), count(*) FILTER (WHERE name = 'old') FROM t"
+    if expected is None:
+        with pytest.raises(LoadError, match="rolled back, the table is unchanged"):
+            _publish(postgres_conn_id, mode)
+        assert execute(db, summary) == [(16, 0, 16)]
+        assert _parts_left(db) == 3  # kept for a retry of the publish; the teardown drops them
+        return
+    result = _publish(postgres_conn_id, mode)
+    assert result.rows == 30 and result.chunks == 3
+    assert execute(db, summary) == expected
+    assert _parts_left(db) == 0
+    assert execute(db, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'") == [(1,)]
+
+
+def test_a_part_holding_fewer_rows_than_it_loaded_is_refused(parts, postgres_conn_id, postgres_database) -> None:
+    with pytest.raises(
+        LoadError, match=r"part 1's table public._etl_part_tabc_1_t holds 10 rows but the part loaded 11"
+    ):
+        _publish(postgres_conn_id, "replace", expected_rows=[10, 11, 10])
+    assert execute(postgres_database, "SELECT count(*) FROM t") == [(16,)]
+
+
+def test_a_missing_part_table_is_refused(parts, postgres_conn_id, postgres_database) -> None:
+    execute(postgres_database, f"DROP TABLE {PARTS[2].name}")
+    with pytest.raises(LoadError, match="_etl_part_tabc_2_t do not exist"):
+        _publish(postgres_conn_id, "append")
+    assert execute(postgres_database, "SELECT count(*) FROM t") == [(16,)]
+
+
+def _write_part(hook, folder: str, values: list[int]) -> list[str]:
+    batch = pa.record_batch({"n": pa.array(values, pa.int64())})
+    return hook.load([batch], folder, mode="replace").details["files"]
+
+
+@pytest.mark.parametrize("store", ["filesystem", "s3"])
+def test_file_parts_replace_the_folder_and_stay_until_removed(request, store, tmp_path) -> None:
+    if store == "s3":
+        bucket = request.getfixturevalue("s3_bucket")
+        conn_id = request.getfixturevalue("aws_conn_id")
+        destination = f"s3://{bucket}/out/"
+    else:
+        conn_id = request.getfixturevalue("filesystem_conn_id")
+        destination = "out/"
+    hook = hook_for(conn_id)
+    with hook:
+        _write_part(hook, destination, [0])  # what was there before: the replace removes it
+        sources = _write_part(hook, destination + "_etl-parts-tabc/part-00000/", [1, 2]) + _write_part(
+            hook, destination + "_etl-parts-tabc/part-00001/", [3]
+        )
+        result = publish_copies(hook.store, sources, destination, mode="replace", options={})
+        assert result.details["replaced"] == 1
+        values = sorted(v for batch in hook.extract(destination) for v in batch.column("n").to_pylist())
+        assert values == [1, 2, 3]
+        assert all(hook.store.exists(name) for name in sources)  # the parts' own files stay until cleanup
+        hook.store.remove_tree(destination + "_etl-parts-tabc")
+        assert not any(hook.store.exists(name) for name in sources)
+        if store == "filesystem":
+            assert (
+                os.listdir(hook.store.path("out")) == [os.path.basename(name) for name in result.details["files"]][:1]
+                or len(os.listdir(hook.store.path("out"))) == 2
+            )

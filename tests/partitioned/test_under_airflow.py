@@ -1,0 +1,155 @@
+"""Partitioned transfers under `airflow dags test` (mapped parts, XCom, teardown, as Airflow runs them)
+on the realistic orders table: the destination equals the source, or stays as it was."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.airflow_cli import AirflowCli
+from tests.pg import execute
+
+BENCH = Path("/work/shared/bench/orders.sql")
+DAGS = Path(__file__).parent / "dags"
+ROWS = 20_000
+CHECKSUM = "SELECT count(*), sum(hashtext(o::text)) FROM {} AS o"
+
+
+@pytest.fixture
+def orders(postgres_database) -> None:
+    db = postgres_database
+    subprocess.run(
+        [
+            "psql",
+            "-q",
+            "-h",
+            db.host,
+            "-p",
+            str(db.port),
+            "-U",
+            db.user,
+            "-d",
+            db.name,
+            "-v",
+            f"N={ROWS}",
+            "-f",
+            str(BENCH),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _cli(tmp_path: Path, db, spec: dict, moto_server: str | None = None) -> AirflowCli:
+    home = tmp_path / "airflow_home"
+    home.mkdir()
+    pg = {"conn_type": "postgres", "host": db.host, "port": db.port, "login": db.user, "schema": db.name}
+    connections = {"src": pg, "wh": pg}
+    if moto_server:
+        extra = {"endpoint_url": moto_server, "region_name": "us-east-1"}
+        connections["lake"] = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}
+    env = {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "ETL_TEST_PARTITIONED": json.dumps(spec),
+        "ETL_TEST_FAIL_FLAG": str(tmp_path / "fail"),
+    }
+    return AirflowCli(home, connections=connections, env=env)
+
+
+def _leftovers(db) -> list[tuple]:
+    return execute(
+        db,
+        "SELECT relname FROM pg_class WHERE relname LIKE '\\_etl\\_%' UNION ALL "
+        "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'airflow-etl-snapshot%'",
+    )
+
+
+@pytest.mark.airflow_cli
+@pytest.mark.parametrize(("partition_by", "existing"), [("id", True), ("ctid", False)])
+def test_replace_into_postgres_with_8_parts_equals_the_source(
+    orders, postgres_database, tmp_path, partition_by, existing
+):
+    db = postgres_database
+    if existing:  # stale rows the replace must remove; the table's definition (its key) must stay
+        execute(
+            db,
+            "CREATE TABLE orders_copy (LIKE orders INCLUDING ALL)",
+            "INSERT INTO orders_copy SELECT * FROM orders WHERE id <= 50",
+            "UPDATE orders_copy SET note = 'stale'",
+        )
+    spec = {
+        "source_conn_id": "src",
+        "source": "orders",
+        "destination_conn_id": "wh",
+        "destination": "orders_copy",
+        "mode": "replace",
+        "partition_by": partition_by,
+        "partitions": 8,
+    }
+    done = _cli(tmp_path, db, spec).run("dags", "test", "partitioned_orders")
+    assert "Published 20000 rows from 8 parts" in done.stdout + done.stderr
+    assert execute(db, CHECKSUM.format("orders")) == execute(db, CHECKSUM.format("orders_copy"))
+    if existing:
+        assert execute(db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'orders_copy'") == [(1,)]
+    assert _leftovers(db) == []
+
+
+@pytest.mark.airflow_cli
+def test_a_failing_part_leaves_the_destination_as_it_was(orders, postgres_database, tmp_path):
+    db = postgres_database
+    execute(db, "CREATE TABLE orders_copy AS SELECT * FROM orders WHERE id <= 100")
+    before = execute(db, CHECKSUM.format("orders_copy"))
+    spec = {
+        "source_conn_id": "src",
+        "source": "orders",
+        "destination_conn_id": "wh",
+        "destination": "orders_copy",
+        "mode": "replace",
+        "partition_by": "id",
+        "partitions": 4,
+    }
+    cli = _cli(tmp_path, db, spec)
+    (tmp_path / "fail").write_text("12000")  # the part holding id 12000 fails after its first chunk
+    failed = cli.run("dags", "test", "partitioned_orders", check=False)
+    assert failed.returncode != 0 and "injected part failure" in failed.stdout + failed.stderr
+    assert execute(db, CHECKSUM.format("orders_copy")) == before
+    assert _leftovers(db) == []  # the teardown dropped the other parts' staging and ended the snapshot
+
+
+@pytest.mark.airflow_cli
+def test_parquet_parts_on_s3_are_published_together(orders, postgres_database, tmp_path, moto_server, s3_bucket):
+    db = postgres_database
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.put_object(Bucket=s3_bucket, Key="lake/orders/old.parquet", Body=b"replaced")
+    spec = {
+        "source_conn_id": "src",
+        "source": "orders",
+        "destination_conn_id": "lake",
+        "destination": f"s3://{s3_bucket}/lake/orders/",
+        "mode": "replace",
+        "partition_by": "id",
+        "partitions": 4,
+        "destination_options": {"max_rows_per_file": 3000},
+    }
+    done = _cli(tmp_path, db, spec, moto_server).run("dags", "test", "partitioned_orders")
+    assert "Published 20000 rows from 4 parts" in done.stdout + done.stderr
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="lake/")["Contents"]]
+    assert all(key.startswith("lake/orders/part-") and key.endswith(".parquet") for key in keys), keys
+    assert len(keys) == 8  # 4 parts of 5,000 rows in files of at most 3,000 rows
+    tables = [pq.read_table(io.BytesIO(s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read())) for key in keys]
+    ids = pa.concat_tables(tables).column("id").to_pylist()
+    assert sorted(ids) == list(range(1, ROWS + 1))
+    assert _leftovers(db) == []
