@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,7 @@ def partitioned_transfer(
     snapshot_hold_seconds: int = DEFAULT_HOLD_SECONDS,
     max_active_parts: int | None = None,
     part_retries: int | None = None,
+    part_retry_delay: dt.timedelta | None = None,
 ) -> TaskGroup:
     """Move `source` to `destination` as `partitions` parallel mapped tasks, published at once.
 
@@ -53,7 +55,7 @@ def partitioned_transfer(
         most `snapshot_hold_seconds` (it holds back VACUUM on the source while it lasts).
     :param transform: applied to each chunk in every part, as in `ExtractLoadOperator`.
     :param max_active_parts: how many parts may run at once (unset: as the executor allows).
-    :param part_retries: retries of each part (unset: the DAG's default).
+    :param part_retries: retries of each part, and `part_retry_delay` between them (unset: the DAG's defaults).
 
     The group holds `plan` -> `parts` (mapped) -> `publish`, and `cleanup`, a teardown that
     removes the parts' staging and ends the snapshot whatever happened. See docs/partitioned.md.
@@ -83,6 +85,8 @@ def partitioned_transfer(
             part_kwargs["max_active_tis_per_dagrun"] = max_active_parts
         if part_retries is not None:
             part_kwargs["retries"] = part_retries
+        if part_retry_delay is not None:
+            part_kwargs["retry_delay"] = part_retry_delay
         parts = PartTransferOperator.partial(
             task_id="parts",
             source_conn_id=source_conn_id,

@@ -48,6 +48,7 @@ def orders(postgres_database) -> None:
 
 
 def _cli(tmp_path: Path, db, spec: dict, moto_server: str | None = None) -> AirflowCli:
+    """Airflow with the test DAG configured by `spec` (partitioned_transfer's arguments)."""
     home = tmp_path / "airflow_home"
     home.mkdir()
     pg = {"conn_type": "postgres", "host": db.host, "port": db.port, "login": db.user, "schema": db.name}
@@ -152,4 +153,55 @@ def test_parquet_parts_on_s3_are_published_together(orders, postgres_database, t
     tables = [pq.read_table(io.BytesIO(s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read())) for key in keys]
     ids = pa.concat_tables(tables).column("id").to_pylist()
     assert sorted(ids) == list(range(1, ROWS + 1))
+    assert _leftovers(db) == []
+
+
+@pytest.mark.airflow_cli
+def test_a_part_killed_mid_load_is_retried_without_duplicates(postgres_database, tmp_path):
+    """A real deployment (LocalExecutor, parallelism 2): the part holding id 25,000 SIGKILLs its own
+    process after 5 chunks went to its staging table; Airflow retries it; the result equals the source."""
+    db = postgres_database
+    subprocess.run(
+        [
+            "psql",
+            "-q",
+            "-h",
+            db.host,
+            "-p",
+            str(db.port),
+            "-U",
+            db.user,
+            "-d",
+            db.name,
+            "-v",
+            "N=40000",
+            "-f",
+            str(BENCH),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    spec = {
+        "source_conn_id": "src",
+        "source": "orders",
+        "destination_conn_id": "wh",
+        "destination": "orders_copy",
+        "mode": "replace",
+        "partition_by": "id",
+        "partitions": 4,
+        "chunk_size": 1000,
+        "part_retries": 1,
+    }
+    cli = _cli(tmp_path, db, spec)
+    flag = Path(cli.env["ETL_TEST_FAIL_FLAG"]).with_name("kill")
+    cli.env["ETL_TEST_KILL_FLAG"] = str(flag)
+    flag.write_text("25000")
+    with cli.scheduler(parallelism=2) as base_url:
+        run = cli.trigger(base_url, "partitioned_orders")
+    assert not flag.exists(), "the part never reached id 25,000"
+    parts = {ti["map_index"]: ti for ti in run["task_instances"] if ti["task_id"] == "orders_copy.parts"}
+    assert run["state"] == "success", run
+    assert [parts[i]["try_number"] for i in range(4)] == [1, 1, 2, 1]  # the killed part ran twice
+    assert execute(db, CHECKSUM.format("orders")) == execute(db, CHECKSUM.format("orders_copy"))
+    assert execute(db, "SELECT count(*) FROM orders_copy") == [(40000,)]
     assert _leftovers(db) == []

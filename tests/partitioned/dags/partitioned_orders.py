@@ -36,6 +36,7 @@ with DAG("partitioned_orders", schedule=None, start_date=dt.datetime(2026, 1, 1)
     if SPEC:
         partitioned_transfer(
             group_id="orders_copy",
+            part_retry_delay=dt.timedelta(seconds=1),
             transform=_sabotage if (KILL_FLAG or FAIL_FLAG) else None,
             **SPEC,
         )
