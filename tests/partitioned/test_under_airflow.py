@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -19,32 +20,20 @@ from tests.pg import execute
 BENCH = Path("/work/shared/bench/orders.sql")
 DAGS = Path(__file__).parent / "dags"
 ROWS = 20_000
+#: Rows of the orders table for the runs under a scheduler (the figures in docs/partitioned.md: 4,000,000).
+SCHEDULED_ROWS = int(os.environ.get("ETL_TEST_PARTITIONED_ROWS", "20000"))
 CHECKSUM = "SELECT count(*), sum(hashtext(o::text)) FROM {} AS o"
+
+
+def _orders(db, rows: int) -> None:
+    """The realistic orders table with `rows` rows (../shared/bench/orders.sql)."""
+    command = ["psql", "-q", "-h", db.host, "-p", str(db.port), "-U", db.user, "-d", db.name]
+    subprocess.run([*command, "-v", f"N={rows}", "-f", str(BENCH)], check=True, capture_output=True)
 
 
 @pytest.fixture
 def orders(postgres_database) -> None:
-    db = postgres_database
-    subprocess.run(
-        [
-            "psql",
-            "-q",
-            "-h",
-            db.host,
-            "-p",
-            str(db.port),
-            "-U",
-            db.user,
-            "-d",
-            db.name,
-            "-v",
-            f"N={ROWS}",
-            "-f",
-            str(BENCH),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _orders(postgres_database, ROWS)
 
 
 def _cli(tmp_path: Path, db, spec: dict, moto_server: str | None = None) -> AirflowCli:
@@ -127,13 +116,7 @@ def test_a_failing_part_leaves_the_destination_as_it_was(orders, postgres_databa
 @pytest.mark.airflow_cli
 def test_parquet_parts_on_s3_are_published_together(orders, postgres_database, tmp_path, moto_server, s3_bucket):
     db = postgres_database
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_server,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = _s3(moto_server)
     s3.put_object(Bucket=s3_bucket, Key="lake/orders/old.parquet", Body=b"replaced")
     spec = {
         "source_conn_id": "src",
@@ -161,26 +144,7 @@ def test_a_part_killed_mid_load_is_retried_without_duplicates(postgres_database,
     """A real deployment (LocalExecutor, parallelism 2): the part holding id 25,000 SIGKILLs its own
     process after 5 chunks went to its staging table; Airflow retries it; the result equals the source."""
     db = postgres_database
-    subprocess.run(
-        [
-            "psql",
-            "-q",
-            "-h",
-            db.host,
-            "-p",
-            str(db.port),
-            "-U",
-            db.user,
-            "-d",
-            db.name,
-            "-v",
-            "N=40000",
-            "-f",
-            str(BENCH),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _orders(db, 40000)
     spec = {
         "source_conn_id": "src",
         "source": "orders",
@@ -204,4 +168,49 @@ def test_a_part_killed_mid_load_is_retried_without_duplicates(postgres_database,
     assert [parts[i]["try_number"] for i in range(4)] == [1, 1, 2, 1]  # the killed part ran twice
     assert execute(db, CHECKSUM.format("orders")) == execute(db, CHECKSUM.format("orders_copy"))
     assert execute(db, "SELECT count(*) FROM orders_copy") == [(40000,)]
+    assert _leftovers(db) == []
+
+
+def _s3(moto_server: str):
+    return boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.mark.airflow_cli
+@pytest.mark.parametrize("destination", ["postgres", "s3"])
+def test_under_a_scheduler_8_parts_equal_the_source(postgres_database, tmp_path, moto_server, s3_bucket, destination):
+    """LocalExecutor with parallelism 2: orders -> a PostgreSQL replace, or -> Parquet parts on S3."""
+    db = postgres_database
+    _orders(db, SCHEDULED_ROWS)
+    spec = {"source_conn_id": "src", "source": "orders", "mode": "replace", "partition_by": "id", "partitions": 8}
+    if destination == "postgres":
+        spec |= {"destination_conn_id": "wh", "destination": "orders_copy"}
+    else:
+        spec |= {"destination_conn_id": "lake", "destination": f"s3://{s3_bucket}/orders/"}
+    cli = _cli(tmp_path, db, spec, moto_server)
+    with cli.scheduler(parallelism=2) as base_url:
+        run = cli.trigger(base_url, "partitioned_orders", timeout=3600)
+    assert run["state"] == "success", run
+    if destination == "postgres":
+        assert execute(db, CHECKSUM.format("orders")) == execute(db, CHECKSUM.format("orders_copy"))
+    else:
+        s3 = _s3(moto_server)
+        keys = [
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s3_bucket)
+            for o in page["Contents"]
+        ]
+        assert all(key.startswith("orders/part-") for key in keys), keys
+        ids = []
+        for key in keys:
+            body = s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+            ids.append(pq.read_table(io.BytesIO(body), columns=["id"]).column("id"))
+        column = pa.chunked_array([chunk for part in ids for chunk in part.chunks])
+        assert len(column) == SCHEDULED_ROWS and pa.compute.count_distinct(column).as_py() == SCHEDULED_ROWS
+        assert pa.compute.min(column).as_py() == 1 and pa.compute.max(column).as_py() == SCHEDULED_ROWS
     assert _leftovers(db) == []
