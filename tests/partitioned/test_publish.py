@@ -113,3 +113,39 @@ def test_file_parts_replace_the_folder_and_stay_until_removed(request, store, tm
         if store == "filesystem":  # nothing hidden is left: no run folder, no parts folder
             published = sorted(os.path.basename(name) for name in result.details["files"])
             assert sorted(os.listdir(hook.store.path("out"))) == published
+
+
+def _mysql(db, *statements: str) -> list[tuple]:
+    import mysql.connector
+
+    conn = mysql.connector.connect(host=db.host, port=db.port, user=db.user, password="", database=db.name)
+    try:
+        cursor = conn.cursor()
+        rows: list[tuple] = []
+        for statement in statements:
+            cursor.execute(statement)
+            rows = cursor.fetchall() if cursor.with_rows else []
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_mysql_parts_are_published_in_replace_and_into_a_missing_table(mysql_database, mysql_conn_id, existing):
+    db = mysql_database
+    statements = [f"CREATE TABLE {part.name} (id bigint, name text)" for part in PARTS]
+    statements += [f"INSERT INTO {part.name} VALUES ({i}, 'new'), ({i + 10}, 'new')" for i, part in enumerate(PARTS)]
+    if existing:
+        statements += ["CREATE TABLE t (id bigint PRIMARY KEY, name text)", "INSERT INTO t VALUES (99, 'old')"]
+    _mysql(db, *statements)
+    hook = hook_for(mysql_conn_id)
+    parts = [TableName(part.name, db.name) for part in PARTS]
+    with hook:
+        result = hook.loader().publish_parts(parts, TableName("t", db.name), mode="replace" if existing else "append")
+    assert result.rows == 6
+    assert _mysql(db, "SELECT id, name FROM t ORDER BY id") == [(i, "new") for i in (0, 1, 2, 10, 11, 12)]
+    left = _mysql(db, f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{db.name}'")
+    assert [name for (name,) in left] == ["t"]
+    if existing:
+        assert _mysql(db, "SHOW KEYS FROM t WHERE Key_name = 'PRIMARY'") != []
