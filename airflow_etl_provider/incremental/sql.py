@@ -40,7 +40,7 @@ def ranged_select(
         where = f"({where}) OR {column} IS NULL"
     elif not where and not cursor_range.include_missing:
         where = f"{column} IS NOT NULL"
-    placeholders = {name: _placeholder(hook.dialect, name, named) for name in values}
+    placeholders = {name: placeholder(hook.dialect, name, named) for name in values}
     select = f"SELECT * FROM ({hook.select_for(source)}) AS {ALIAS}"
     if where:
         select += " WHERE " + where.format(**placeholders)
@@ -51,7 +51,8 @@ def ranged_select(
     return select, [*(parameters or ()), *values.values()]
 
 
-def _placeholder(dialect: str, name: str, named: bool) -> str:
+def placeholder(dialect: str, name: str, named: bool = True) -> str:
+    """A placeholder in the driver's style: named (`%(name)s`, `:name`) or positional."""
     if dialect == "sqlite":
         return f":{name}" if named else "?"
     return f"%({name})s" if named else "%s"

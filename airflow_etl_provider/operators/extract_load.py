@@ -157,7 +157,7 @@ class ExtractLoadOperator(BaseOperator):
         self.read_ahead = read_ahead
         self.incremental = incremental
         if incremental is not None:
-            self.mode = _incremental_mode(self.mode, self.keys, incremental)
+            self.mode = incremental_mode(self.mode, self.keys, incremental)
         if self.mode == LoadMode.UPSERT.value and not self.keys:
             raise ValueError("mode='upsert' needs keys=[...]: the columns that identify a row.")
 
@@ -357,8 +357,10 @@ class ExtractLoadOperator(BaseOperator):
         return self._openlineage()
 
 
-def _incremental_mode(mode: str, keys: list[str] | None, incremental: Incremental) -> str:
-    """Sling's rule: a cursor with keys upserts the new rows, a cursor alone appends them."""
+def incremental_mode(mode: str, keys: list[str] | None, incremental: Incremental) -> str:
+    """The load mode of an incremental transfer asked for `mode`, or the error for one it cannot take.
+
+    Sling's rule: a cursor with keys upserts the new rows, a cursor alone appends them."""
     if mode == LoadMode.REPLACE.value:
         raise ValueError(
             f"incremental=Incremental(cursor={incremental.cursor!r}) with mode='replace' would replace the table "

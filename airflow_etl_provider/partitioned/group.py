@@ -9,7 +9,8 @@ from typing import Any
 from airflow.sdk import TaskGroup
 
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE
-from airflow_etl_provider.operators.extract_load import READ_AHEAD_CHUNKS, Transform
+from airflow_etl_provider.incremental.spec import Incremental
+from airflow_etl_provider.operators.extract_load import READ_AHEAD_CHUNKS, Transform, incremental_mode
 from airflow_etl_provider.partitioned.operators import (
     CleanupPartitionsOperator,
     PartTransferOperator,
@@ -42,6 +43,7 @@ def partitioned_transfer(
     max_active_parts: int | None = None,
     part_retries: int | None = None,
     part_retry_delay: dt.timedelta | None = None,
+    incremental: Incremental | None = None,
 ) -> TaskGroup:
     """Move `source` to `destination` as `partitions` parallel mapped tasks, published at once.
 
@@ -55,11 +57,20 @@ def partitioned_transfer(
         most `snapshot_hold_seconds` (it holds back VACUUM on the source while it lasts).
     :param transform: applied to each chunk in every part, as in `ExtractLoadOperator`.
     :param max_active_parts: how many parts may run at once (unset: as the executor allows).
+    :param incremental: a stateless `Incremental` range (`end=` given, or `use_data_interval=True`)
+        read by every part; the mode follows its rule (keys: upsert, else append).
     :param part_retries: retries of each part, and `part_retry_delay` between them (unset: the DAG's defaults).
 
     The group holds `plan` -> `parts` (mapped) -> `publish`, and `cleanup`, a teardown that
     removes the parts' staging and ends the snapshot whatever happened. See docs/partitioned.md.
     """
+    if incremental is not None:
+        if not incremental.stateless:
+            raise ValueError(
+                "A partitioned transfer reads stateless incremental ranges only: give Incremental(end=...) or "
+                "use_data_interval=True (parts cannot share one watermark)."
+            )
+        mode = incremental_mode(mode, list(keys) if keys else None, incremental)
     common: dict[str, Any] = {
         "transfer_id": group_id,
         "source_conn_id": source_conn_id,
@@ -87,6 +98,8 @@ def partitioned_transfer(
             part_kwargs["retries"] = part_retries
         if part_retry_delay is not None:
             part_kwargs["retry_delay"] = part_retry_delay
+        if incremental is not None:
+            part_kwargs |= {"incremental": incremental, "keys": keys}
         parts = PartTransferOperator.partial(
             task_id="parts",
             source_conn_id=source_conn_id,

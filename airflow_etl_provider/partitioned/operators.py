@@ -199,14 +199,18 @@ class PlanPartitionsOperator(_TransferTask):
 
 
 class PartTransferOperator(ExtractLoadOperator):
-    """One part: its share of the source, replacing its own staging (so a retry never duplicates)."""
+    """One part: its share of the source, replacing its own staging (so a retry never duplicates).
+
+    With `incremental`, a stateless range (`end=` or the data interval) is read within the part.
+    """
 
     announces_destination = False
     ui_color = "#e8f4fd"
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs["mode"] = LoadMode.REPLACE.value
-        super().__init__(**kwargs)
+        kwargs.pop("mode", None)
+        super().__init__(**kwargs)  # as an append: what an incremental range allows ...
+        self.mode = LoadMode.REPLACE.value  # ... but into the part's own staging, replaced whole
 
 
 class PublishPartitionsOperator(_TransferTask):

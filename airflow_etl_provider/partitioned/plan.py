@@ -26,6 +26,7 @@ from airflow_etl_provider.exceptions import EtlError
 from airflow_etl_provider.hooks.base import ConnectorHook
 from airflow_etl_provider.hooks.file_base import FileConnectorHook
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
+from airflow_etl_provider.incremental.sql import bind_value, placeholder
 from airflow_etl_provider.sql.names import is_query
 
 CTID = "ctid"
@@ -65,11 +66,6 @@ def plan_partitions(
         if partition_by == CTID:
             return ctid_ranges(hook, source, partitions)
         return key_ranges(hook, source, partition_by, partitions, method=method)
-
-
-def placeholder(hook: SqlConnectorHook, name: str) -> str:
-    """A named placeholder in the driver's style."""
-    return f":{name}" if hook.dialect == "sqlite" else f"%({name})s"
 
 
 def partition_select(hook: SqlConnectorHook, source: str, partition: Partition) -> str:
@@ -145,7 +141,7 @@ def _quantile_bounds(hook: SqlConnectorHook, select: str, column: str, partition
 
 
 def _ranges(hook: SqlConnectorHook, column: str, key: str, bounds: Sequence[Any]) -> list[Partition]:
-    lower, upper = placeholder(hook, "_etl_lo"), placeholder(hook, "_etl_hi")
+    lower, upper = placeholder(hook.dialect, "_etl_lo"), placeholder(hook.dialect, "_etl_hi")
     if not bounds:
         return [Partition(0, label=f"all of {key}")]
     edges: list[Any] = [None, *bounds, None]
@@ -155,10 +151,10 @@ def _ranges(hook: SqlConnectorHook, column: str, key: str, bounds: Sequence[Any]
         conditions, parameters = [], {}
         if low is not None:
             conditions.append(f"{column} >= {lower}")
-            parameters["_etl_lo"] = low
+            parameters["_etl_lo"] = bind_value(hook.dialect, low)
         if high is not None:
             conditions.append(f"{column} < {upper}")
-            parameters["_etl_hi"] = high
+            parameters["_etl_hi"] = bind_value(hook.dialect, high)
         where = " AND ".join(conditions)
         if index == 0:
             where = f"({where} OR {column} IS NULL)"
@@ -186,7 +182,7 @@ def ctid_ranges(hook: SqlConnectorHook, source: str, partitions: int) -> list[Pa
         )
     bounds = sorted({pages * i // partitions for i in range(1, partitions)} - {0})
     edges: list[int | None] = [None, *bounds, None]
-    lower, upper = placeholder(hook, "_etl_lo"), placeholder(hook, "_etl_hi")
+    lower, upper = placeholder(hook.dialect, "_etl_lo"), placeholder(hook.dialect, "_etl_hi")
     parts = []
     for index in range(len(edges) - 1):
         low, high = edges[index], edges[index + 1]

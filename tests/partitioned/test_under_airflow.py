@@ -214,3 +214,49 @@ def test_under_a_scheduler_8_parts_equal_the_source(postgres_database, tmp_path,
         assert len(column) == SCHEDULED_ROWS and pa.compute.count_distinct(column).as_py() == SCHEDULED_ROWS
         assert pa.compute.min(column).as_py() == 1 and pa.compute.max(column).as_py() == SCHEDULED_ROWS
     assert _leftovers(db) == []
+
+
+@pytest.mark.airflow_cli
+def test_a_stateless_incremental_range_is_read_by_every_part(orders, postgres_database, tmp_path):
+    db = postgres_database
+    execute(
+        db,
+        "CREATE TABLE orders_copy (LIKE orders INCLUDING ALL)",
+        "INSERT INTO orders_copy SELECT * FROM orders WHERE id <= 10",
+    )
+    spec = {
+        "source_conn_id": "src",
+        "source": "orders",
+        "destination_conn_id": "wh",
+        "destination": "orders_copy",
+        "keys": ["id"],
+        "partition_by": "id",
+        "partitions": 4,
+        "incremental": {"cursor": "updated_at", "initial": "2021-01-01T00:00:00", "end": "2023-01-01T00:00:00"},
+    }
+    done = _cli(tmp_path, db, spec).run("dags", "test", "partitioned_orders")
+    in_range = "FROM orders WHERE updated_at >= '2021-01-01' AND updated_at < '2023-01-01'"
+    (expected,) = execute(db, f"SELECT count(*) {in_range} AND id > 10")
+    assert f"Published {expected[0] + execute(db, f'SELECT count(*) {in_range} AND id <= 10')[0][0]} rows" in (
+        done.stdout + done.stderr
+    )
+    # upserted (keys given): the ten rows there before stay, the range's rows are added once
+    assert execute(db, "SELECT count(*) FROM orders_copy") == [(10 + expected[0],)]
+    assert execute(db, f"SELECT count(*) FROM (SELECT * {in_range} EXCEPT SELECT * FROM orders_copy) AS d") == [(0,)]
+
+
+def test_a_watermark_range_is_refused_when_the_dag_is_parsed() -> None:
+    from airflow_etl_provider import Incremental
+    from airflow_etl_provider.partitioned import partitioned_transfer
+
+    with pytest.raises(ValueError, match="stateless incremental ranges only"):
+        partitioned_transfer(
+            group_id="g",
+            source_conn_id="a",
+            source="t",
+            destination_conn_id="b",
+            destination="t",
+            partitions=2,
+            partition_by="id",
+            incremental=Incremental(cursor="updated_at"),
+        )

@@ -11,9 +11,12 @@ from pathlib import Path
 
 from airflow.sdk import DAG
 
+from airflow_etl_provider import Incremental
 from airflow_etl_provider.partitioned import partitioned_transfer
 
 SPEC = json.loads(os.environ.get("ETL_TEST_PARTITIONED", "{}"))
+if "incremental" in SPEC:
+    SPEC["incremental"] = Incremental(**SPEC["incremental"])
 #: Part `index` kills its own process (SIGKILL) after its first chunk while this file exists.
 KILL_FLAG = os.environ.get("ETL_TEST_KILL_FLAG", "")
 #: Part `index` fails after its first chunk while this file exists.
