@@ -183,10 +183,25 @@ def _before_year_one(text: str) -> str:
     return f"{1 - int(year):04d}{rest} BC"
 
 
+#: 0001-01-01 in days since 1970-01-01: dates before it are written with BC.
+_DAY_ONE = -719162
+
+
 def _timestamp_text(array: pa.Array) -> pa.Array:
     """Naive timestamps for COPY: as they are, or as text when some fall before year 1 (rare)."""
     micros = array.cast(pa.timestamp("us")).cast(pa.int64())
-    early = pc.less(micros, YEARS_1_TO_9999[0])
+    return _bc_where(array, pc.less(micros, YEARS_1_TO_9999[0]))
+
+
+def _date_text(array: pa.Array) -> pa.Array:
+    """Dates for COPY: as they are, or as text when some fall before year 1 ('-4713-11-24' is
+    read by the server as a date with a time zone offset, and refused)."""
+    days = array.cast(pa.date32()).cast(pa.int32())
+    return _bc_where(array, pc.less(days, _DAY_ONE))
+
+
+def _bc_where(array: pa.Array, early: pa.Array) -> pa.Array:
+    """`array` unchanged when no value is `early`, else as text with the early ones in BC form."""
     if not pc.any(early).as_py():
         return array
     texts = array.cast(pa.string()).to_pylist()
@@ -213,6 +228,8 @@ def _csv_ready(array: pa.Array) -> pa.Array:
         # Arrow stores UTC instants; without the zone it prints them as UTC wall time 25x faster
         # than with it, and the session's TimeZone is UTC, so the server reads the same instant.
         return _timestamp_text(array.cast(pa.timestamp(arrow_type.unit)) if arrow_type.tz else array)
+    if pa.types.is_date(arrow_type):
+        return _date_text(array)
     if is_binary(arrow_type):
         return pa.array([None if v is None else "\\x" + v.hex() for v in array.to_pylist()], type=pa.string())
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):

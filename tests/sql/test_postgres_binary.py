@@ -189,6 +189,20 @@ def test_a_column_without_binary_encoding_keeps_csv_with_values_exact(
     ]
 
 
+def test_dates_before_year_one_load_over_csv(hook: PostgresConnectorHook, admin: psycopg.Connection) -> None:
+    """The CSV path wrote '-4713-11-24', which the server refused ("time zone displacement out of range")."""
+    admin.execute("CREATE TABLE t (u uuid, d date)")  # uuid keeps the whole COPY on CSV
+    first, last = -2_440_588, -719_163  # 4714-11-24 BC (PostgreSQL's first date) and 0001-12-31 BC
+    batch = pa.RecordBatch.from_pydict(
+        {"u": pa.nulls(4, pa.string()), "d": pa.array([first, last, 0, None], pa.date32())}
+    )
+    loader = hook.loader()
+    loader.load([batch], TableName("t"))
+    assert loader.copy_formats == ["csv"]
+    rows = admin.execute("SELECT d::text FROM t ORDER BY ctid").fetchall()
+    assert rows == [("4714-11-24 BC",), ("0001-12-31 BC",), ("1970-01-01",), (None,)]
+
+
 def test_an_overflowing_cast_names_row_and_column(hook: PostgresConnectorHook, admin: psycopg.Connection) -> None:
     admin.execute("CREATE TABLE t (i4 int4)")
     batch = pa.RecordBatch.from_pydict({"i4": pa.array([1, 2**31], pa.int64())})
