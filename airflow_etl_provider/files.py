@@ -151,6 +151,10 @@ class FileStore(ABC):
         """Delete `folder` and everything below it, hidden names included."""
 
     @abstractmethod
+    def folders_starting(self, directory: str, prefix: str) -> list[str]:
+        """Names of the folders (prefixes) right in `directory` that start with `prefix`, hidden ones included."""
+
+    @abstractmethod
     def display(self, name: str) -> str:
         """How a file is named in messages (relative path, s3:// URI)."""
 

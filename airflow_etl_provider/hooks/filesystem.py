@@ -153,6 +153,13 @@ class LocalStore(FileStore):
                 raise
         _fsync_directory(os.path.dirname(final))
 
+    def folders_starting(self, directory: str, prefix: str) -> list[str]:
+        try:
+            entries = list(os.scandir(self.path(directory)))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(e.name for e in entries if e.name.startswith(prefix) and e.is_dir(follow_symlinks=False))
+
     def remove_tree(self, folder: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.path(folder))

@@ -449,6 +449,13 @@ class S3Store(FileStore):
                 f"Cannot copy {self.uri(source)} to {self.uri(name)} (connection {self.conn_id!r}): {error}"
             ) from error
 
+    def folders_starting(self, directory: str, prefix: str) -> list[str]:
+        bucket, key = split_uri(self.uri(posixpath.join(directory, prefix)))
+        start = len(key) - len(prefix)
+        return sorted(
+            {k[start:].partition("/")[0] for k, _ in self.list_objects(f"s3://{bucket}/{key}") if "/" in k[start:]}
+        )
+
     def remove_tree(self, folder: str) -> None:
         uri = self.uri(folder.rstrip("/") + "/")
         bucket, _ = split_uri(uri)

@@ -13,6 +13,7 @@ cleanup  a teardown (runs however the others ended): drops what the parts staged
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,14 @@ from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.operators.extract_load import ExtractLoadOperator, outlet_alias_name
 from airflow_etl_provider.partitioned.plan import FILE_RANGE_OPTIONS, Partition, partition_select, plan_partitions
 from airflow_etl_provider.partitioned.snapshot import DEFAULT_HOLD_SECONDS
-from airflow_etl_provider.partitioned.staging import part_destination, part_table, parts_folder, token_of
+from airflow_etl_provider.partitioned.staging import (
+    part_destination,
+    part_table,
+    parts_folder,
+    staged_tokens,
+    token_of,
+    transfer_prefix,
+)
 from airflow_etl_provider.types import LoadMode, Operation
 
 if TYPE_CHECKING:
@@ -57,22 +65,24 @@ class _TransferTask(BaseOperator):
         self.destination = destination
         self.partitions = partitions
 
-    def _staging_of(self, hook: ConnectorHook, token: str) -> list[str]:
-        return [part_destination(hook, self.destination, token, index) for index in range(self.partitions)]
+    def _staged(self, hook: ConnectorHook, context: Context) -> dict[str, list[str]]:
+        """Every run of this transfer that has staging at the destination: token -> its tables or folder."""
+        with hook:
+            return staged_tokens(hook, self.destination, transfer_prefix(context["dag"].dag_id, self.transfer_id))
 
-    def _drop_staging(self, hook: ConnectorHook, token: str) -> None:
-        """Remove every part's staging of run `token` (tables, or the hidden parts folder)."""
-        if isinstance(hook, SqlConnectorHook):
-            with hook:
+    def _drop_staging(self, hook: ConnectorHook, places: list[str]) -> None:
+        """Remove part tables, or parts folders (first aborting what their dead parts left pending)."""
+        with hook:
+            if isinstance(hook, SqlConnectorHook):
                 loader = hook.loader()
-                for index in range(self.partitions):
-                    loader.drop_table(part_table(hook, self.destination, token, index))
-        elif isinstance(hook, FileConnectorHook):
-            with hook:
+                for name in places:
+                    loader.drop_table(hook.table_name(name))
+            elif isinstance(hook, FileConnectorHook):
                 store = hook.store
-                for folder in self._staging_of(hook, token):
-                    clean_up_interrupted_loads(store, folder.rstrip("/"))  # aborts dead parts' uploads
-                store.remove_tree(parts_folder(self.destination, token))
+                for folder in places:
+                    for part in store.folders_starting(folder, "part-"):
+                        clean_up_interrupted_loads(store, posixpath.join(folder, part))
+                    store.remove_tree(folder)
 
     def _release_snapshot(self, token: str) -> None:
         source_hook = hook_for(self.source_conn_id)
@@ -119,8 +129,10 @@ class PlanPartitionsOperator(_TransferTask):
         destination_hook.check_options(Operation.LOAD, self.destination, self.destination_options)
         self._check_options(source_hook)
         # A retried plan starts clean: an earlier attempt's staging and snapshot go first.
+        staged = self._staged(destination_hook, context)
         self._release_snapshot(token)
-        self._drop_staging(destination_hook, token)
+        self._drop_staging(destination_hook, staged.pop(token, []))
+        self._remove_abandoned(destination_hook, staged, context)
         with source_hook:  # open for the whole plan: the partitions' SQL is quoted on its connection
             partitions = plan_partitions(
                 source_hook, self.source, self.partition_by, self.partitions, method=self.method
@@ -143,6 +155,26 @@ class PlanPartitionsOperator(_TransferTask):
             self.log.info("Part %d: %s", partition.index, partition.label)
         self.log.info("Plan of run %s: %s", token, json.dumps(parts, default=str))
         return parts
+
+    def _remove_abandoned(self, hook: ConnectorHook, staged: dict[str, list[str]], context: Context) -> None:
+        """Staging of other runs of this transfer whose cleanup never ran (a run deleted or marked
+        failed midway): removed when no other run of the DAG is active, else left for a later plan."""
+        if not staged:
+            return
+        active = context["ti"].get_dr_count(context["dag"].dag_id, states=["queued", "running"])
+        if active > 1:
+            self.log.warning(
+                "Staging of %d other run(s) of this transfer is left at %s: %d other run(s) of the DAG are active "
+                "and may be using it; the first plan that runs alone removes it.",
+                len(staged),
+                self.destination,
+                active - 1,
+            )
+            return
+        for token, places in staged.items():
+            self.log.info("Removing %s, left by run %s of this transfer, which has ended", ", ".join(places), token)
+            self._release_snapshot(token)
+            self._drop_staging(hook, places)
 
     def _check_options(self, source_hook: ConnectorHook) -> None:
         parameters = self.source_options.get("parameters")
@@ -312,5 +344,7 @@ class CleanupPartitionsOperator(_TransferTask):
     def execute(self, context: Context) -> None:
         token = token_of(context, self.transfer_id)
         self._release_snapshot(token)
-        self._drop_staging(hook_for(self.destination_conn_id), token)
-        self.log.info("Staging of run %s removed", token)
+        hook = hook_for(self.destination_conn_id)
+        places = self._staged(hook, context).get(token, [])
+        self._drop_staging(hook, places)
+        self.log.info("Staging of run %s removed: %s", token, ", ".join(places) or "none was left")

@@ -172,6 +172,10 @@ class SqlLoader(ABC):
     @abstractmethod
     def count_rows(self, table: TableName) -> int: ...
 
+    @abstractmethod
+    def tables_starting(self, near: TableName, prefix: str) -> list[str]:
+        """Names of the tables in `near`'s schema (or database) that start with `prefix`."""
+
     def insert_from(self, target: TableName, source: TableName, columns: Sequence[str]) -> None:
         """Copy every row of `source` into `target` (server side, no row leaves the database)."""
         names = ", ".join(self.quote(column) for column in columns)

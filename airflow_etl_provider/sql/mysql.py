@@ -307,6 +307,14 @@ class MySqlLoader(SqlLoader):
         finally:
             cursor.close()
 
+    def tables_starting(self, near: TableName, prefix: str) -> list[str]:
+        rows = self.query(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
+            "AND TABLE_TYPE = 'BASE TABLE' AND LEFT(TABLE_NAME, %s) = %s ORDER BY 1",
+            (near.schema, len(prefix), prefix),
+        )
+        return [text_value(name) for (name,) in rows]
+
     def count_rows(self, table: TableName) -> int:
         return int(self.query(f"SELECT COUNT(*) FROM {self.qualified(table)}")[0][0])
 

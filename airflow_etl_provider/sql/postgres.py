@@ -364,6 +364,15 @@ class PostgresLoader(SqlLoader):
     def _rows(self, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(statement.encode(), params).fetchall()
 
+    def tables_starting(self, near: TableName, prefix: str) -> list[str]:
+        rows = self._rows(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = COALESCE(%s, current_schema()) AND c.relkind IN ('r', 'p') "
+            "AND starts_with(c.relname, %s) ORDER BY 1",
+            (near.schema, prefix),
+        )
+        return [name for (name,) in rows]
+
     def count_rows(self, table: TableName) -> int:
         return int(self._rows(f"SELECT count(*) FROM {self.qualified(table)}", ())[0][0])
 

@@ -127,6 +127,14 @@ class SQLiteLoader(SqlLoader):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(sql, params or ())
 
+    def tables_starting(self, near: TableName, prefix: str) -> list[str]:
+        schema = f"{self.quote(near.schema)}." if near.schema else ""
+        rows = self.connection.execute(
+            f"SELECT name FROM {schema}sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY 1",
+            (len(prefix), prefix),
+        ).fetchall()
+        return [name for (name,) in rows]
+
     def count_rows(self, table: TableName) -> int:
         return int(self.connection.execute(f"SELECT COUNT(*) FROM {self.qualified(table)}").fetchone()[0])
 

@@ -103,6 +103,8 @@ def test_file_parts_replace_the_folder_and_stay_until_removed(request, store, tm
         sources = _write_part(hook, destination + "_etl-parts-tabc/part-00000/", [1, 2]) + _write_part(
             hook, destination + "_etl-parts-tabc/part-00001/", [3]
         )
+        assert hook.store.folders_starting(destination, "_etl-parts-") == ["_etl-parts-tabc"]
+        assert hook.store.folders_starting(destination + "_etl-parts-tabc", "part-") == ["part-00000", "part-00001"]
         result = publish_copies(hook.store, sources, destination, mode="replace", options={})
         assert result.details["replaced"] == 1
         values = sorted(v for batch in hook.extract(destination) for v in batch.column("n").to_pylist())
@@ -110,6 +112,7 @@ def test_file_parts_replace_the_folder_and_stay_until_removed(request, store, tm
         assert all(hook.store.exists(name) for name in sources)  # the parts' own files stay until cleanup
         hook.store.remove_tree(destination + "_etl-parts-tabc")
         assert not any(hook.store.exists(name) for name in sources)
+        assert hook.store.folders_starting(destination, "_etl-") == []
         if store == "filesystem":  # nothing hidden is left: no run folder, no parts folder
             published = sorted(os.path.basename(name) for name in result.details["files"])
             assert sorted(os.listdir(hook.store.path("out"))) == published

@@ -260,3 +260,28 @@ def test_a_watermark_range_is_refused_when_the_dag_is_parsed() -> None:
             partition_by="id",
             incremental=Incremental(cursor="updated_at"),
         )
+
+
+@pytest.mark.airflow_cli
+def test_staging_an_abandoned_run_left_is_removed_by_the_next_plan(orders, postgres_database, tmp_path):
+    """A run whose teardown never ran (deleted, or marked failed midway) left part tables; the next
+    plan of the same transfer, running alone, removes them. Another transfer's tables stay."""
+    from airflow_etl_provider.partitioned.staging import transfer_prefix
+
+    db = postgres_database
+    abandoned = f"_etl_part_{transfer_prefix('partitioned_orders', 'orders_copy')}abcde_0_orders_copy"
+    other = f"_etl_part_{transfer_prefix('partitioned_orders', 'another_group')}abcde_0_orders_copy"
+    execute(db, f"CREATE TABLE {abandoned} (id int)", f"CREATE TABLE {other} (id int)")
+    spec = {
+        "source_conn_id": "src",
+        "source": "orders",
+        "destination_conn_id": "wh",
+        "destination": "orders_copy",
+        "mode": "append",
+        "partition_by": "id",
+        "partitions": 2,
+    }
+    done = _cli(tmp_path, db, spec).run("dags", "test", "partitioned_orders")
+    assert f"Removing public.{abandoned}, left by run" in done.stdout + done.stderr
+    assert _leftovers(db) == [(other,)]
+    assert execute(db, "SELECT count(*) FROM orders_copy") == [(ROWS,)]
