@@ -301,6 +301,7 @@ def test_options_lists_what_extract_and_load_accept(run: Callable[..., tuple[int
     assert code == 0 and header.split() == ["OPERATION", "OPTION", "WHAT", "IT", "DOES"]
     assert [row.split()[:2] for row in rows] == [
         ["extract", "parameters"],
+        ["extract", "snapshot"],
         ["load", "decimal_rounding"],
         ["load", "timestamp_truncation"],
     ]
