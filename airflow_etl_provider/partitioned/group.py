@@ -77,11 +77,11 @@ def partitioned_transfer(
         "source": source,
         "destination_conn_id": destination_conn_id,
         "destination": destination,
-        "partitions": partitions,
     }
     with TaskGroup(group_id=group_id) as group:
         plan = PlanPartitionsOperator(
             task_id="plan",
+            partitions=partitions,
             partition_by=partition_by,
             method=method,
             mode=mode,

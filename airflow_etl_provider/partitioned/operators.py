@@ -54,7 +54,6 @@ class _TransferTask(BaseOperator):
         source: str,
         destination_conn_id: str,
         destination: str,
-        partitions: int,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,7 +62,6 @@ class _TransferTask(BaseOperator):
         self.source = source
         self.destination_conn_id = destination_conn_id
         self.destination = destination
-        self.partitions = partitions
 
     def _staged(self, hook: ConnectorHook, context: Context) -> dict[str, list[str]]:
         """Every run of this transfer that has staging at the destination: token -> its tables or folder."""
@@ -101,6 +99,7 @@ class PlanPartitionsOperator(_TransferTask):
     def __init__(
         self,
         *,
+        partitions: int,
         partition_by: str | None,
         method: str = "even",
         mode: str = LoadMode.APPEND.value,
@@ -111,6 +110,7 @@ class PlanPartitionsOperator(_TransferTask):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.partitions = partitions
         self.partition_by = partition_by
         self.method = method
         self.mode = LoadMode.parse(mode).value
@@ -128,6 +128,7 @@ class PlanPartitionsOperator(_TransferTask):
         source_hook.check_options(Operation.EXTRACT, self.source, self.source_options)
         destination_hook.check_options(Operation.LOAD, self.destination, self.destination_options)
         self._check_options(source_hook)
+        self._check_destination(destination_hook)
         # A retried plan starts clean: an earlier attempt's staging and snapshot go first.
         staged = self._staged(destination_hook, context)
         self._release_snapshot(token)
@@ -175,6 +176,20 @@ class PlanPartitionsOperator(_TransferTask):
             self.log.info("Removing %s, left by run %s of this transfer, which has ended", ", ".join(places), token)
             self._release_snapshot(token)
             self._drop_staging(hook, places)
+
+    def _check_destination(self, hook: ConnectorHook) -> None:
+        if not isinstance(hook, SqlConnectorHook | FileConnectorHook):
+            raise EtlError(
+                f"Connection {self.destination_conn_id!r} ({hook.conn_type}) cannot take a partitioned transfer: "
+                "its destination must be a SQL table or a folder of files."
+            )
+        if isinstance(hook, FileConnectorHook) and not self.destination.endswith("/"):
+            with hook:
+                if not hook.store.is_container(self.destination):
+                    raise ValueError(
+                        f"destination {self.destination!r}: the parts of a partitioned transfer are files, published "
+                        "together into a folder; end the destination with '/'."
+                    )
 
     def _check_options(self, source_hook: ConnectorHook) -> None:
         parameters = self.source_options.get("parameters")

@@ -106,3 +106,22 @@ def test_files_are_split_into_contiguous_groups(filesystem_conn_id) -> None:
     assert [len(group) for group in values] == [3, 3, 4]
     assert sorted(v for group in values for v in group) == list(range(10))
     assert len(plan_partitions(hook, "in/", None, 50)) == 10  # never more parts than files
+
+
+def test_the_plan_refuses_a_single_file_destination_before_anything_runs(events, postgres_conn_id, filesystem_conn_id):
+    from types import SimpleNamespace
+
+    from airflow_etl_provider.partitioned.operators import PlanPartitionsOperator
+
+    plan = PlanPartitionsOperator(
+        task_id="plan",
+        transfer_id="g",
+        source_conn_id=postgres_conn_id,
+        source="events",
+        destination_conn_id=filesystem_conn_id,
+        destination="out/events.parquet",
+        partitions=2,
+        partition_by="id",
+    )
+    with pytest.raises(ValueError, match="end the destination with '/'"):
+        plan.execute({"dag": SimpleNamespace(dag_id="d"), "run_id": "r"})
