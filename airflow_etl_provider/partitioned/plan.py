@@ -93,13 +93,16 @@ def key_ranges(
             bounds = _even_bounds(low, high, partitions, key)
         else:
             bounds = _quantile_bounds(hook, select, column, partitions)
-        return _ranges(hook, column, key, bounds)
+        return _ranges(hook, column, bounds, label=key, with_nulls=True)
 
 
-def _one_row(hook: SqlConnectorHook, query: str) -> tuple[Any, ...]:
+def _one_row(hook: SqlConnectorHook, query: str, parameters: Sequence[Any] = ()) -> tuple[Any, ...]:
     cursor = hook.db.cursor()
     try:
-        cursor.execute(query)
+        if parameters:
+            cursor.execute(query, parameters)
+        else:  # no parameters: the text is sent as written (a `%` in a query stays a `%`)
+            cursor.execute(query)
         return tuple(cursor.fetchone())
     finally:
         cursor.close()
@@ -140,25 +143,33 @@ def _quantile_bounds(hook: SqlConnectorHook, select: str, column: str, partition
     return sorted(set(starts[1:]))
 
 
-def _ranges(hook: SqlConnectorHook, column: str, key: str, bounds: Sequence[Any]) -> list[Partition]:
-    lower, upper = placeholder(hook.dialect, "_etl_lo"), placeholder(hook.dialect, "_etl_hi")
-    if not bounds:
-        return [Partition(0, label=f"all of {key}")]
+def _ranges(
+    hook: SqlConnectorHook,
+    expression: str,
+    bounds: Sequence[Any],
+    *,
+    label: str,
+    cast: str = "",
+    with_nulls: bool = False,
+) -> list[Partition]:
+    """Partitions `[-inf, b1)`, `[b1, b2)`, ... `[bn-1, +inf)` of `expression`, bounds as parameters
+    (`cast` appended to each placeholder); with `with_nulls` the first also takes NULLs."""
+    lower, upper = placeholder(hook.dialect, "_etl_lo") + cast, placeholder(hook.dialect, "_etl_hi") + cast
     edges: list[Any] = [None, *bounds, None]
     parts = []
     for index in range(len(edges) - 1):
         low, high = edges[index], edges[index + 1]
         conditions, parameters = [], {}
         if low is not None:
-            conditions.append(f"{column} >= {lower}")
+            conditions.append(f"{expression} >= {lower}")
             parameters["_etl_lo"] = bind_value(hook.dialect, low)
         if high is not None:
-            conditions.append(f"{column} < {upper}")
+            conditions.append(f"{expression} < {upper}")
             parameters["_etl_hi"] = bind_value(hook.dialect, high)
-        where = " AND ".join(conditions)
-        if index == 0:
-            where = f"({where} OR {column} IS NULL)"
-        parts.append(Partition(index, where, parameters, label=f"{key} in [{_shown(low)}, {_shown(high)})"))
+        where = " AND ".join(conditions) or None
+        if where and with_nulls and index == 0:
+            where = f"({where} OR {expression} IS NULL)"
+        parts.append(Partition(index, where, parameters, label=f"{label} in [{_shown(low)}, {_shown(high)})"))
     return parts
 
 
@@ -178,24 +189,12 @@ def ctid_ranges(hook: SqlConnectorHook, source: str, partitions: int) -> list[Pa
     with hook:
         table = ".".join(hook.quote_identifier(part) for part in hook.table_name(source).parts())
         (pages,) = _one_row(
-            hook, f"SELECT (pg_relation_size('{table}'::regclass) / current_setting('block_size')::int)::bigint"
+            hook,
+            "SELECT (pg_relation_size(%s::regclass) / current_setting('block_size')::int)::bigint",
+            (table,),
         )
     bounds = sorted({pages * i // partitions for i in range(1, partitions)} - {0})
-    edges: list[int | None] = [None, *bounds, None]
-    lower, upper = placeholder(hook.dialect, "_etl_lo"), placeholder(hook.dialect, "_etl_hi")
-    parts = []
-    for index in range(len(edges) - 1):
-        low, high = edges[index], edges[index + 1]
-        conditions, parameters = [], {}
-        if low is not None:
-            conditions.append(f"ctid >= {lower}::tid")
-            parameters["_etl_lo"] = f"({low},0)"
-        if high is not None:
-            conditions.append(f"ctid < {upper}::tid")
-            parameters["_etl_hi"] = f"({high},0)"
-        where = " AND ".join(conditions) or None
-        parts.append(Partition(index, where, parameters, label=f"pages [{_shown(low)}, {_shown(high)})"))
-    return parts
+    return _ranges(hook, "ctid", [f"({page},0)" for page in bounds], label="pages", cast="::tid")
 
 
 # -- files --------------------------------------------------------------------------------------
