@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,19 +120,24 @@ def moto_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def s3_bucket(moto_server: str) -> Iterator[str]:
-    """A fresh bucket on the moto server."""
+def s3_client(moto_server: str) -> Any:
+    """A boto3 S3 client of the moto server, to set up and check what a test's S3 holds."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=moto_server,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+@pytest.fixture
+def s3_bucket(s3_client: Any) -> Iterator[str]:
+    """A fresh bucket on the moto server."""
     name = _unique("etl-test").replace("_", "-")
-    client.create_bucket(Bucket=name)
+    s3_client.create_bucket(Bucket=name)
     yield name
 
 

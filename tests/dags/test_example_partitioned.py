@@ -6,7 +6,6 @@ import io
 import subprocess
 from pathlib import Path
 
-import boto3
 import pyarrow.parquet as pq
 import pytest
 
@@ -18,7 +17,7 @@ ROWS = 10_000
 
 
 @pytest.mark.airflow_cli
-def test_both_transfers_equal_the_source(postgres_database, moto_server, s3_bucket, tmp_path: Path) -> None:
+def test_both_transfers_equal_the_source(postgres_database, moto_server, s3_bucket, s3_client, tmp_path: Path) -> None:
     db = postgres_database
     command = ["psql", "-q", "-h", db.host, "-p", str(db.port), "-U", db.user, "-d", db.name]
     subprocess.run([*command, "-v", f"N={ROWS}", "-f", str(BENCH)], check=True, capture_output=True)
@@ -33,13 +32,7 @@ def test_both_transfers_equal_the_source(postgres_database, moto_server, s3_buck
 
     checksum = "SELECT count(*), sum(hashtext(o::text)) FROM {} AS o"
     assert execute(db, checksum.format("orders")) == execute(db, checksum.format("orders_copy"))
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_server,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = s3_client
     keys = [entry["Key"] for entry in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]]
     assert keys and all(key.startswith("lake/orders/part-") for key in keys), keys
     ids = []

@@ -9,7 +9,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -34,6 +33,20 @@ def _orders(db, rows: int) -> None:
 @pytest.fixture
 def orders(postgres_database) -> None:
     _orders(postgres_database, ROWS)
+
+
+def _spec(**changes: object) -> dict[str, object]:
+    """partitioned_transfer's arguments for the test DAG: orders -> orders_copy, replace, 4 parts on id."""
+    return {
+        "source_conn_id": "src",
+        "source": "orders",
+        "destination_conn_id": "wh",
+        "destination": "orders_copy",
+        "mode": "replace",
+        "partition_by": "id",
+        "partitions": 4,
+        **changes,
+    }
 
 
 def _cli(tmp_path: Path, db, spec: dict, moto_server: str | None = None) -> AirflowCli:
@@ -74,15 +87,7 @@ def test_replace_into_postgres_with_8_parts_equals_the_source(
             "INSERT INTO orders_copy SELECT * FROM orders WHERE id <= 50",
             "UPDATE orders_copy SET note = 'stale'",
         )
-    spec = {
-        "source_conn_id": "src",
-        "source": "orders",
-        "destination_conn_id": "wh",
-        "destination": "orders_copy",
-        "mode": "replace",
-        "partition_by": partition_by,
-        "partitions": 8,
-    }
+    spec = _spec(partition_by=partition_by, partitions=8)
     done = _cli(tmp_path, db, spec).run("dags", "test", "partitioned_orders")
     assert "Published 20000 rows from 8 parts" in done.stdout + done.stderr
     assert execute(db, CHECKSUM.format("orders")) == execute(db, CHECKSUM.format("orders_copy"))
@@ -96,15 +101,7 @@ def test_a_failing_part_leaves_the_destination_as_it_was(orders, postgres_databa
     db = postgres_database
     execute(db, "CREATE TABLE orders_copy AS SELECT * FROM orders WHERE id <= 100")
     before = execute(db, CHECKSUM.format("orders_copy"))
-    spec = {
-        "source_conn_id": "src",
-        "source": "orders",
-        "destination_conn_id": "wh",
-        "destination": "orders_copy",
-        "mode": "replace",
-        "partition_by": "id",
-        "partitions": 4,
-    }
+    spec = _spec()
     cli = _cli(tmp_path, db, spec)
     (tmp_path / "fail").write_text("12000")  # the part holding id 12000 fails after its first chunk
     failed = cli.run("dags", "test", "partitioned_orders", check=False)
@@ -114,20 +111,17 @@ def test_a_failing_part_leaves_the_destination_as_it_was(orders, postgres_databa
 
 
 @pytest.mark.airflow_cli
-def test_parquet_parts_on_s3_are_published_together(orders, postgres_database, tmp_path, moto_server, s3_bucket):
+def test_parquet_parts_on_s3_are_published_together(
+    orders, postgres_database, tmp_path, moto_server, s3_bucket, s3_client
+):
+    s3 = s3_client
     db = postgres_database
-    s3 = _s3(moto_server)
     s3.put_object(Bucket=s3_bucket, Key="lake/orders/old.parquet", Body=b"replaced")
-    spec = {
-        "source_conn_id": "src",
-        "source": "orders",
-        "destination_conn_id": "lake",
-        "destination": f"s3://{s3_bucket}/lake/orders/",
-        "mode": "replace",
-        "partition_by": "id",
-        "partitions": 4,
-        "destination_options": {"max_rows_per_file": 3000},
-    }
+    spec = _spec(
+        destination_conn_id="lake",
+        destination=f"s3://{s3_bucket}/lake/orders/",
+        destination_options={"max_rows_per_file": 3000},
+    )
     done = _cli(tmp_path, db, spec, moto_server).run("dags", "test", "partitioned_orders")
     assert "Published 20000 rows from 4 parts" in done.stdout + done.stderr
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="lake/")["Contents"]]
@@ -145,17 +139,7 @@ def test_a_part_killed_mid_load_is_retried_without_duplicates(postgres_database,
     process after 5 chunks went to its staging table; Airflow retries it; the result equals the source."""
     db = postgres_database
     _orders(db, 40000)
-    spec = {
-        "source_conn_id": "src",
-        "source": "orders",
-        "destination_conn_id": "wh",
-        "destination": "orders_copy",
-        "mode": "replace",
-        "partition_by": "id",
-        "partitions": 4,
-        "chunk_size": 1000,
-        "part_retries": 1,
-    }
+    spec = _spec(chunk_size=1000, part_retries=1)
     cli = _cli(tmp_path, db, spec)
     flag = Path(cli.env["ETL_TEST_FAIL_FLAG"]).with_name("kill")
     cli.env["ETL_TEST_KILL_FLAG"] = str(flag)
@@ -171,26 +155,16 @@ def test_a_part_killed_mid_load_is_retried_without_duplicates(postgres_database,
     assert _leftovers(db) == []
 
 
-def _s3(moto_server: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_server,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 @pytest.mark.airflow_cli
 @pytest.mark.parametrize("destination", ["postgres", "s3"])
-def test_under_a_scheduler_8_parts_equal_the_source(postgres_database, tmp_path, moto_server, s3_bucket, destination):
+def test_under_a_scheduler_8_parts_equal_the_source(
+    postgres_database, tmp_path, moto_server, s3_bucket, s3_client, destination
+):
     """LocalExecutor with parallelism 2: orders -> a PostgreSQL replace, or -> Parquet parts on S3."""
     db = postgres_database
     _orders(db, SCHEDULED_ROWS)
-    spec = {"source_conn_id": "src", "source": "orders", "mode": "replace", "partition_by": "id", "partitions": 8}
-    if destination == "postgres":
-        spec |= {"destination_conn_id": "wh", "destination": "orders_copy"}
-    else:
+    spec = _spec(partitions=8)
+    if destination == "s3":
         spec |= {"destination_conn_id": "lake", "destination": f"s3://{s3_bucket}/orders/"}
     cli = _cli(tmp_path, db, spec, moto_server)
     with cli.scheduler(parallelism=2) as base_url:
@@ -199,7 +173,7 @@ def test_under_a_scheduler_8_parts_equal_the_source(postgres_database, tmp_path,
     if destination == "postgres":
         assert execute(db, CHECKSUM.format("orders")) == execute(db, CHECKSUM.format("orders_copy"))
     else:
-        s3 = _s3(moto_server)
+        s3 = s3_client
         keys = [
             o["Key"]
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s3_bucket)
@@ -224,16 +198,11 @@ def test_a_stateless_incremental_range_is_read_by_every_part(orders, postgres_da
         "CREATE TABLE orders_copy (LIKE orders INCLUDING ALL)",
         "INSERT INTO orders_copy SELECT * FROM orders WHERE id <= 10",
     )
-    spec = {
-        "source_conn_id": "src",
-        "source": "orders",
-        "destination_conn_id": "wh",
-        "destination": "orders_copy",
-        "keys": ["id"],
-        "partition_by": "id",
-        "partitions": 4,
-        "incremental": {"cursor": "updated_at", "initial": "2021-01-01T00:00:00", "end": "2023-01-01T00:00:00"},
-    }
+    spec = _spec(
+        mode="append",
+        keys=["id"],
+        incremental={"cursor": "updated_at", "initial": "2021-01-01T00:00:00", "end": "2023-01-01T00:00:00"},
+    )
     done = _cli(tmp_path, db, spec).run("dags", "test", "partitioned_orders")
     in_range = "FROM orders WHERE updated_at >= '2021-01-01' AND updated_at < '2023-01-01'"
     (expected,) = execute(db, f"SELECT count(*) {in_range} AND id > 10")
@@ -272,15 +241,7 @@ def test_staging_an_abandoned_run_left_is_removed_by_the_next_plan(orders, postg
     abandoned = f"_etl_part_{transfer_prefix('partitioned_orders', 'orders_copy')}abcde_0_orders_copy"
     other = f"_etl_part_{transfer_prefix('partitioned_orders', 'another_group')}abcde_0_orders_copy"
     execute(db, f"CREATE TABLE {abandoned} (id int)", f"CREATE TABLE {other} (id int)")
-    spec = {
-        "source_conn_id": "src",
-        "source": "orders",
-        "destination_conn_id": "wh",
-        "destination": "orders_copy",
-        "mode": "append",
-        "partition_by": "id",
-        "partitions": 2,
-    }
+    spec = _spec(mode="append", partitions=2)
     done = _cli(tmp_path, db, spec).run("dags", "test", "partitioned_orders")
     assert f"Removing public.{abandoned}, left by run" in done.stdout + done.stderr
     assert _leftovers(db) == [(other,)]
