@@ -22,7 +22,7 @@ from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
 from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, postgres_table
-from airflow_etl_provider.partitioned.snapshot import DEFAULT_HOLD_SECONDS, HeldSnapshot, hold, release
+from airflow_etl_provider.partitioned.snapshot import DEFAULT_HOLD_SECONDS, HeldSnapshot, held_tokens, hold, release
 from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
 from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, pg_column
 from airflow_etl_provider.sql.postgres_catalog import read_schema
@@ -305,6 +305,11 @@ class PostgresConnectorHook(SqlConnectorHook):
         held by a detached process for at most `hold_seconds`."""
         with self:
             return hold(adbc_conninfo(self.db.info.get_parameters(), self.db.info.password), token, hold_seconds)
+
+    def held_snapshots(self, prefix: str) -> list[str]:
+        """The tokens starting with `prefix` whose snapshot is still held."""
+        with self:
+            return held_tokens(self.db, prefix)
 
     def release_snapshot(self, token: str) -> int:
         """End the snapshot held for `token`: how many holder sessions were ended (0 if already gone)."""

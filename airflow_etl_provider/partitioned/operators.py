@@ -133,7 +133,7 @@ class PlanPartitionsOperator(_TransferTask):
         staged = self._staged(destination_hook, context)
         self._release_snapshot(token)
         self._drop_staging(destination_hook, staged.pop(token, []))
-        self._remove_abandoned(destination_hook, staged, context)
+        self._remove_abandoned(destination_hook, staged, self._held_snapshots(context, token), context)
         with source_hook:  # open for the whole plan: the partitions' SQL is quoted on its connection
             partitions = plan_partitions(
                 source_hook, self.source, self.partition_by, self.partitions, method=self.method
@@ -157,21 +157,33 @@ class PlanPartitionsOperator(_TransferTask):
         self.log.info("Plan of run %s: %s", token, json.dumps(parts, default=str))
         return parts
 
-    def _remove_abandoned(self, hook: ConnectorHook, staged: dict[str, list[str]], context: Context) -> None:
-        """Staging of other runs of this transfer whose cleanup never ran (a run deleted or marked
-        failed midway): removed when no other run of the DAG is active, else left for a later plan."""
-        if not staged:
+    def _held_snapshots(self, context: Context, token: str) -> list[str]:
+        """Other runs of this transfer whose snapshot is still held (PostgreSQL sources)."""
+        source_hook = hook_for(self.source_conn_id)
+        if not isinstance(source_hook, PostgresConnectorHook):
+            return []
+        tokens = source_hook.held_snapshots(transfer_prefix(context["dag"].dag_id, self.transfer_id))
+        return [held for held in tokens if held != token]
+
+    def _remove_abandoned(
+        self, hook: ConnectorHook, staged: dict[str, list[str]], held: list[str], context: Context
+    ) -> None:
+        """Staging and snapshots of other runs of this transfer whose cleanup never ran (a run deleted
+        or marked failed midway, a plan run alone by `tasks test`): removed when no other run of the
+        DAG is active, else left for a later plan."""
+        if not staged and not held:
             return
         active = context["ti"].get_dr_count(context["dag"].dag_id, states=["queued", "running"])
         if active > 1:
             self.log.warning(
-                "Staging of %d other run(s) of this transfer is left at %s: %d other run(s) of the DAG are active "
-                "and may be using it; the first plan that runs alone removes it.",
-                len(staged),
-                self.destination,
+                "Staging or snapshots of %d other run(s) of this transfer are left: %d other run(s) of the DAG are "
+                "active and may be using them; the first plan that runs alone removes them.",
+                len(set(staged) | set(held)),
                 active - 1,
             )
             return
+        for token in held:
+            self._release_snapshot(token)
         for token, places in staged.items():
             self.log.info("Removing %s, left by run %s of this transfer, which has ended", ", ".join(places), token)
             self._release_snapshot(token)

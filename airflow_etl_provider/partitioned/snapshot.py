@@ -88,6 +88,15 @@ def release(connection: psycopg.Connection, token: str) -> int:
     return sum(1 for (terminated,) in rows if terminated)
 
 
+def held_tokens(connection: psycopg.Connection, prefix: str) -> list[str]:
+    """The tokens starting with `prefix` whose snapshot a holder session keeps."""
+    rows = connection.execute(
+        "SELECT DISTINCT application_name FROM pg_stat_activity WHERE starts_with(application_name, %s)",
+        (application_name(prefix),),
+    ).fetchall()
+    return sorted(name[len(APPLICATION_NAME) + 1 :] for (name,) in rows)
+
+
 def is_held(connection: psycopg.Connection, token: str) -> bool:
     row = connection.execute(
         "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (application_name(token),)

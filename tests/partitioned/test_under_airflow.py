@@ -70,7 +70,8 @@ def _leftovers(db) -> list[tuple]:
     return execute(
         db,
         "SELECT relname FROM pg_class WHERE relname LIKE '\\_etl\\_%' UNION ALL "
-        "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'airflow-etl-snapshot%'",
+        "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'airflow-etl-snapshot%' "
+        "AND datname = current_database()",
     )
 
 
@@ -233,16 +234,19 @@ def test_a_watermark_range_is_refused_when_the_dag_is_parsed() -> None:
 
 @pytest.mark.airflow_cli
 def test_staging_an_abandoned_run_left_is_removed_by_the_next_plan(orders, postgres_database, tmp_path):
-    """A run whose teardown never ran (deleted, or marked failed midway) left part tables; the next
-    plan of the same transfer, running alone, removes them. Another transfer's tables stay."""
+    """A run whose teardown never ran (deleted, or marked failed midway) left part tables and a held
+    snapshot; the next plan of the same transfer, running alone, removes them. Another transfer's stay."""
+    from airflow_etl_provider.partitioned.snapshot import hold
     from airflow_etl_provider.partitioned.staging import transfer_prefix
 
     db = postgres_database
     abandoned = f"_etl_part_{transfer_prefix('partitioned_orders', 'orders_copy')}abcde_0_orders_copy"
     other = f"_etl_part_{transfer_prefix('partitioned_orders', 'another_group')}abcde_0_orders_copy"
     execute(db, f"CREATE TABLE {abandoned} (id int)", f"CREATE TABLE {other} (id int)")
+    conninfo = f"host={db.host} port={db.port} user={db.user} dbname={db.name}"
+    hold(conninfo, transfer_prefix("partitioned_orders", "orders_copy") + "fffff")  # a plan run alone, say
     spec = _spec(mode="append", partitions=2)
     done = _cli(tmp_path, db, spec).run("dags", "test", "partitioned_orders")
     assert f"Removing public.{abandoned}, left by run" in done.stdout + done.stderr
-    assert _leftovers(db) == [(other,)]
+    assert _leftovers(db) == [(other,)]  # and no holder session is left
     assert execute(db, "SELECT count(*) FROM orders_copy") == [(ROWS,)]
