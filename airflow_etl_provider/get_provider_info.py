@@ -59,7 +59,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": integration,
-                "python-modules": ["airflow_etl_provider.operators.extract_load"],
+                "python-modules": [
+                    "airflow_etl_provider.operators.extract_load",
+                    "airflow_etl_provider.partitioned.operators",
+                ],
             }
         ],
         "hooks": [
