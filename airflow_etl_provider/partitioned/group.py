@@ -17,6 +17,7 @@ from airflow_etl_provider.partitioned.operators import (
     PlanPartitionsOperator,
     PublishPartitionsOperator,
 )
+from airflow_etl_provider.partitioned.plan import METHODS
 from airflow_etl_provider.partitioned.snapshot import DEFAULT_HOLD_SECONDS
 from airflow_etl_provider.types import LoadMode
 
@@ -64,6 +65,12 @@ def partitioned_transfer(
     The group holds `plan` -> `parts` (mapped) -> `publish`, and `cleanup`, a teardown that
     removes the parts' staging and ends the snapshot whatever happened. See docs/partitioned.md.
     """
+    if partitions < 1:
+        raise ValueError(f"partitions must be at least 1, got {partitions}.")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
+    if LoadMode.parse(mode) is LoadMode.UPSERT and not keys:
+        raise ValueError("mode='upsert' needs keys=[...]: the columns that identify a row.")
     if incremental is not None:
         if not incremental.stateless:
             raise ValueError(

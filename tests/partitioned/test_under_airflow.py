@@ -215,23 +215,6 @@ def test_a_stateless_incremental_range_is_read_by_every_part(orders, postgres_da
     assert execute(db, f"SELECT count(*) FROM (SELECT * {in_range} EXCEPT SELECT * FROM orders_copy) AS d") == [(0,)]
 
 
-def test_a_watermark_range_is_refused_when_the_dag_is_parsed() -> None:
-    from airflow_etl_provider import Incremental
-    from airflow_etl_provider.partitioned import partitioned_transfer
-
-    with pytest.raises(ValueError, match="stateless incremental ranges only"):
-        partitioned_transfer(
-            group_id="g",
-            source_conn_id="a",
-            source="t",
-            destination_conn_id="b",
-            destination="t",
-            partitions=2,
-            partition_by="id",
-            incremental=Incremental(cursor="updated_at"),
-        )
-
-
 @pytest.mark.airflow_cli
 def test_staging_an_abandoned_run_left_is_removed_by_the_next_plan(orders, postgres_database, tmp_path):
     """A run whose teardown never ran (deleted, or marked failed midway) left part tables and a held
