@@ -3,8 +3,10 @@ the operator's read-ahead."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -29,11 +31,41 @@ def test_building_waits_when_depth_items_are_queued() -> None:
     def slow_send(item: int) -> None:
         time.sleep(0.2)
         if item == 0:
-            # While item 0 is sent, at most `depth` more items (plus the one blocked in put) are built.
-            assert len(built) <= 3
+            # While item 0 is sent, at most `depth` more items are built: none waits in hand for
+            # room in the queue, so no payload beyond depth + 1 is ever in memory.
+            assert built == [0, 1]
 
     send_in_background(slow_send, items(), depth=1)
     assert built == [0, 1, 2, 3]
+
+
+def test_an_item_is_released_once_sent() -> None:
+    class Payload:
+        pass
+
+    alive: weakref.WeakSet[Payload] = weakref.WeakSet()
+
+    def items():
+        for _ in range(6):
+            payload = Payload()
+            alive.add(payload)
+            yield payload
+            del payload
+
+    def send(payload: Payload) -> None:
+        time.sleep(0.05)
+        gc.collect()
+        # this one and at most `depth` (1) built after it: the ones sent before are gone
+        assert len(alive) <= 2
+
+    send_in_background(send, items(), depth=1)
+
+
+def test_depth_must_be_at_least_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        send_in_background(print, [], depth=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        ReadAhead([], depth=0)
 
 
 def test_a_send_failure_stops_building_and_is_raised() -> None:
@@ -89,9 +121,13 @@ def test_read_ahead_runs_at_most_depth_items_ahead() -> None:
     with ReadAhead(items(), depth=2) as read:
         assert next(read) == 0
         time.sleep(0.3)  # plenty of time for the worker to run ahead as far as it may
-        # 1 and 2 queued, 3 built and waiting to be queued: never the whole source
-        assert len(built) <= 4
-        assert list(read) == list(range(1, 10))
+        # 0 taken, 1 and 2 read ahead; 3 is not read before the consumer takes 1, so no chunk
+        # waits in the worker's hand for room in the queue
+        assert built == [0, 1, 2]
+        assert next(read) == 1
+        time.sleep(0.3)
+        assert built == [0, 1, 2, 3]
+        assert list(read) == list(range(2, 10))
 
 
 def test_read_ahead_raises_a_source_error_where_it_happened() -> None:
