@@ -134,10 +134,30 @@ def _storage(batch: pa.RecordBatch) -> pa.RecordBatch:
     return batch if plain == batch.schema else batch.cast(plain)
 
 
+#: Rows of a batch encoded at a time are chosen so that one piece of the COPY stream is about
+#: this size: the sender's queue then holds a few of these, not a few whole chunks.
+PIECE_BYTES = 1 << 20
+
+
+def _pieces(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+    """`batch` as zero-copy slices of about `PIECE_BYTES` of Arrow data each."""
+    if batch.num_rows == 0:
+        return
+    rows = max(1, batch.num_rows * PIECE_BYTES // max(batch.nbytes, 1))
+    for offset in range(0, batch.num_rows, rows):
+        yield batch.slice(offset, rows)
+
+
 def binary_payloads(encoder: pgpq.ArrowToPostgresBinaryEncoder, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
-    """One COPY's binary stream: the header with the first batch, one payload per batch, the trailer."""
-    header = encoder.write_header()
+    """One COPY's binary stream: the header, the batches' rows in pieces of about `PIECE_BYTES`, the trailer.
+
+    Each batch is encoded a slice at a time (the encoder hands its buffer over once it holds
+    about a megabyte), so no payload is a whole chunk: the bytes alive at once are a few
+    pieces, not a chunk's encoding in the sender's queue beside the chunk itself.
+    """
+    yield encoder.write_header()
     for batch in batches:
-        yield header + encoder.write_batch(_storage(batch))
-        header = b""
-    yield header + encoder.finish()
+        for piece in _pieces(_storage(batch)):
+            if payload := encoder.write_batch(piece):
+                yield payload
+    yield encoder.finish()

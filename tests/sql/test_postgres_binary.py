@@ -13,8 +13,10 @@ import pytest
 from airflow_etl_provider.arrow_kinds import JSON
 from airflow_etl_provider.exceptions import LoadError
 from airflow_etl_provider.hooks.postgres import PostgresConnectorHook
+from airflow_etl_provider.sql import postgres_binary
 from airflow_etl_provider.sql.names import TableName
 from airflow_etl_provider.sql.postgres import FIRST_TIMESTAMP
+from airflow_etl_provider.sql.postgres_binary import PIECE_BYTES, binary_encoder, binary_payloads
 
 D = decimal.Decimal
 COLUMNS = (
@@ -232,3 +234,53 @@ def test_a_new_table_from_arrow_is_loaded_in_binary(hook: PostgresConnectorHook,
     assert loader.copy_formats == ["binary"]
     rows = admin.execute("SELECT id, doc::text, tags::text FROM fresh ORDER BY id").fetchall()
     assert rows == [(1, '{"k": [1, 2]}', "{a}"), (2, None, "{}")]
+
+
+def _one_shot(encoder_for: Any, batch: pa.RecordBatch) -> bytes:
+    encoder = encoder_for()
+    return encoder.write_header() + encoder.write_batch(batch) + encoder.finish()
+
+
+def test_a_chunk_is_encoded_in_pieces_of_about_a_megabyte() -> None:
+    """The sender's queue holds a few pieces, never a few whole chunks' encodings."""
+    rows = 200_000
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "id": pa.array(range(rows), pa.int64()),
+            "note": pa.array([f"note {i} " * 4 for i in range(rows)]),
+            "doc": pa.ExtensionArray.from_storage(JSON, pa.array([f'{{"k": {i}}}' for i in range(rows)])),
+        }
+    )
+    assert batch.nbytes > 8 * PIECE_BYTES
+    declared = {"id": "int8", "note": "text", "doc": "jsonb"}
+
+    def encoder_for() -> Any:
+        encoder = binary_encoder(batch.schema, declared)
+        assert not isinstance(encoder, str)
+        return encoder
+
+    payloads = list(binary_payloads(encoder_for(), [batch.slice(0, 150_000), batch.slice(150_000)]))
+    assert max(len(payload) for payload in payloads) < 3 * PIECE_BYTES
+    assert len(payloads) > 8
+    # the same stream as one payload per batch: pieces are whole rows, in order
+    assert b"".join(payloads) == _one_shot(encoder_for, _plain_storage(batch))
+
+
+def _plain_storage(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [column.storage if isinstance(column, pa.ExtensionArray) else column for column in batch.columns],
+        names=batch.schema.names,
+    )
+
+
+def test_rows_encoded_in_many_pieces_load_in_order(
+    hook: PostgresConnectorHook, admin: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_binary, "PIECE_BYTES", 1024)
+    admin.execute(f"CREATE TABLE t ({COLUMNS})")
+    batch = _batch()
+    many = pa.concat_batches([batch] * 200)
+    loader = hook.loader()
+    loader.load([many.slice(0, 301), many.slice(301)], TableName("t"))
+    assert loader.copy_formats == ["binary"]
+    assert _text(admin, "t", COLUMNS) == EXPECTED * 200
