@@ -5,7 +5,7 @@
 
 The table is `../shared/bench/orders.sql` (10 columns: numeric(12,2), a nullable int, unicode
 text with quotes, tabs and newlines, timestamptz, timestamp, bool, jsonb), generated with
-`psql -v N=<rows>` into the database `etl_bench_orders`. Every measurement is one fresh
+`psql -v N=<rows>` into the database `etl_bench_orders` (`--database` names another). Every measurement is one fresh
 process timed from start to exit, imports included, for the raw tools and for ours alike;
 peak RSS is that process's own high-water mark (for a shell pipeline: its largest process).
 Each round runs every contender of a direction one after another (raw, ours, and the other
@@ -318,13 +318,23 @@ def connections(files: Path, endpoint: str) -> dict[str, str]:
     return {f"AIRFLOW_CONN_{name.upper()}": json.dumps(spec) for name, spec in specs.items()}
 
 
+def _use_database(name: str) -> None:
+    """Point every command and connection at the database `name` (a run beside another one)."""
+    global DATABASE
+    DATABASE = PG["schema"] = MYSQL["schema"] = PSQL[-1] = MARIADB[-1] = name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", action="append", help="run only the directions whose name contains this")
     parser.add_argument("--compare-with", type=Path, help="another checkout whose .venv runs its own code")
+    parser.add_argument(
+        "--database", default=DATABASE, help=f"database (PostgreSQL and MariaDB) to fill and read, default {DATABASE}"
+    )
     args = parser.parse_args()
+    _use_database(args.database)
     if shutil.which("psql") is None or shutil.which("mariadb") is None:
         sys.exit("psql and mariadb clients are needed")
     contenders = {"ours": REPO}
