@@ -18,6 +18,7 @@ import codecs
 import csv as pycsv
 import io
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -37,8 +38,15 @@ from airflow_etl_provider.formats.arrow_types import (
 from airflow_etl_provider.formats.base import FileFormat, FileSource, register_format
 from airflow_etl_provider.formats.csv_quotes import QuoteGuard
 
-#: Arrow reads ahead several blocks; 1 MiB keeps that near 70 MB at full speed (4 MiB: ~200 MB).
+#: The longest row a read takes by default (a longer one asks to raise `block_size`).
 DEFAULT_BLOCK_SIZE = 1 << 20
+#: Blocks Arrow's streaming reader may read beyond the batches handed on. Left alone it reads
+#: up to 32 blocks ahead of its consumer (32 MiB of raw CSV at the default block size, in
+#: memory besides the chunks); a few keep the reading and the parsing overlapped.
+READ_AHEAD_BLOCKS = 4
+#: Longest a read waits for the consumer: a reader that needs more blocks than expected before
+#: its next batch is slowed down, never stopped.
+_PACE_TIMEOUT = 1.0
 #: A quoted value longer than this is taken for a missing closing quote.
 DEFAULT_MAX_FIELD_BYTES = 16 << 20
 QUOTING = {"needed": "needed", "all": "all_valid", "none": "none"}
@@ -73,6 +81,63 @@ def _utf8(source: FileSource, encoding: str) -> Iterator[Any]:
             yield stream
         else:
             yield pa.transcoding_input_stream(pa.PythonFile(stream, mode="r"), encoding, "utf8")
+
+
+class _Paced(io.RawIOBase):
+    """A read-only pass-through stream that lets Arrow read at most `ahead` blocks beyond the batches taken.
+
+    Arrow's streaming CSV reader fetches blocks on its own I/O thread into a queue of up to 32;
+    here a read from another thread waits until the consumer has taken enough batches (one
+    per block). A read from the consumer's own thread (the first block, read while opening)
+    never waits, and no read waits longer than `_PACE_TIMEOUT`.
+    """
+
+    def __init__(self, raw: Any, ahead: int):
+        self._raw = raw
+        self._ahead = ahead
+        self._reads = 0
+        self._taken = 0
+        self._done = False
+        self._changed = threading.Condition()
+        self._consumer = threading.get_ident()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if threading.get_ident() != self._consumer:
+            with self._changed:
+                self._changed.wait_for(
+                    lambda: self._done or self._reads - self._taken < self._ahead, timeout=_PACE_TIMEOUT
+                )
+        block = self._raw.read(size)
+        with self._changed:
+            self._reads += 1
+        return block  # type: ignore[no-any-return]
+
+    def taken(self) -> None:
+        """The consumer took one more batch."""
+        with self._changed:
+            self._taken += 1
+            self._changed.notify_all()
+
+    def release(self) -> None:
+        """Let every read through from now on (the consumer has stopped)."""
+        with self._changed:
+            self._done = True
+            self._changed.notify_all()
+
+
+def _paced_batches(reader: Iterable[pa.RecordBatch], paced: _Paced | None) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, each counted as taken before it is handed on."""
+    try:
+        for batch in reader:
+            if paced is not None:
+                paced.taken()
+            yield batch
+    finally:
+        if paced is not None:
+            paced.release()
 
 
 def _checked_at_end(batches: Iterator[pa.RecordBatch], guard: Any) -> Iterator[pa.RecordBatch]:
@@ -124,11 +189,19 @@ class CsvFormat(FileFormat):
         encoding = options.get("encoding", "utf-8")
         with _utf8(source, encoding) as stream:
             guard = self._guard(stream, source, encoding, parse_options, options)
+            # An Arrow stream (no quoting to follow, a transcoded one) is read by Arrow directly.
+            paced = None if isinstance(guard, pa.NativeFile) else _Paced(guard, READ_AHEAD_BLOCKS)
             try:
                 reader = pacsv.open_csv(
-                    guard, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+                    guard if paced is None else paced,
+                    read_options=read_options,
+                    parse_options=parse_options,
+                    convert_options=convert_options,
                 )
-                batches = (apply_column_types(b, declared, where=source.name) for b in or_empty(reader, reader.schema))
+                batches = (
+                    apply_column_types(b, declared, where=source.name)
+                    for b in or_empty(_paced_batches(reader, paced), reader.schema)
+                )
                 yield from rebatch(_checked_at_end(batches, guard), chunk_size)
             except (pa.ArrowInvalid, ValueError) as error:
                 raise SourceError(self._locate(source, error, options, guard)) from error

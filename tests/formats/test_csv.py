@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pyarrow as pa
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from airflow_etl_provider.exceptions import FormatOptionError, SourceError
 from airflow_etl_provider.formats import get_format
 from airflow_etl_provider.formats.base import FileSource
+from airflow_etl_provider.formats.csv import READ_AHEAD_BLOCKS
 
 CSV = get_format("csv")
 
@@ -227,3 +229,37 @@ def test_an_invalid_bool_spelling_names_the_line_and_column():
     data = b'id,flag,note\n1,t,x\n2,f,"multi\nline"\n3,maybe,y\n4,f,z\n'
     with pytest.raises(SourceError, match=r"data.csv, line 5: column #2 \('flag'\): invalid value 'maybe' for .*bool"):
         read(data, column_types={"flag": "bool", "id": "int64"})
+
+
+class _CountingStream(io.BytesIO):
+    """Remembers how far the reader has read."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        block = super().read(size)
+        self.read_up_to = self.tell()
+        return block
+
+
+def test_arrow_reads_only_a_few_blocks_beyond_the_batches_taken():
+    """Left alone, Arrow's streaming reader fetches up to 32 blocks ahead of its consumer, all in memory."""
+    block_size = 4096
+    data = b"n,s\n" + b"".join(b'%d,"row ""%d"""\n' % (i, i) for i in range(60_000))
+    assert len(data) > 200 * block_size
+    stream = _CountingStream(data)
+    batches = CSV.read(FileSource(name="data.csv", open=lambda: stream), chunk_size=100, block_size=block_size)
+    first = next(batches)
+    time.sleep(0.5)  # plenty of time for Arrow's I/O thread to run ahead as far as it may
+    assert first.num_rows == 100
+    assert stream.read_up_to <= (READ_AHEAD_BLOCKS + 3) * block_size
+    rest = list(batches)
+    assert sum(b.num_rows for b in rest) == 60_000 - 100
+    assert rest[-1].column("s").to_pylist()[-1] == 'row "59999"'
+
+
+def test_a_read_stopped_early_does_not_hang():
+    data = b"n\n" + b"".join(b"%d\n" % i for i in range(200_000))
+    batches = CSV.read(source(data), chunk_size=10, block_size=4096)
+    assert next(batches).num_rows == 10
+    started = time.monotonic()
+    batches.close()
+    assert time.monotonic() - started < 2
