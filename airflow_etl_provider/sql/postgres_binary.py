@@ -139,8 +139,8 @@ def _storage(batch: pa.RecordBatch) -> pa.RecordBatch:
 PIECE_BYTES = 1 << 20
 
 
-def _pieces(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
-    """`batch` as zero-copy slices of about `PIECE_BYTES` of Arrow data each."""
+def pieces(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+    """`batch` as zero-copy slices of about `PIECE_BYTES` of Arrow data each (for any COPY format)."""
     if batch.num_rows == 0:
         return
     rows = max(1, batch.num_rows * PIECE_BYTES // max(batch.nbytes, 1))
@@ -157,7 +157,7 @@ def binary_payloads(encoder: pgpq.ArrowToPostgresBinaryEncoder, batches: Iterabl
     """
     yield encoder.write_header()
     for batch in batches:
-        for piece in _pieces(_storage(batch)):
+        for piece in pieces(_storage(batch)):
             if payload := encoder.write_batch(piece):
                 yield payload
     yield encoder.finish()
