@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 class _TransferTask(BaseOperator):
     """What plan, publish and cleanup share: the transfer's connections, names and run token."""
 
+    template_fields: Sequence[str] = ("source", "destination")
+
     def __init__(
         self,
         *,
@@ -275,7 +277,7 @@ class PartTransferOperator(ExtractLoadOperator):
 class PublishPartitionsOperator(_TransferTask):
     """Put every part's rows into the destination at once, or nothing; announce the destination."""
 
-    template_fields: Sequence[str] = ("plan", "part_results", "destination_options")
+    template_fields: Sequence[str] = ("destination", "plan", "part_results", "destination_options")
     ui_color = "#e8fde9"
 
     def __init__(

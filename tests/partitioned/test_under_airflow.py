@@ -200,6 +200,7 @@ def test_a_stateless_incremental_range_is_read_by_every_part(orders, postgres_da
         "INSERT INTO orders_copy SELECT * FROM orders WHERE id <= 10",
     )
     spec = _spec(
+        destination="{{ 'orders' ~ '_copy' }}",  # rendered alike by plan, publish and cleanup
         mode="append",
         keys=["id"],
         incremental={"cursor": "updated_at", "initial": "2021-01-01T00:00:00", "end": "2023-01-01T00:00:00"},
