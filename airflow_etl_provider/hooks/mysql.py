@@ -374,7 +374,9 @@ class MySqlConnectorHook(SqlConnectorHook):
         yielded = False
         for chunk in chunks:
             yielded = True
-            yield cells_batch(chunk, columns, source=source)
+            batch = cells_batch(chunk, columns, source=source)
+            del chunk  # the raw cells go before the next chunk of them is read, not after
+            yield batch
         if not yielded:
             yield cells_batch(pa.array([], pa.binary()), columns, source=source)
 

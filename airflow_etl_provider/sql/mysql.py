@@ -223,6 +223,10 @@ def _escaped_text(column: pa.Array) -> pa.Array:
     return text.fill_null(pa.scalar(b"\\N", pa.large_binary()))
 
 
+#: Bytes of rows escaped and joined at a time when a chunk's LOAD DATA file is written.
+INFILE_PIECE_BYTES = 1 << 20
+
+
 def infile_bytes(batch: pa.RecordBatch) -> memoryview:
     """The tab-separated text of one batch for `LOAD DATA ... FIELDS ESCAPED BY '\\\\'`."""
     columns = [_escaped_text(column) for column in batch.columns]
@@ -507,9 +511,13 @@ class MySqlLoader(SqlLoader):
         send_in_background(lambda chunk: self._load_data(table, *chunk), chunk_files, depth=1, name="load-data")
 
     def _write_chunk(self, batch: pa.RecordBatch) -> str:
+        """The chunk's LOAD DATA file, written about `INFILE_PIECE_BYTES` of rows at a time: the
+        escaped columns and joined lines of a whole chunk would be three copies of it at once."""
         fd, path = tempfile.mkstemp(prefix="chunk_", suffix=".tsv", dir=self.infile_dir)
+        rows = max(1, batch.num_rows * INFILE_PIECE_BYTES // max(batch.nbytes, 1))
         with os.fdopen(fd, "wb") as file:
-            file.write(infile_bytes(batch))
+            for offset in range(0, batch.num_rows, rows):
+                file.write(infile_bytes(batch.slice(offset, rows)))
         return path
 
     def _load_data(self, table: TableName, path: str, schema: pa.Schema, rows: int) -> None:

@@ -152,3 +152,17 @@ def test_a_table_created_meanwhile_with_other_columns_fails_the_load_and_keeps_n
         hook.load(interleaved(batch(0, 10, "a"), create, batch(10, 10, "a")), "t", mode="append")
     assert hook._query("SELECT * FROM t") == [(1, "theirs")]
     assert work_tables(hook) == []
+
+
+# -- LOAD DATA files ------------------------------------------------------------------------
+
+
+def test_a_chunk_written_in_pieces_loads_every_row_once(hook: MySqlConnectorHook, monkeypatch) -> None:
+    """The LOAD DATA file of a chunk is written a few rows at a time; the pieces join into whole lines."""
+    import airflow_etl_provider.sql.mysql as mysql_sql
+
+    monkeypatch.setattr(mysql_sql, "INFILE_PIECE_BYTES", 64)  # a piece of a few rows
+    texts = [f"row {i}\twith a tab\nand a newline \\ {'é' * (i % 5)}" for i in range(500)]
+    batch = pa.RecordBatch.from_pydict({"n": pa.array(range(500), pa.int64()), "t": pa.array(texts)})
+    hook.load([batch], "pieces")
+    assert hook._query("SELECT n, t FROM pieces ORDER BY n") == list(zip(range(500), texts, strict=True))
