@@ -411,14 +411,14 @@ class PostgresLoader(SqlLoader):
         declared = {column.name: column.type_name if column.known else None for column, _ in self._columns(table)}
         for names, group in groupby(batches, key=lambda batch: tuple(batch.schema.names)):
             first = next(group)
-            encoder = binary_encoder(first.schema, declared)
+            encoders = binary_encoder(first.schema, declared)
             rows = chain([first], group)  # noqa: B031 (the group is read once, through `rows`)
             payloads: Iterator[bytes]
-            if isinstance(encoder, str):
-                log.info("COPY into %s in CSV format: %s has no exact binary encoding.", table, encoder)
+            if isinstance(encoders, str):
+                log.info("COPY into %s in CSV format: %s has no exact binary encoding.", table, encoders)
                 copy_format, payloads = "csv", (csv_payload(batch) for batch in rows)
             else:
-                copy_format, payloads = "binary", binary_payloads(encoder, rows)
+                copy_format, payloads = "binary", binary_payloads(encoders, rows)
             self.copy_formats.append(copy_format)
             columns = ", ".join(self.quote(name) for name in names)
             statement = f"COPY {self.qualified(table)} ({columns}) FROM STDIN (FORMAT {copy_format})"

@@ -13,6 +13,7 @@ text elements for varchar[] and timestamp elements for timestamptz[], which the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import pyarrow as pa
@@ -111,8 +112,15 @@ def _encoder(field: pa.Field, declared: str) -> pgpq.EncoderBuilder | None:
     return build(field)
 
 
-def binary_encoder(schema: pa.Schema, declared: Mapping[str, str | None]) -> pgpq.ArrowToPostgresBinaryEncoder | str:
-    """The encoder for batches of `schema`, or why this COPY needs CSV.
+#: The end of a binary COPY stream: a tuple field count of -1.
+TRAILER = b"\xff\xff"
+
+#: Makes a new encoder for one COPY's batches (see `binary_encoder`).
+EncoderFactory = Callable[[], pgpq.ArrowToPostgresBinaryEncoder]
+
+
+def binary_encoder(schema: pa.Schema, declared: Mapping[str, str | None]) -> EncoderFactory | str:
+    """What makes encoders for batches of `schema`, or why this COPY needs CSV.
 
     `declared` maps the table's column names to their type names as `pg_column` gives them
     (`int4`, `numeric`, `text[]`), None for a type we do not map.
@@ -125,7 +133,7 @@ def binary_encoder(schema: pa.Schema, declared: Mapping[str, str | None]) -> pgp
         if encoder is None:
             return f"column {field.name!r} ({type_name or 'an unmapped type'}) from Arrow {field.type}"
         encoders[field.name] = encoder
-    return pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(plain, encoders)
+    return functools.partial(pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders, plain, encoders)
 
 
 def _storage(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -148,16 +156,19 @@ def pieces(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
         yield batch.slice(offset, rows)
 
 
-def binary_payloads(encoder: pgpq.ArrowToPostgresBinaryEncoder, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+def binary_payloads(new_encoder: EncoderFactory, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
     """One COPY's binary stream: the header, the batches' rows in pieces of about `PIECE_BYTES`, the trailer.
 
-    Each batch is encoded a slice at a time (the encoder hands its buffer over once it holds
-    about a megabyte), so no payload is a whole chunk: the bytes alive at once are a few
-    pieces, not a chunk's encoding in the sender's queue beside the chunk itself.
+    Each piece is encoded by an encoder of its own (about a microsecond to make) and handed
+    over whole: one encoder for the stream would keep back up to a megabyte of rows until it
+    had more, so rows the server could already hold would wait on a slow source, and a piece
+    is never a whole chunk, so the bytes alive at once are a few pieces, not a few chunks.
     """
-    yield encoder.write_header()
+    yield new_encoder().write_header()
     for batch in batches:
         for piece in pieces(_storage(batch)):
-            if payload := encoder.write_batch(piece):
-                yield payload
-    yield encoder.finish()
+            encoder = new_encoder()
+            encoder.write_header()  # the stream has its header already; the encoder needs its own
+            rows = encoder.write_batch(piece) + encoder.finish()
+            yield rows[: -len(TRAILER)]
+    yield TRAILER

@@ -255,15 +255,40 @@ def test_a_chunk_is_encoded_in_pieces_of_about_a_megabyte() -> None:
     declared = {"id": "int8", "note": "text", "doc": "jsonb"}
 
     def encoder_for() -> Any:
-        encoder = binary_encoder(batch.schema, declared)
-        assert not isinstance(encoder, str)
-        return encoder
+        encoders = binary_encoder(batch.schema, declared)
+        assert not isinstance(encoders, str)
+        return encoders()
 
-    payloads = list(binary_payloads(encoder_for(), [batch.slice(0, 150_000), batch.slice(150_000)]))
+    encoders = binary_encoder(batch.schema, declared)
+    assert not isinstance(encoders, str)
+    payloads = list(binary_payloads(encoders, [batch.slice(0, 150_000), batch.slice(150_000)]))
     assert max(len(payload) for payload in payloads) < 3 * PIECE_BYTES
     assert len(payloads) > 8
     # the same stream as one payload per batch: pieces are whole rows, in order
     assert b"".join(payloads) == _one_shot(encoder_for, _plain_storage(batch))
+
+
+def test_every_row_of_a_chunk_is_handed_over_before_the_next_chunk_is_read() -> None:
+    """A slow source never keeps rows back: one encoder for the stream held up to a megabyte of
+    them until it had more (the kill test's "every row received" point was never reached)."""
+    batch = pa.RecordBatch.from_pydict({"id": pa.array(range(1000), pa.int64())})
+    encoders = binary_encoder(batch.schema, {"id": "int8"})
+    assert not isinstance(encoders, str)
+    received = bytearray()
+    received_when_pulled: list[int] = []
+
+    def source() -> Any:
+        for _ in range(3):
+            received_when_pulled.append(len(received))
+            yield batch
+
+    for payload in binary_payloads(encoders, source()):
+        received += payload
+    header, trailer = 19, 2
+    one_chunk = len(_one_shot(encoders, batch)) - header - trailer
+    # when the second chunk is read, the server can have every row of the first
+    assert received_when_pulled == [header, header + one_chunk, header + 2 * one_chunk]
+    assert bytes(received) == _one_shot(encoders, pa.concat_batches([batch] * 3))
 
 
 def _plain_storage(batch: pa.RecordBatch) -> pa.RecordBatch:
