@@ -234,3 +234,28 @@ def test_staging_an_abandoned_run_left_is_removed_by_the_next_plan(orders, postg
     assert f"Removing public.{abandoned}, left by run" in done.stdout + done.stderr
     assert _leftovers(db) == [(other,)]  # and no holder session is left
     assert execute(db, "SELECT count(*) FROM orders_copy") == [(ROWS,)]
+
+
+@pytest.mark.airflow_cli
+def test_parts_folders_an_abandoned_run_left_on_s3_are_removed_by_the_next_plan(
+    orders, postgres_database, tmp_path, moto_server, s3_bucket, s3_client
+):
+    from airflow_etl_provider.partitioned.staging import transfer_prefix
+
+    abandoned = f"lake/orders/_etl-parts-{transfer_prefix('partitioned_orders', 'orders_copy')}abcde/part-00000/"
+    other = f"lake/orders/_etl-parts-{transfer_prefix('partitioned_orders', 'another_group')}abcde/part-00000/"
+    for folder in (abandoned, other):
+        s3_client.put_object(Bucket=s3_bucket, Key=folder + "part-x.parquet", Body=b"left behind")
+        s3_client.put_object(
+            Bucket=s3_bucket, Key=folder + "_etl-tmp-20260101T000000Z-host-1-abcdef01/x.upload", Body=b""
+        )
+    spec = _spec(destination_conn_id="lake", destination=f"s3://{s3_bucket}/lake/orders/", mode="append", partitions=2)
+    done = _cli(tmp_path, postgres_database, spec, moto_server).run("dags", "test", "partitioned_orders")
+    assert "left by run" in done.stdout + done.stderr
+    keys = sorted(o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="lake/")["Contents"])
+    assert not any(key.startswith(abandoned) for key in keys)
+    assert [key for key in keys if "_etl-" in key] == [
+        other + "_etl-tmp-20260101T000000Z-host-1-abcdef01/x.upload",
+        other + "part-x.parquet",
+    ]
+    assert len([key for key in keys if key.startswith("lake/orders/part-")]) == 2  # the two parts, published
