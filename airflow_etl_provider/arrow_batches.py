@@ -12,6 +12,16 @@ from collections.abc import Iterable, Iterator
 import pyarrow as pa
 
 
+def byte_slices(batch: pa.RecordBatch, target_bytes: int) -> Iterator[pa.RecordBatch]:
+    """`batch` as zero-copy slices of about `target_bytes` of Arrow data each (none for no rows):
+    what an encoder turns into one payload at a time, so a chunk is never encoded whole."""
+    if batch.num_rows == 0:
+        return
+    rows = max(1, batch.num_rows * target_bytes // max(batch.nbytes, 1))
+    for offset in range(0, batch.num_rows, rows):
+        yield batch.slice(offset, rows)
+
+
 def _combine(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
     return parts[0] if len(parts) == 1 else pa.concat_batches(parts)
 

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from mysql.connector import errorcode
 from mysql.connector import errors as mysql_errors
 
+from airflow_etl_provider.arrow_batches import byte_slices
 from airflow_etl_provider.arrow_kinds import JSON, describe_columns, is_binary, is_json
 from airflow_etl_provider.background import send_in_background
 from airflow_etl_provider.exceptions import LoadError
@@ -514,10 +515,9 @@ class MySqlLoader(SqlLoader):
         """The chunk's LOAD DATA file, written about `INFILE_PIECE_BYTES` of rows at a time: the
         escaped columns and joined lines of a whole chunk would be three copies of it at once."""
         fd, path = tempfile.mkstemp(prefix="chunk_", suffix=".tsv", dir=self.infile_dir)
-        rows = max(1, batch.num_rows * INFILE_PIECE_BYTES // max(batch.nbytes, 1))
         with os.fdopen(fd, "wb") as file:
-            for offset in range(0, batch.num_rows, rows):
-                file.write(infile_bytes(batch.slice(offset, rows)))
+            for piece in byte_slices(batch, INFILE_PIECE_BYTES):
+                file.write(infile_bytes(piece))
         return path
 
     def _load_data(self, table: TableName, path: str, schema: pa.Schema, rows: int) -> None:

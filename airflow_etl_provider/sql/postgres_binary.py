@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import pyarrow as pa
 from pgpq import _pgpq as pgpq
 
+from airflow_etl_provider.arrow_batches import byte_slices
+
 Builder = Callable[[pa.Field], "pgpq.EncoderBuilder"]
 
 
@@ -147,15 +149,6 @@ def _storage(batch: pa.RecordBatch) -> pa.RecordBatch:
 PIECE_BYTES = 1 << 20
 
 
-def pieces(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
-    """`batch` as zero-copy slices of about `PIECE_BYTES` of Arrow data each (for any COPY format)."""
-    if batch.num_rows == 0:
-        return
-    rows = max(1, batch.num_rows * PIECE_BYTES // max(batch.nbytes, 1))
-    for offset in range(0, batch.num_rows, rows):
-        yield batch.slice(offset, rows)
-
-
 def binary_payloads(new_encoder: EncoderFactory, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
     """One COPY's binary stream: the header, the batches' rows in pieces of about `PIECE_BYTES`, the trailer.
 
@@ -166,7 +159,7 @@ def binary_payloads(new_encoder: EncoderFactory, batches: Iterable[pa.RecordBatc
     """
     yield new_encoder().write_header()
     for batch in batches:
-        for piece in pieces(_storage(batch)):
+        for piece in byte_slices(_storage(batch), PIECE_BYTES):
             encoder = new_encoder()
             encoder.write_header()  # the stream has its header already; the encoder needs its own
             rows = encoder.write_batch(piece) + encoder.finish()
