@@ -184,11 +184,10 @@ class PlanPartitionsOperator(_TransferTask):
                 active - 1,
             )
             return
-        for token in held:
+        for token in sorted(set(held) | set(staged)):
             self._release_snapshot(token)
         for token, places in staged.items():
             self.log.info("Removing %s, left by run %s of this transfer, which has ended", ", ".join(places), token)
-            self._release_snapshot(token)
             self._drop_staging(hook, places)
 
     def _check_destination(self, hook: ConnectorHook) -> None:

@@ -89,21 +89,22 @@ def key_ranges(
         column = hook.quote_identifier(key)
         select = hook.select_for(source)
         if method == "even":
-            low, high = _one_row(hook, f"SELECT MIN({column}), MAX({column}) FROM ({select}) AS _etl_q")
+            ((low, high),) = _rows(hook, f"SELECT MIN({column}), MAX({column}) FROM ({select}) AS _etl_q")
             bounds = _even_bounds(low, high, partitions, key)
         else:
             bounds = _quantile_bounds(hook, select, column, partitions)
         return _ranges(hook, column, bounds, label=key, with_nulls=True)
 
 
-def _one_row(hook: SqlConnectorHook, query: str, parameters: Sequence[Any] = ()) -> tuple[Any, ...]:
+def _rows(hook: SqlConnectorHook, query: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Every row of `query` on the hook's open connection."""
     cursor = hook.db.cursor()
     try:
         if parameters:
             cursor.execute(query, parameters)
         else:  # no parameters: the text is sent as written (a `%` in a query stays a `%`)
             cursor.execute(query)
-        return tuple(cursor.fetchone())
+        return [tuple(row) for row in cursor.fetchall()]
     finally:
         cursor.close()
 
@@ -130,16 +131,15 @@ def _even_bounds(low: Any, high: Any, partitions: int, key: str) -> list[Any]:
 
 def _quantile_bounds(hook: SqlConnectorHook, select: str, column: str, partitions: int) -> list[Any]:
     """The smallest value of each of n equal-count groups but the first (NTILE over the sorted column)."""
-    cursor = hook.db.cursor()
-    try:
-        cursor.execute(
+    starts = [
+        start
+        for (start,) in _rows(
+            hook,
             f"SELECT MIN(_etl_k) FROM (SELECT {column} AS _etl_k, NTILE({int(partitions)}) OVER (ORDER BY {column}) "
             f"AS _etl_tile FROM ({select}) AS _etl_q WHERE {column} IS NOT NULL) AS _etl_t "
-            "GROUP BY _etl_tile ORDER BY _etl_tile"
+            "GROUP BY _etl_tile ORDER BY _etl_tile",
         )
-        starts = [row[0] for row in cursor.fetchall()]
-    finally:
-        cursor.close()
+    ]
     return sorted(set(starts[1:]))
 
 
@@ -188,7 +188,7 @@ def ctid_ranges(hook: SqlConnectorHook, source: str, partitions: int) -> list[Pa
         raise EtlError("partition_by='ctid' splits a table's pages; a query has none: name a table, or use a column.")
     with hook:
         table = ".".join(hook.quote_identifier(part) for part in hook.table_name(source).parts())
-        (pages,) = _one_row(
+        ((pages,),) = _rows(
             hook,
             "SELECT (pg_relation_size(%s::regclass) / current_setting('block_size')::int)::bigint",
             (table,),
