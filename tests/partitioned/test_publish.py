@@ -152,3 +152,53 @@ def test_mysql_parts_are_published_in_replace_and_into_a_missing_table(mysql_dat
     assert [name for (name,) in left] == ["t"]
     if existing:
         assert _mysql(db, "SHOW KEYS FROM t WHERE Key_name = 'PRIMARY'") != []
+
+
+def test_a_publish_killed_midway_is_undone_by_the_next_load_and_its_retry_publishes_once(
+    filesystem_conn_id, tmp_path
+) -> None:
+    """SIGKILL inside the publish, after 2 of 3 part files were copied in: the next load of the
+    folder undoes those 2 (the old file was not deleted yet), and the retried publish gives the
+    parts' rows once, without the old file's."""
+    from airflow_etl_provider.files import clean_up_interrupted_loads
+    from tests.faults.harness import run_and_kill
+
+    hook = hook_for(filesystem_conn_id)
+    with hook:
+        _write_part(hook, "out/", [0])
+        sources = [
+            name
+            for index in range(3)
+            for name in _write_part(hook, f"out/_etl-parts-tabc/part-{index:05d}/", [index * 10 + 1, index * 10 + 2])
+        ]
+    marker = tmp_path / "marker"
+    run_and_kill(
+        f"""
+        import time
+        from pathlib import Path
+        from airflow_etl_provider.files import publish_copies
+        from airflow_etl_provider.hooks.filesystem import LocalStore
+        from airflow_etl_provider.hooks.registry import hook_for
+
+        copy, copied = LocalStore.copy, []
+        def copy_then_stop(self, source, name):
+            copy(self, source, name)
+            copied.append(name)
+            if len(copied) == 2:
+                Path({str(marker)!r}).write_text("2 copied")
+                time.sleep(3600)
+        LocalStore.copy = copy_then_stop
+        with hook_for({filesystem_conn_id!r}) as hook:
+            publish_copies(hook.store, {sources!r}, "out/", mode="replace", options={{}})
+        """,
+        marker,
+        settle=0.1,
+    )
+    with hook:
+        values = sorted(v for batch in hook.extract("out/") for v in batch.column("n").to_pylist())
+        assert values == [0, 1, 2, 11, 12]  # what a reader sees meanwhile: the old file and 2 of the 3 new
+        clean_up_interrupted_loads(hook.store, "out")
+        assert [v for batch in hook.extract("out/") for v in batch.column("n").to_pylist()] == [0]
+        publish_copies(hook.store, sources, "out/", mode="replace", options={})
+        values = sorted(v for batch in hook.extract("out/") for v in batch.column("n").to_pylist())
+        assert values == [1, 2, 11, 12, 21, 22]
