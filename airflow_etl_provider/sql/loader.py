@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 
@@ -224,42 +224,66 @@ class SqlLoader(ABC):
             _prepend(first, stream), schema, str(destination), result, decimal_rounding, timestamp_truncation
         )
         with self._atomic(destination, mode) as created:
-            if existing is None and mode is not LoadMode.REPLACE and not self.ddl_is_transactional:
-                upsert_keys = keys if mode is LoadMode.UPSERT else []
-                self._load_new_table(destination, schema, batches, columns, upsert_keys, created)
-            elif mode is LoadMode.APPEND:
-                if existing is None:
-                    self.create_table(destination, schema)
-                    created.append(destination)
-                self.insert_batches(destination, batches)
-            elif mode is LoadMode.REPLACE and existing is not None and self.refills_in_place(destination):
-                self.check_replaceable(destination)
-                self.truncate(destination)
-                self.insert_batches(destination, batches)
-            elif mode is LoadMode.REPLACE:
-                if existing is not None:
-                    self.check_replaceable(destination)
-                staging = self.staging_for(destination)
-                created.append(staging)
-                if existing is None:
-                    self.create_table(staging, schema)
-                else:
-                    self.create_staging_like(staging, destination)
-                self.insert_batches(staging, batches)
-                self.swap(destination, staging)
-                created.remove(staging)
-            else:
-                if existing is None:
-                    self.create_table(destination, schema, primary_key=keys)
-                    created.append(destination)
-                staging = self.staging_for(destination)
-                self.create_staging_like(staging, destination)
-                created.append(staging)
-                self.insert_batches(staging, batches)
-                self.merge(destination, staging, columns, keys)
-                self.drop_table(staging)
-                created.remove(staging)
+            self._write(
+                destination,
+                schema,
+                existing is not None,
+                mode,
+                keys,
+                columns,
+                lambda table: self.insert_batches(table, batches),
+                created,
+            )
         return result
+
+    def _write(
+        self,
+        destination: TableName,
+        schema: pa.Schema,
+        exists: bool,
+        mode: LoadMode,
+        keys: Sequence[str],
+        columns: Sequence[str],
+        fill: Callable[[TableName], None],
+        created: list[TableName],
+    ) -> None:
+        """Inside the load's transaction, put the rows `fill` writes into a table in `destination`
+        as `mode` says: straight in (append), through a staging table swapped in (replace) or
+        merged (upsert); `schema` makes a missing destination or staging table."""
+        if not exists and mode is not LoadMode.REPLACE and not self.ddl_is_transactional:
+            self._load_new_table(destination, schema, fill, columns, keys if mode is LoadMode.UPSERT else [], created)
+        elif mode is LoadMode.APPEND:
+            if not exists:
+                self.create_table(destination, schema)
+                created.append(destination)
+            fill(destination)
+        elif mode is LoadMode.REPLACE and exists and self.refills_in_place(destination):
+            self.check_replaceable(destination)
+            self.truncate(destination)
+            fill(destination)
+        elif mode is LoadMode.REPLACE:
+            if exists:
+                self.check_replaceable(destination)
+            staging = self.staging_for(destination)
+            created.append(staging)
+            if exists:
+                self.create_staging_like(staging, destination)
+            else:
+                self.create_table(staging, schema)
+            fill(staging)
+            self.swap(destination, staging)
+            created.remove(staging)
+        else:
+            if not exists:
+                self.create_table(destination, schema, primary_key=keys)
+                created.append(destination)
+            staging = self.staging_for(destination)
+            self.create_staging_like(staging, destination)
+            created.append(staging)
+            fill(staging)
+            self.merge(destination, staging, columns, keys)
+            self.drop_table(staging)
+            created.remove(staging)
 
     def publish_parts(
         self,
@@ -300,42 +324,14 @@ class SqlLoader(ABC):
         columns = [name for name in part_schema.names if name not in generated]
         if mode is LoadMode.UPSERT:
             self._check_keys(destination, existing, part_schema, keys)
-        result = LoadResult(str(destination), mode.value)
-        result.rows = sum(counts)
-        result.chunks = len(parts)
+        result = LoadResult(str(destination), mode.value, rows=sum(counts), chunks=len(parts))
+
+        def fill(table: TableName) -> None:
+            for part in parts:
+                self.insert_from(table, part, columns)
+
         with self._atomic(destination, mode) as created:
-            if existing is None and mode is not LoadMode.REPLACE and not self.ddl_is_transactional:
-                staging = self.staging_for(destination)
-                created.append(staging)
-                self.create_table(staging, part_schema, primary_key=keys if mode is LoadMode.UPSERT else ())
-                for part in parts:
-                    self.insert_from(staging, part, columns)
-                self.place_new_table(destination, staging, columns, keys if mode is LoadMode.UPSERT else [])
-                created.remove(staging)
-            elif mode is LoadMode.REPLACE and existing is not None and self.refills_in_place(destination):
-                self.check_replaceable(destination)
-                self.truncate(destination)
-                for part in parts:
-                    self.insert_from(destination, part, columns)
-            elif mode is LoadMode.REPLACE:
-                if existing is not None:
-                    self.check_replaceable(destination)
-                staging = self.staging_for(destination)
-                created.append(staging)
-                self.create_staging_like(staging, destination if existing is not None else parts[0])
-                for part in parts:
-                    self.insert_from(staging, part, columns)
-                self.swap(destination, staging)
-                created.remove(staging)
-            else:
-                if existing is None:
-                    self.create_table(destination, part_schema, primary_key=keys if mode is LoadMode.UPSERT else ())
-                    created.append(destination)
-                for part in parts:
-                    if mode is LoadMode.UPSERT:
-                        self.merge(destination, part, columns, keys)
-                    else:
-                        self.insert_from(destination, part, columns)
+            self._write(destination, part_schema, existing is not None, mode, keys, columns, fill, created)
         for part in parts:
             self.drop_table(part)
         return result
@@ -366,7 +362,7 @@ class SqlLoader(ABC):
         self,
         destination: TableName,
         schema: pa.Schema,
-        batches: Iterator[pa.RecordBatch],
+        fill: Callable[[TableName], None],
         columns: Sequence[str],
         keys: Sequence[str],
         created: list[TableName],
@@ -377,7 +373,7 @@ class SqlLoader(ABC):
         staging = self.staging_for(destination)
         created.append(staging)
         self.create_table(staging, schema, primary_key=keys)
-        self.insert_batches(staging, batches)
+        fill(staging)
         self.place_new_table(destination, staging, columns, keys)
         created.remove(staging)
 
