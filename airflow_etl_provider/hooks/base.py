@@ -193,6 +193,22 @@ class ConnectorHook(BaseHook, ABC):
     ) -> LoadResult:
         """Write every chunk to `destination`; on failure the destination is left as it was."""
 
+    def load_from(
+        self,
+        source_hook: ConnectorHook,
+        source: str,
+        source_options: Mapping[str, Any],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> tuple[LoadResult, pa.Schema] | None:
+        """Move `source` from `source_hook` into `destination` without Arrow chunks, when this
+        connector has a faster way for that source (the load's result and the schema moved);
+        None, having written nothing, when it has not and the chunks must flow (the default)."""
+        return None
+
     def lineage_dataset(self, target: str) -> LineageDataset | None:
         """How `target` (a source or destination of this connection) is named as an Airflow Asset
         and an OpenLineage dataset; None when this connector cannot name it (the default)."""

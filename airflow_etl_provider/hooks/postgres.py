@@ -19,15 +19,16 @@ from psycopg.rows import tuple_row
 
 from airflow_etl_provider.arrow_batches import or_empty, rebatch
 from airflow_etl_provider.exceptions import ConnectorConfigError, SourceError
-from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, batches_to_dataframe
+from airflow_etl_provider.hooks.base import DEFAULT_CHUNK_SIZE, ConnectorHook, batches_to_dataframe
 from airflow_etl_provider.hooks.sql_base import SqlConnectorHook
 from airflow_etl_provider.lineage.datasets import LineageDataset, postgres_table
 from airflow_etl_provider.partitioned.snapshot import DEFAULT_HOLD_SECONDS, HeldSnapshot, held_tokens, hold, release
 from airflow_etl_provider.sql.names import TableName, is_query, parse_table_name
 from airflow_etl_provider.sql.postgres import PgColumn, PostgresLoader, pg_column
 from airflow_etl_provider.sql.postgres_catalog import read_schema
-from airflow_etl_provider.sql.postgres_read import adbc_conninfo, read_arrow, typed_select
-from airflow_etl_provider.types import SchemaInfo
+from airflow_etl_provider.sql.postgres_copy import CopyColumn, copy_blocker, copy_rows
+from airflow_etl_provider.sql.postgres_read import adbc_conninfo, read_arrow, snapshot_sql, typed_select
+from airflow_etl_provider.types import LoadMode, LoadResult, SchemaInfo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,14 +225,7 @@ class PostgresConnectorHook(SqlConnectorHook):
         It runs in a READ ONLY transaction and over the extended protocol (`binary=True`), which
         takes one statement only: nothing the text holds can write or run a second statement.
         """
-        with self.db.transaction(), self.db.cursor() as cursor:
-            cursor.execute(b"SET TRANSACTION READ ONLY")
-            cursor.execute(f"SELECT * FROM ({select}) AS q LIMIT 0".encode(), binary=True)
-            result = cursor.pgresult
-            columns = [
-                pg_column(column.name, column.type_code, result.fmod(i))
-                for i, column in enumerate(cursor.description or [])
-            ]
+        columns = [pg_column(column.name, column.oid, column.typmod) for column in self._result_columns(select)]
         unknown = {column.type_name for column in columns if not column.known} - self._warned_types
         names = self._type_names(unknown)
         for column in columns:
@@ -247,6 +241,18 @@ class PostgresConnectorHook(SqlConnectorHook):
                     names.get(column.type_name, column.type_name),
                 )
         return columns
+
+    def _result_columns(self, select: str) -> list[CopyColumn]:
+        """The columns `select` returns with their type OIDs and modifiers (see `_describe`)."""
+        with self.db.transaction(), self.db.cursor() as cursor:
+            cursor.execute(b"SET TRANSACTION READ ONLY")
+            cursor.execute(f"SELECT * FROM ({select}) AS q LIMIT 0".encode(), binary=True)
+            result = cursor.pgresult
+            assert result is not None
+            return [
+                CopyColumn(column.name, column.type_code, result.fmod(i))
+                for i, column in enumerate(cursor.description or [])
+            ]
 
     def _type_names(self, type_names: set[str]) -> dict[str, str]:
         """Names of the types psycopg knows by OID only (`oid 16385` -> `mpaa_rating (an enum)`)."""
@@ -271,10 +277,14 @@ class PostgresConnectorHook(SqlConnectorHook):
             batches = read_arrow(conninfo, self._session_sql(), typed_select(select, columns), columns, snapshot)
             yield from or_empty(rebatch(batches, chunk_size), schema)
         except (psycopg.Error, AdbcError, pa.ArrowInvalid, OSError, ValueError) as error:  # OSError: the stream failed
-            text = self._without_password(str(error))
-            if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
-                raise self.not_read_only(source, f"the server refused a write: {text}") from error
-            raise SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {text}") from error
+            raise self._read_failure(source, error) from error
+
+    def _read_failure(self, source: str, error: Exception) -> SourceError:
+        """A read of `source` that failed, in words, without the password."""
+        text = self._without_password(str(error))
+        if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+            return self.not_read_only(source, f"the server refused a write: {text}")
+        return SourceError(f"Cannot read {source!r} from connection {self.conn_id!r}: {text}")
 
     def _without_password(self, text: str) -> str:
         password = self.connection.password
@@ -297,6 +307,64 @@ class PostgresConnectorHook(SqlConnectorHook):
             select = f"SELECT * FROM ({self._select_for(source, options.get('parameters'))}) AS q LIMIT {int(limit)}"
             batches = list(self._stream(select, source, max(1, int(limit))))
         return batches_to_dataframe(batches)
+
+    # -- PostgreSQL to PostgreSQL ---------------------------------------------------------
+
+    def load_from(
+        self,
+        source_hook: ConnectorHook,
+        source: str,
+        source_options: Mapping[str, Any],
+        destination: str,
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+        **options: Any,
+    ) -> tuple[LoadResult, pa.Schema] | None:
+        """From another PostgreSQL connection into an existing table whose columns take the
+        source's binary rows as they are (`postgres_copy`): server to server, no Arrow.
+
+        Load options (`decimal_rounding`, `timestamp_truncation`) change nothing there: the
+        types match, so no value is rounded or truncated."""
+        if not isinstance(source_hook, PostgresConnectorHook):
+            return None
+        with source_hook, self:
+            select = source_hook._select_for(source, source_options.get("parameters"))
+            try:
+                columns = source_hook._result_columns(select)
+            except psycopg.Error as error:
+                raise source_hook._read_failure(source, error) from error
+            loader = self.loader()
+            table = self.table_name(destination)
+            blocker = copy_blocker(columns, loader.copy_columns(table))
+            if blocker is None and source_hook.db.info.encoding != self.db.info.encoding:
+                blocker = "the two connections use different client encodings"
+            if blocker is not None:
+                self.log.info("Loading %s through Arrow chunks, not binary COPY server to server: %s.", table, blocker)
+                return None
+            self.log.info("Loading %s by binary COPY from %r, server to server.", table, source_hook.conn_id)
+            snapshot = source_options.get("snapshot")
+            read_sql = [*(snapshot_sql(snapshot) if snapshot else []), "SET TRANSACTION READ ONLY"]
+            names = [column.name for column in columns]
+            moved = 0
+
+            def fill(into: TableName) -> int:
+                nonlocal moved
+                rows, moved = copy_rows(
+                    source_hook.db,
+                    select,
+                    read_sql,
+                    self.db,
+                    loader.copy_in_statement(into, names),
+                    lambda error: source_hook._read_failure(source, error),
+                )
+                return rows
+
+            result = loader.load_filled(table, names, fill, mode=mode, keys=keys)
+        result.bytes = moved
+        result.details["copy"] = "binary, server to server"
+        schema = pa.schema([pa.field(c.name, pg_column(c.name, c.oid, c.typmod).arrow_type) for c in columns])
+        return result, schema
 
     # -- one snapshot for many readers ---------------------------------------------------
 

@@ -33,7 +33,7 @@ from airflow_etl_provider.incremental.run import IncrementalRun
 from airflow_etl_provider.incremental.spec import Incremental
 from airflow_etl_provider.lineage.datasets import LineageDataset
 from airflow_etl_provider.lineage.transfer import TransferLineage, asset_event_extra
-from airflow_etl_provider.types import LoadMode, Operation
+from airflow_etl_provider.types import LoadMode, LoadResult, Operation
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -198,30 +198,12 @@ class ExtractLoadOperator(BaseOperator):
         progress = _Progress(self.log)
         read_schema = _FirstSchema()
         incremental = self._begin_incremental(context, lineage)
-        with source_hook:
-            source, source_options = self.source, self.source_options
-            if incremental is not None:
-                source, source_options = incremental.source_read(source_hook, source, source_options)
-            extracted = _releasing(source_hook.extract(source, chunk_size=self.chunk_size, **source_options))
-            with self._reading(extracted) as source_chunks:
-                chunks: Iterable[pa.RecordBatch] = source_chunks
-                if incremental is not None:
-                    chunks = incremental.tracker.watch(chunks)
-                if self.transform is not None:
-                    chunks = _transformed(read_schema.watch(chunks), self.transform)
-                if incremental is not None and _is_sql(destination_hook):
-                    evolve = sql_evolver(
-                        destination_hook, self.destination, incremental.spec.schema_evolution, self.log
-                    )
-                    chunks = evolving(chunks, evolve)
-                with destination_hook:
-                    result = destination_hook.load(
-                        _releasing(progress.track(chunks)),
-                        self.destination,
-                        mode=self.mode,
-                        keys=self.keys,
-                        **self.destination_options,
-                    )
+        direct = self._load_directly(source_hook, destination_hook) if incremental is None else None
+        if direct is not None:
+            result, progress.schema = direct
+            progress.count(result)
+        else:
+            result = self._load_chunks(source_hook, destination_hook, progress, read_schema, incremental)
         progress.finish()
         summary = {
             "rows": progress.rows,
@@ -267,6 +249,57 @@ class ExtractLoadOperator(BaseOperator):
         if self.announces_destination:
             self._announce(context, lineage, extra)
         return summary
+
+    def _load_directly(
+        self, source_hook: ConnectorHook, destination_hook: ConnectorHook
+    ) -> tuple[LoadResult, pa.Schema] | None:
+        """The destination's own way from this source, when it has one and no transform runs."""
+        if self.transform is not None:
+            return None
+        with destination_hook:
+            return destination_hook.load_from(
+                source_hook,
+                self.source,
+                self.source_options,
+                self.destination,
+                mode=self.mode,
+                keys=self.keys,
+                **self.destination_options,
+            )
+
+    def _load_chunks(
+        self,
+        source_hook: ConnectorHook,
+        destination_hook: ConnectorHook,
+        progress: _Progress,
+        read_schema: _FirstSchema,
+        incremental: IncrementalRun | None,
+    ) -> LoadResult:
+        """Stream the source's Arrow chunks (transformed, watched for the watermark) into the destination."""
+        with source_hook:
+            source, source_options = self.source, self.source_options
+            if incremental is not None:
+                source, source_options = incremental.source_read(source_hook, source, source_options)
+            extracted = _releasing(source_hook.extract(source, chunk_size=self.chunk_size, **source_options))
+            with self._reading(extracted) as source_chunks:
+                chunks: Iterable[pa.RecordBatch] = source_chunks
+                if incremental is not None:
+                    chunks = incremental.tracker.watch(chunks)
+                if self.transform is not None:
+                    chunks = _transformed(read_schema.watch(chunks), self.transform)
+                if incremental is not None and _is_sql(destination_hook):
+                    evolve = sql_evolver(
+                        destination_hook, self.destination, incremental.spec.schema_evolution, self.log
+                    )
+                    chunks = evolving(chunks, evolve)
+                with destination_hook:
+                    return destination_hook.load(
+                        _releasing(progress.track(chunks)),
+                        self.destination,
+                        mode=self.mode,
+                        keys=self.keys,
+                        **self.destination_options,
+                    )
 
     def _begin_incremental(self, context: Context, lineage: TransferLineage) -> IncrementalRun | None:
         """The incremental run's range, from the watermark stored under the destination's Asset URI."""
@@ -446,6 +479,10 @@ class _Progress:
                 self.bytes / 1e6,
             )
             yield batch
+
+    def count(self, result: LoadResult) -> None:
+        """What a load that took no chunks (`load_from`) wrote."""
+        self.rows, self.chunks, self.bytes = result.rows, result.chunks, result.bytes
 
     def finish(self) -> None:
         """Stop the clock once the destination has committed."""

@@ -236,6 +236,35 @@ class SqlLoader(ABC):
             )
         return result
 
+    def load_filled(
+        self,
+        destination: TableName,
+        columns: Sequence[str],
+        fill: Callable[[TableName], int],
+        *,
+        mode: LoadMode | str = LoadMode.APPEND,
+        keys: Sequence[str] | None = None,
+    ) -> LoadResult:
+        """Append, replace or upsert into the existing `destination` the rows `fill` writes into
+        the table it is given (`columns` of it) and counts, as `load` does with chunks: one
+        transaction, through a staging table for replace and upsert."""
+        mode = LoadMode.parse(mode)
+        keys = list(keys or [])
+        self.remove_leftovers(destination)
+        existing = self.table_schema(destination)
+        if existing is None:
+            raise LoadError(f"Loading into {destination}: the table does not exist.")
+        if mode is LoadMode.UPSERT:
+            self._check_keys(destination, existing, pa.schema([existing.field(name) for name in columns]), keys)
+        result = LoadResult(str(destination), mode.value)
+
+        def counted(table: TableName) -> None:
+            result.rows += fill(table)
+
+        with self._atomic(destination, mode) as created:
+            self._write(destination, existing, True, mode, keys, columns, counted, created)
+        return result
+
     def _write(
         self,
         destination: TableName,

@@ -32,6 +32,7 @@ from airflow_etl_provider.sql.loader import SqlLoader
 from airflow_etl_provider.sql.names import TableName
 from airflow_etl_provider.sql.nested import textual_type
 from airflow_etl_provider.sql.postgres_binary import binary_encoder, binary_payloads
+from airflow_etl_provider.sql.postgres_copy import CopyColumn
 
 log = logging.getLogger(__name__)
 
@@ -389,6 +390,22 @@ class PostgresLoader(SqlLoader):
         )
         return [(pg_column(name, oid, typmod), notnull) for name, oid, typmod, notnull in rows]
 
+    def copy_columns(self, table: TableName) -> dict[str, CopyColumn]:
+        """The table's columns as binary COPY writes them (domains as their base type, whose
+        binary form they take; the server still checks the domain's constraints)."""
+        rows = self._rows(
+            "SELECT a.attname, coalesce(nullif(t.typbasetype, 0), a.atttypid)::int, "
+            "CASE WHEN t.typbasetype <> 0 THEN t.typtypmod ELSE a.atttypmod END, a.attgenerated <> '' "
+            "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
+            (self.qualified(table),),
+        )
+        return {name: CopyColumn(name, oid, typmod, generated) for name, oid, typmod, generated in rows}
+
+    def copy_in_statement(self, table: TableName, columns: Sequence[str], copy_format: str = "binary") -> str:
+        names = ", ".join(self.quote(name) for name in columns)
+        return f"COPY {self.qualified(table)} ({names}) FROM STDIN (FORMAT {copy_format})"
+
     def table_schema(self, table: TableName) -> pa.Schema | None:
         columns = self._columns(table)
         if not columns:
@@ -420,8 +437,7 @@ class PostgresLoader(SqlLoader):
             else:
                 copy_format, payloads = "binary", binary_payloads(encoders, rows)
             self.copy_formats.append(copy_format)
-            columns = ", ".join(self.quote(name) for name in names)
-            statement = f"COPY {self.qualified(table)} ({columns}) FROM STDIN (FORMAT {copy_format})"
+            statement = self.copy_in_statement(table, names, copy_format)
             with self.connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
                 send_in_background(copy.write, payloads, name="postgres-copy-writer")
 
