@@ -11,8 +11,10 @@ peak RSS is that process's own high-water mark (for a shell pipeline: its larges
 Each round runs every contender of a direction one after another (raw, ours, and the other
 checkout's ours with --compare-with, which runs that checkout's code under its own .venv), so
 a neighbour's load on the 2-core machine hits all of them; the median of --repeat rounds is
-reported with its ratio to the raw limit. Under the table, a bare import of the operator
-(timed once per direction and checkout) shows how much of an "ours" run is start-up.
+reported with its ratio to the raw limit. A bare import of the operator (timed once per
+direction and checkout; mostly Airflow's own import, which a task process has paid before any
+operator runs) shows how much of an "ours" run is start-up, and the last column is the ratio
+with that start-up taken out of our run.
 
 S3 is moto's server in its own process on a loopback port, started here: our S3 runs write and
 read through its HTTP API, while the raw limits read and write local files, so moto's HTTP
@@ -348,9 +350,9 @@ def main() -> None:
         moto.terminate()
         moto.wait()
     print(f"\norders table, {args.rows:,} rows, chunk_size {CHUNK_SIZE:,}, median of {args.repeat}, whole process")
-    print(f"{'direction':<30} {'contender':<24} {'rows/s':>10} {'peak RSS MB':>12} {'÷ raw':>6}")
-    for direction, name, rate, rss, ratio in table:
-        print(f"{direction:<30} {name:<24} {rate:>10,.0f} {rss:>12.0f} {ratio:>6.2f}")
+    print(f"{'direction':<30} {'contender':<24} {'rows/s':>10} {'peak RSS MB':>12} {'÷ raw':>6} {'w/o imports':>12}")
+    for direction, name, rate, rss, ratio, without_imports in table:
+        print(f"{direction:<30} {name:<24} {rate:>10,.0f} {rss:>12.0f} {ratio:>6.2f} {without_imports:>12.2f}")
     for line in imports:
         print(line)
     print(
@@ -361,12 +363,12 @@ def main() -> None:
 
 def _run_all(
     args: argparse.Namespace, contenders: dict[str, Path], files: Path, endpoint: str
-) -> tuple[list[tuple[str, str, float, float, float]], list[str]]:
+) -> tuple[list[tuple[str, str, float, float, float, float]], list[str]]:
     """Every selected direction, `args.repeat` interleaved rounds: the table rows and the import lines."""
     setup(args.rows, files, endpoint)
     env = {**os.environ, **connections(files, endpoint), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     env.pop("PYTHONPATH", None)
-    table: list[tuple[str, str, float, float, float]] = []
+    table: list[tuple[str, str, float, float, float, float]] = []
     imports: list[str] = []
     for direction, spec in directions(files).items():
         if args.only and not any(word in direction for word in args.only):
@@ -391,16 +393,17 @@ def _run_all(
         limit = statistics.median(r.seconds for r in runs["raw"]) if runs["raw"] else float("nan")
         for name, measured in runs.items():
             if not measured:
-                table.append((direction, name, float("nan"), float("nan"), float("nan")))
+                table.append((direction, name, float("nan"), float("nan"), float("nan"), float("nan")))
                 continue
             seconds = statistics.median(r.seconds for r in measured)
             rss = statistics.median(r.peak_rss_mb for r in measured)
-            table.append((direction, name, args.rows / seconds, rss, limit / seconds))
             print(f"  {direction} / {name}: {', '.join(f'{r.seconds:.2f}' for r in measured)} s", flush=True)
+            startup = 0.0
             if name != "raw":
                 startup = _sh(_import_only(contenders[name]), env=env).seconds
                 share = f"{startup:.2f} s ({startup / seconds:.0%} of {seconds:.2f} s)"
                 imports.append(f"{direction} / {name}: of which imports: {share}")
+            table.append((direction, name, args.rows / seconds, rss, limit / seconds, limit / (seconds - startup)))
     return table, imports
 
 
