@@ -130,9 +130,10 @@ class _MultipartWriter(io.RawIOBase):
     """A write-only stream uploading parts of `part_size` bytes as soon as they fill.
 
     Up to `PARTS_IN_FLIGHT` parts upload on background threads while the next one fills, so
-    producing and sending overlap, and at most that many parts plus the filling one are in memory. Nothing is visible until the upload
-    is completed (`finish`, or later `complete_upload` of the record a deferred `finish` returns);
-    `abort()` discards every uploaded part. `on_start` runs just before the upload is created.
+    producing and sending overlap, and at most that many parts plus the filling one are in
+    memory. Nothing is visible until the upload is completed (`finish`, or later
+    `complete_upload` of the record a deferred `finish` returns); `abort()` discards every
+    uploaded part. `on_start` runs just before the upload is created.
     A published object smaller than one part is sent with a single PUT instead.
     """
 

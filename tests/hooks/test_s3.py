@@ -280,6 +280,32 @@ def test_parts_grow_so_big_objects_stay_within_the_part_limit(hook, client, s3_b
     assert client.get_object(Bucket=s3_bucket, Key="landing/grown.bin")["Body"].read() == payload
 
 
+def test_two_parts_upload_at_once_and_the_object_keeps_their_order(hook, client, s3_bucket):
+    from airflow_etl_provider.hooks.s3 import PARTS_IN_FLIGHT
+
+    uploading, most = [0], [0]
+    lock = threading.Lock()
+
+    def started(**_):
+        with lock:
+            uploading[0] += 1
+            most[0] = max(most[0], uploading[0])
+        time.sleep(0.2)  # a slow network: the next part is ready before this one is answered
+
+    def answered(**_):
+        with lock:
+            uploading[0] -= 1
+
+    events = hook.store.client.meta.events
+    events.register("before-send.s3.UploadPart", started)
+    events.register("after-call.s3.UploadPart", answered)
+    payload = os.urandom(30 * 1024 * 1024)
+    with hook.store.staged_writer("parallel.bin", {"part_size_mb": 5}, "_etl-tmp-test", deferred=False) as staged:
+        staged.sink.write(payload)
+    assert most[0] == PARTS_IN_FLIGHT == 2
+    assert client.get_object(Bucket=s3_bucket, Key="landing/parallel.bin")["Body"].read() == payload
+
+
 def test_reading_a_prefix_skips_hidden_names_below_it(hook, client, s3_bucket):
     for key in ("out/a.csv", "out/_SUCCESS", "out/.a.csv.crc", "out/_etl-tmp-x/b.csv", "out/sub/_tmp/c.csv"):
         client.put_object(Bucket=s3_bucket, Key=f"landing/{key}", Body=b"n\n1\n")
